@@ -1,0 +1,37 @@
+#!/usr/bin/env bun
+import { VERSION } from "../src/version.ts";
+
+// citty decides on colours when it is imported: none when the output is piped.
+if (!process.stdout.isTTY) process.env.NO_COLOR ??= "1";
+const { defineCommand, runCommand, runMain, showUsage } = await import("citty");
+
+const main = defineCommand({
+  meta: { name: "gateway", version: VERSION, description: "Single-binary LLM API gateway: keys, rate limits, cost records." },
+  subCommands: {
+    serve: () => import("./commands/serve.ts").then((m) => m.serve),
+    "create-key": () => import("./commands/keys.ts").then((m) => m.createKey),
+    "list-keys": () => import("./commands/keys.ts").then((m) => m.listKeys),
+    "disable-key": () => import("./commands/keys.ts").then((m) => m.disableKey),
+    "enable-key": () => import("./commands/keys.ts").then((m) => m.enableKey),
+    "set-rate-limit": () => import("./commands/keys.ts").then((m) => m.setRateLimit),
+  },
+});
+
+const rawArgs = process.argv.slice(2);
+const beforeDashDash = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
+
+if (rawArgs.length === 0) {
+  await showUsage(main);
+  process.exit(1);
+} else if (beforeDashDash.some((a) => a === "--help" || a === "-h") || (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v"))) {
+  await runMain(main, { rawArgs: beforeDashDash });
+} else {
+  try {
+    await runCommand(main, { rawArgs });
+  } catch (err) {
+    // User mistakes and expected failures: one line, no stack.
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`error: ${message.replace(/\u001b\[[0-9;]*m/g, "").split("\n")[0]}`);
+    process.exit(1);
+  }
+}

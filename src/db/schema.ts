@@ -1,0 +1,51 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Customer API keys. The plain key is never stored: `keyHash` is bcrypt, `lookup` an HMAC keyed by a secret kept outside the database. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  keyHash: text("key_hash").notNull(),
+  lookup: text("lookup").notNull().unique(),
+  rateLimitPerMinute: integer("rate_limit_per_minute").notNull(),
+  isActive: integer("is_active", { mode: "boolean" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** One row per request that reached an upstream. Money is integer nano-dollars so sums never drift. */
+export const usage = sqliteTable(
+  "usage",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    requestId: text("request_id").notNull().unique(),
+    keyId: text("key_id")
+      .notNull()
+      .references(() => apiKeys.id),
+    modelRequested: text("model_requested").notNull(),
+    modelAnswered: text("model_answered"),
+    provider: text("provider").notNull(),
+    promptTokens: integer("prompt_tokens").notNull(),
+    completionTokens: integer("completion_tokens").notNull(),
+    cachedTokens: integer("cached_tokens"),
+    reasoningTokens: integer("reasoning_tokens"),
+    costNanoUsd: integer("cost_nano_usd"),
+    estimated: integer("estimated", { mode: "boolean" }).notNull(),
+    upstreamStatus: integer("upstream_status").notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    streamed: integer("streamed", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("usage_key_created_idx").on(t.keyId, t.createdAt),
+    index("usage_created_idx").on(t.createdAt),
+  ],
+);
+
+/** Small facts about the database itself, e.g. the fingerprint of the lookup secret it was created with. */
+export const meta = sqliteTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type UsageRow = typeof usage.$inferInsert;

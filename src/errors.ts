@@ -1,0 +1,44 @@
+/** A mistake by whoever called us (CLI user or API client): shown as one line, never with a stack. */
+export class UserError extends Error {
+  override name = "UserError";
+}
+
+/** An error an HTTP client sees, rendered in OpenAI's error shape. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string,
+    readonly code: string | null,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export function errorBody(message: string, type: string, code: string | null, param: string | null = null): OpenAIErrorBody {
+  return { error: { message, type, param, code } };
+}
+
+/** Renders any error as an OpenAI-shaped JSON response; unknown errors become a 500 without details. */
+export function errorResponse(err: unknown, headers: Record<string, string> = {}): Response {
+  if (err instanceof ApiError) {
+    return Response.json(errorBody(err.message, err.type, err.code, err.param), {
+      status: err.status,
+      headers: { ...err.headers, ...headers },
+    });
+  }
+  if (err instanceof UserError) {
+    return Response.json(errorBody(err.message, "invalid_request_error", null), { status: 400, headers });
+  }
+  return Response.json(errorBody("The gateway hit an internal error.", "server_error", "internal_error"), {
+    status: 500,
+    headers,
+  });
+}

@@ -1,0 +1,60 @@
+import type { Db } from "../db/client.ts";
+import { lookupDigest } from "./secret.ts";
+
+export interface VerifiedKey {
+  id: string;
+  name: string;
+  rateLimitPerMinute: number;
+}
+
+export type VerifyResult =
+  | { ok: true; key: VerifiedKey }
+  | { ok: false; reason: "not_found" | "disabled" };
+
+export interface KeyVerifierOptions {
+  db: Db;
+  secret: string;
+  /** Injected so tests can count bcrypt runs. */
+  bcryptVerify?: (plain: string, hash: string) => Promise<boolean>;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  key_hash: string;
+  rate_limit_per_minute: number;
+  is_active: number;
+}
+
+/**
+ * Per-request key check. The row is found by its HMAC lookup digest (one indexed read, so a CLI
+ * disable or re-limit is seen on the next request); bcrypt runs at most once per key and hash per
+ * process, and never for a key whose digest matches no row.
+ */
+export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: KeyVerifierOptions) {
+  const byLookup = db.$client.query<Row, [string]>(
+    "SELECT id, name, key_hash, rate_limit_per_minute, is_active FROM api_keys WHERE lookup = ?",
+  );
+  // lookup digest -> the bcrypt outcome for the hash it was checked against. Bounded by the number of keys.
+  const verified = new Map<string, { hash: string; ok: Promise<boolean> }>();
+
+  return async function verify(plainKey: string): Promise<VerifyResult> {
+    const lookup = lookupDigest(secret, plainKey);
+    const row = byLookup.get(lookup);
+    if (!row) return { ok: false, reason: "not_found" };
+    let entry = verified.get(lookup);
+    if (!entry || entry.hash !== row.key_hash) {
+      entry = { hash: row.key_hash, ok: bcryptVerify(plainKey, row.key_hash).catch(() => false) };
+      verified.set(lookup, entry);
+    }
+    if (!(await entry.ok)) return { ok: false, reason: "not_found" };
+    if (!row.is_active) return { ok: false, reason: "disabled" };
+    return { ok: true, key: { id: row.id, name: row.name, rateLimitPerMinute: row.rate_limit_per_minute } };
+  };
+}
+
+export type KeyVerifier = ReturnType<typeof createKeyVerifier>;
+
+function defaultVerify(plain: string, hash: string): Promise<boolean> {
+  return Bun.password.verify(plain, hash, "bcrypt");
+}
