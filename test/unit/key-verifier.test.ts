@@ -1,0 +1,88 @@
+import { describe, expect, test } from "bun:test";
+import { createHash, createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createKeyVerifier } from "../../src/keys/verifier.ts";
+import { harness, TEST_SECRET } from "../helpers/harness.ts";
+
+function countingVerifier(h: ReturnType<typeof harness>) {
+  const runs: string[] = [];
+  const verify = createKeyVerifier({
+    db: h.db,
+    secret: TEST_SECRET,
+    bcryptVerify: (plain, hash) => {
+      runs.push(plain);
+      return Bun.password.verify(plain, hash);
+    },
+  });
+  return { verify, runs };
+}
+
+describe("key verification", () => {
+  test("bcrypt runs once per key per process, even for concurrent first requests", async () => {
+    const h = harness();
+    const a = await h.keys.create({ name: "a", key: "sk-key-aaaaaaaa", rateLimitPerMinute: 5 });
+    await h.keys.create({ name: "b", key: "sk-key-bbbbbbbb", rateLimitPerMinute: 7 });
+    const { verify, runs } = countingVerifier(h);
+
+    const first = await Promise.all(Array.from({ length: 20 }, () => verify("sk-key-aaaaaaaa")));
+    expect(first.every((r) => r.ok && r.key.id === a.id && r.key.rateLimitPerMinute === 5)).toBe(true);
+    for (let i = 0; i < 50; i++) expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true);
+    expect(runs).toEqual(["sk-key-aaaaaaaa"]);
+
+    expect(await verify("sk-key-bbbbbbbb")).toMatchObject({ ok: true, key: { name: "b", rateLimitPerMinute: 7 } });
+    await verify("sk-key-bbbbbbbb");
+    expect(runs).toEqual(["sk-key-aaaaaaaa", "sk-key-bbbbbbbb"]);
+  });
+
+  test("an unknown key never triggers bcrypt", async () => {
+    const h = harness();
+    await h.keys.create({ name: "a", key: "sk-key-aaaaaaaa" });
+    const { verify, runs } = countingVerifier(h);
+    for (let i = 0; i < 200; i++) expect(await verify(`sk-unknown-${i}`)).toEqual({ ok: false, reason: "not_found" });
+    expect(runs).toEqual([]);
+  });
+
+  test("disable, enable and re-limit are seen on the very next verification, without another bcrypt", async () => {
+    const h = harness();
+    const a = await h.keys.create({ name: "a", key: "sk-key-aaaaaaaa", rateLimitPerMinute: 5 });
+    const { verify, runs } = countingVerifier(h);
+    expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true);
+    h.keys.update(a.id, { isActive: false });
+    expect(await verify("sk-key-aaaaaaaa")).toEqual({ ok: false, reason: "disabled" });
+    h.keys.update("a", { isActive: true, rateLimitPerMinute: 9 });
+    expect(await verify("sk-key-aaaaaaaa")).toMatchObject({ ok: true, key: { rateLimitPerMinute: 9 } });
+    expect(runs).toHaveLength(1);
+  });
+
+  test("a row whose bcrypt hash does not match the presented key is refused", async () => {
+    const h = harness();
+    const a = await h.keys.create({ name: "a", key: "sk-key-aaaaaaaa" });
+    // Someone edited the hash in the database: the lookup digest matches but bcrypt must not.
+    h.db.$client.run("UPDATE api_keys SET key_hash = ? WHERE id = ?", [await Bun.password.hash("other-key", { algorithm: "bcrypt", cost: 4 }), a.id]);
+    const { verify } = countingVerifier(h);
+    expect(await verify("sk-key-aaaaaaaa")).toEqual({ ok: false, reason: "not_found" });
+  });
+});
+
+describe("a stolen database file alone does not identify keys", () => {
+  test("stored columns are bcrypt and a secret-keyed HMAC, never the key or an unkeyed digest of it", async () => {
+    const h = harness();
+    const plain = "sk-stolen-db-check-123";
+    const created = await h.keys.create({ name: "victim", key: plain });
+    h.db.$client.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    const row = h.db.$client.query("SELECT * FROM api_keys WHERE id = ?").get(created.id) as Record<string, string>;
+    expect(row.key_hash).toMatch(/^\$2[aby]\$\d\d\$/);
+    const unkeyed = ["sha256", "sha512", "sha1", "md5"].flatMap((alg) => [
+      createHash(alg).update(plain).digest("hex"),
+      createHash(alg).update(plain).digest("base64"),
+    ]);
+    const file = readFileSync(h.dbPath);
+    for (const value of [plain, ...unkeyed]) {
+      expect(Object.values(row)).not.toContain(value);
+      expect(file.includes(value)).toBe(false);
+    }
+    // The lookup is an HMAC under the server secret: without the secret it cannot be recomputed.
+    expect(row.lookup).toBe(createHmac("sha256", TEST_SECRET).update(plain).digest("hex"));
+    expect(row.lookup).not.toBe(createHmac("sha256", "guessed-secret-000000").update(plain).digest("hex"));
+  });
+});
