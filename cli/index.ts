@@ -29,9 +29,10 @@ if (rawArgs.length === 0) {
   try {
     await runCommand(main, { rawArgs });
   } catch (err) {
-    // User mistakes and expected failures: one line, no stack.
-    const message = err instanceof Error ? err.message : String(err);
-    console.error(`error: ${message.replace(/\u001b\[[0-9;]*m/g, "").split("\n")[0]}`);
+    // User mistakes and expected failures: their message (one line each), never a stack.
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\u001b\[[0-9;]*m/g, "");
+    const { UserError } = await import("../src/errors.ts");
+    console.error(`error: ${err instanceof UserError ? message : message.split("\n")[0]}`);
     process.exit(1);
   }
 }

@@ -36,6 +36,6 @@ CREATE TABLE `usage` (
 	FOREIGN KEY (`key_id`) REFERENCES `api_keys`(`id`) ON UPDATE no action ON DELETE no action
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `usage_request_id_unique` ON `usage` (`request_id`);--> statement-breakpoint
 CREATE INDEX `usage_key_created_idx` ON `usage` (`key_id`,`created_at`);--> statement-breakpoint
-CREATE INDEX `usage_created_idx` ON `usage` (`created_at`);
+CREATE INDEX `usage_created_idx` ON `usage` (`created_at`);--> statement-breakpoint
+CREATE INDEX `usage_request_id_idx` ON `usage` (`request_id`);

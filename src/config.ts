@@ -1,6 +1,8 @@
 // The only module that reads the environment. Everything else receives a typed Config.
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
+import { readConfigFile } from "./providers/config-file.ts";
+import { buildPriceTable, type PriceTable } from "./usage/pricing.ts";
 
 export interface CliFlags {
   db?: string;
@@ -16,11 +18,26 @@ export interface BaseConfig {
   secretFile: string;
 }
 
+/** An OpenAI-compatible upstream and the model globs routed to it. */
+export interface ProviderConfig {
+  name: string;
+  /** Without trailing slash, e.g. https://api.openai.com/v1 */
+  baseUrl: string;
+  apiKey: string | undefined;
+  models: string[];
+}
+
 export interface ServerConfig extends BaseConfig {
   port: number;
   host: string;
   adminToken: string | undefined;
   shutdownGraceMs: number;
+  providers: ProviderConfig[];
+  prices: PriceTable;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  /** Non-fatal start-up remarks for the operator (never containing secrets). */
+  warnings: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -38,13 +55,41 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
 export function loadServerConfig(flags: CliFlags, env: Env = process.env): ServerConfig {
   const port = flags.port ?? env.PORT ?? "8080";
   if (!/^\d+$/.test(port) || Number(port) > 65535) throw new UserError(`port must be an integer 0-65535, got '${port}'`);
+  const configPath = flags.config ?? nonEmpty(env.GATEWAY_CONFIG);
+  const file = configPath ? readConfigFile(configPath) : {};
+  const warnings: string[] = [];
+  let providers: ProviderConfig[];
+  if (file.providers && file.providers.length > 0) {
+    providers = file.providers.map((p, i) => {
+      const apiKey = p.api_key_env === undefined ? undefined : nonEmpty(env[p.api_key_env]);
+      if (p.api_key_env !== undefined && apiKey === undefined) {
+        throw new UserError(`config file ${configPath}: providers[${i}].api_key_env: environment variable ${p.api_key_env} is not set`);
+      }
+      return { name: p.name, baseUrl: trimSlash(p.base_url), apiKey, models: p.models };
+    });
+  } else {
+    const apiKey = nonEmpty(env.OPENAI_API_KEY);
+    if (!apiKey) warnings.push("OPENAI_API_KEY is not set: requests are forwarded without a provider key");
+    const baseUrl = nonEmpty(env.OPENAI_BASE_URL) ?? "https://api.openai.com/v1";
+    if (!/^https?:\/\//.test(baseUrl)) throw new UserError(`OPENAI_BASE_URL must start with http:// or https://, got '${baseUrl}'`);
+    providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"] }];
+  }
   return {
     ...loadBaseConfig(flags, env),
     port: Number(port),
     host: flags.host ?? nonEmpty(env.HOST) ?? "0.0.0.0",
     adminToken: nonEmpty(env.GATEWAY_ADMIN_TOKEN),
     shutdownGraceMs: intSetting(env, "GATEWAY_SHUTDOWN_GRACE_MS", 10_000, 0),
+    providers,
+    prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),
+    maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
+    upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
+    warnings,
   };
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

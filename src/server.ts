@@ -4,6 +4,10 @@ import { openDatabase, type Db } from "./db/client.ts";
 import { loadSecret } from "./keys/secret.ts";
 import { createKeyService } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
+import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
+import { createChatProxy } from "./providers/chat-proxy.ts";
+import { createRouter } from "./providers/router.ts";
+import { createUsageRecorder } from "./usage/recorder.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -14,14 +18,36 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export interface StartOptions {
+  log?: (line: string) => void;
+}
+
+export async function startServer(config: ServerConfig, { log = console.error }: StartOptions = {}): Promise<RunningServer> {
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   const secret = loadSecret(config.secret, config.secretFile);
-  createKeyService({ db, secret }); // checks the secret matches this database
-  const verifyKey = createKeyVerifier({ db, secret });
-  void verifyKey;
-  const app = createApp({ version: VERSION });
-  app.listen({ port: config.port, hostname: config.host });
+  createKeyService({ db, secret }); // refuses a secret other than the database's
+  const recorder = createUsageRecorder({ db, log });
+  const app = createApp({
+    version: VERSION,
+    verifyKey: createKeyVerifier({ db, secret }),
+    limiter: createFixedWindowLimiter(),
+    chat: createChatProxy({
+      route: createRouter(config.providers),
+      prices: config.prices,
+      recorder,
+      maxBodyBytes: config.maxBodyBytes,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      log,
+    }),
+    config,
+    log,
+  });
+  app.listen({
+    port: config.port,
+    hostname: config.host,
+    // Our own check answers 413 in OpenAI's shape; Bun's limit is only the backstop for chunked bodies.
+    maxRequestBodySize: Math.max(config.maxBodyBytes * 2, 1024 * 1024),
+  });
   const server = app.server!;
   let stopping: Promise<void> | undefined;
   return {
@@ -36,6 +62,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           Bun.sleep(config.shutdownGraceMs).then(() => true),
         ]);
         if (timedOut) await server.stop(true);
+        recorder.flush();
         db.$client.close();
       })();
       return stopping;

@@ -17,7 +17,8 @@ export const usage = sqliteTable(
   "usage",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
-    requestId: text("request_id").notNull().unique(),
+    // Not unique: a client may reuse its own x-request-id, and every request still gets its row.
+    requestId: text("request_id").notNull(),
     keyId: text("key_id")
       .notNull()
       .references(() => apiKeys.id),
@@ -38,6 +39,7 @@ export const usage = sqliteTable(
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),
     index("usage_created_idx").on(t.createdAt),
+    index("usage_request_id_idx").on(t.requestId),
   ],
 );
 

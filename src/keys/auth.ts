@@ -1,0 +1,23 @@
+import { ApiError } from "../errors.ts";
+import type { KeyVerifier, VerifiedKey } from "./verifier.ts";
+
+const BEARER = /^Bearer +([\x21-\x7e]{1,256})$/i;
+
+function invalidKey(message: string): ApiError {
+  return new ApiError(401, message, "invalid_request_error", "invalid_api_key");
+}
+
+/** Resolves the `Authorization: Bearer <key>` header to an active key, or throws the OpenAI-shaped 401/403. */
+export async function authenticate(verify: KeyVerifier, authorization: string | null): Promise<VerifiedKey> {
+  if (!authorization) {
+    throw invalidKey("You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer YOUR_KEY'.");
+  }
+  const match = BEARER.exec(authorization.trim());
+  if (!match) throw invalidKey("Malformed Authorization header; expected 'Authorization: Bearer YOUR_KEY'.");
+  const result = await verify(match[1]!);
+  if (result.ok) return result.key;
+  if (result.reason === "disabled") {
+    throw new ApiError(403, "This API key has been disabled. Contact the gateway operator.", "invalid_request_error", "api_key_disabled");
+  }
+  throw invalidKey("Incorrect API key provided.");
+}

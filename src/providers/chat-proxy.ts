@@ -1,0 +1,191 @@
+import { ApiError, errorBody } from "../errors.ts";
+import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
+import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
+import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
+import { parseChatRequest, readBody, type ChatRequest } from "./chat-request.ts";
+import { readUsage, completionText, upstreamRequest, type ReportedUsage } from "./openai-compatible.ts";
+import type { Route, Router } from "./router.ts";
+import { createSseRelay } from "./sse-relay.ts";
+
+export interface ChatProxyOptions {
+  route: Router;
+  prices: PriceTable;
+  recorder: UsageRecorder;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  clock?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface ChatCall {
+  requestId: string;
+  keyId: string;
+}
+
+/** Why the upstream fetch failed, from the customer's point of view. */
+type FetchFailure = "timeout" | "client_gone" | "unreachable" | "broken";
+
+/**
+ * POST /v1/chat/completions after authentication and rate limiting: validate, route, forward with the
+ * operator's provider key, relay the answer, and commit exactly one usage row for every request
+ * that reached the upstream before the client sees the end of the response.
+ */
+export function createChatProxy(opts: ChatProxyOptions) {
+  const clock = opts.clock ?? Date.now;
+  const log = opts.log ?? console.error;
+
+  return async function chat(req: Request, call: ChatCall): Promise<Response> {
+    const chatReq = parseChatRequest(await readBody(req, opts.maxBodyBytes));
+    const route = opts.route(chatReq.model);
+    if (!route) {
+      throw new ApiError(404, `The model '${chatReq.model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
+    }
+    const upstreamBody: Record<string, unknown> = { ...chatReq.body, model: route.upstreamModel };
+    if (chatReq.stream) upstreamBody.stream_options = { ...(chatReq.body.stream_options as object | undefined), include_usage: true };
+
+    const started = clock();
+    const abort = new AbortController();
+    let timedOut = false;
+    let timer: Timer | undefined;
+    const armTimeout = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, opts.upstreamTimeoutMs);
+    };
+    const onClientAbort = () => abort.abort();
+    req.signal.addEventListener("abort", onClientAbort, { once: true });
+    const cleanup = () => {
+      clearTimeout(timer);
+      req.signal.removeEventListener("abort", onClientAbort);
+    };
+
+    const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null, estimatedCompletion: string | null) => {
+      const counts = reported ?? {
+        promptTokens: await estimatePromptTokens(chatReq.body),
+        completionTokens: estimatedCompletion === null ? 0 : await estimateCompletionTokens(estimatedCompletion),
+        cachedTokens: null,
+        reasoningTokens: null,
+      };
+      const row: UsageRecord = {
+        requestId: call.requestId,
+        keyId: call.keyId,
+        modelRequested: chatReq.model,
+        modelAnswered,
+        provider: route.provider.name,
+        ...counts,
+        costNanoUsd: costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, chatReq.model), counts),
+        estimated: reported === undefined,
+        upstreamStatus: status,
+        latencyMs: clock() - started,
+        streamed: chatReq.stream,
+        createdAt: started,
+      };
+      await opts.recorder.record(row);
+    };
+
+    armTimeout();
+    let res: Response;
+    try {
+      res = await fetch(upstreamRequest(route.provider, JSON.stringify(upstreamBody), call.requestId, chatReq.stream, abort.signal));
+    } catch (err) {
+      cleanup();
+      const failure = classify(err, timedOut, req.signal.aborted);
+      if (failure !== "unreachable") await record(0, undefined, null, null);
+      throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
+    }
+
+    const contentType = res.headers.get("content-type") ?? "";
+    if (res.ok && chatReq.stream && contentType.includes("text/event-stream") && res.body) {
+      const body = createSseRelay({
+        upstream: res.body,
+        hideUsage: !chatReq.wantsUsage,
+        abortUpstream: () => abort.abort(),
+        onActivity: armTimeout,
+        upstreamErrorMessage: () =>
+          timedOut
+            ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.`
+            : "The upstream connection broke off mid-stream; the response is incomplete.",
+        onEnd: async (outcome) => {
+          cleanup();
+          await record(res.status, outcome.usage, outcome.modelAnswered, outcome.text);
+        },
+      });
+      return new Response(body, {
+        status: res.status,
+        headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
+      });
+    }
+
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      cleanup();
+      await record(res.status, undefined, null, null);
+      throw fetchError(classify(err, timedOut, req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
+    }
+    cleanup();
+    if (!res.ok) return upstreamError(res, text, route, record);
+
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(text) as Record<string, unknown>;
+      if (!payload || typeof payload !== "object") throw new Error("not an object");
+    } catch {
+      await record(res.status, undefined, null, null);
+      log(`[gateway] request ${call.requestId}: provider '${route.provider.name}' answered ${res.status} with a body that is not JSON`);
+      throw new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+    }
+    const modelAnswered = typeof payload.model === "string" ? payload.model : null;
+    await record(res.status, readUsage(payload.usage), modelAnswered, completionText(payload));
+    return new Response(text, { status: res.status, headers: { "content-type": contentType || "application/json" } });
+  };
+}
+
+export type ChatProxy = ReturnType<typeof createChatProxy>;
+
+function classify(err: unknown, timedOut: boolean, clientGone: boolean): FetchFailure {
+  if (timedOut) return "timeout";
+  if (clientGone) return "client_gone";
+  const code = (err as { code?: string } | null)?.code ?? "";
+  if (/ConnectionRefused|ECONNREFUSED|ENOTFOUND|FailedToOpenSocket|EHOSTUNREACH|ENETUNREACH/.test(code)) return "unreachable";
+  return "broken";
+}
+
+function fetchError(failure: FetchFailure, route: Route, timeoutMs: number, log: (l: string) => void, err: unknown): ApiError {
+  const name = route.provider.name;
+  if (failure === "timeout") return new ApiError(504, `The upstream provider '${name}' did not answer within ${timeoutMs} ms.`, "upstream_error", "upstream_timeout");
+  if (failure === "client_gone") return new ApiError(499, "The client closed the request.", "invalid_request_error", "client_closed_request");
+  const cause = (err as { code?: string } | null)?.code ?? (err as Error)?.message ?? "unknown";
+  log(`[gateway] provider '${name}' ${failure === "unreachable" ? "unreachable" : "connection failed"}: ${cause}`);
+  return new ApiError(502, `The upstream provider '${name}' could not be reached.`, "upstream_error", "upstream_unavailable");
+}
+
+/** Upstream 4xx/5xx: its status, its OpenAI-shaped body when it has one, its Retry-After. */
+async function upstreamError(
+  res: Response,
+  text: string,
+  route: Route,
+  record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<void>,
+): Promise<Response> {
+  await record(res.status, { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null }, null, null);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const retryAfter = res.headers.get("retry-after");
+  if (retryAfter) headers["retry-after"] = retryAfter;
+  let body: string;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
+    if (!parsed?.error || typeof parsed.error !== "object" || typeof parsed.error.message !== "string") throw new Error("not OpenAI-shaped");
+    body = text;
+  } catch {
+    const snippet = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
+    body = JSON.stringify(
+      errorBody(`The upstream provider '${route.provider.name}' returned HTTP ${res.status}${snippet ? `: ${snippet}` : "."}`, "upstream_error", `upstream_${res.status}`),
+    );
+  }
+  return new Response(body, { status: res.status, headers });
+}
+
+export type { ChatRequest };

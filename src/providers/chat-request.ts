@@ -1,0 +1,60 @@
+import { ApiError } from "../errors.ts";
+
+export interface ChatRequest {
+  /** The customer's JSON body; forwarded as sent apart from `model` and `stream_options`. */
+  body: Record<string, unknown>;
+  model: string;
+  stream: boolean;
+  /** The customer asked for the usage chunk itself (stream_options.include_usage). */
+  wantsUsage: boolean;
+}
+
+function invalid(message: string, param: string | null, code = "invalid_request"): ApiError {
+  return new ApiError(400, message, "invalid_request_error", code, param);
+}
+
+/** Reads the body, refusing more than `limit` bytes with 413 whether or not a content-length was sent. */
+export async function readBody(req: Request, limit: number): Promise<string> {
+  const tooLarge = () => new ApiError(413, `Request body is larger than the limit of ${limit} bytes.`, "invalid_request_error", "request_too_large");
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > limit) throw tooLarge();
+  if (!req.body) return "";
+  // With a content-length Bun delivers exactly that many bytes, already checked above.
+  if (Number.isFinite(declared)) return req.text();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** Validates what the gateway itself relies on; every other field is the upstream's business. */
+export function parseChatRequest(text: string): ChatRequest {
+  if (text.trim() === "") throw invalid("The request body is empty; expected a JSON object.", null, "invalid_json");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw invalid("The request body is not valid JSON.", null, "invalid_json");
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
+  const b = body as Record<string, unknown>;
+  if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+  if (typeof b.model !== "string" || b.model.trim() === "") throw invalid("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type");
+  if (b.model.length > 256) throw invalid("'model' is too long (at most 256 characters).", "model", "invalid_value");
+  if (b.messages === undefined) throw invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+  if (!Array.isArray(b.messages)) throw invalid("Invalid type for 'messages': expected an array.", "messages", "invalid_type");
+  if (b.messages.length === 0) throw invalid("'messages' must contain at least one message.", "messages", "invalid_value");
+  for (const [i, m] of b.messages.entries()) {
+    if (!m || typeof m !== "object" || Array.isArray(m)) throw invalid(`Invalid type for 'messages[${i}]': expected an object.`, `messages[${i}]`, "invalid_type");
+    if (typeof (m as { role?: unknown }).role !== "string") throw invalid(`Invalid type for 'messages[${i}].role': expected a string.`, `messages[${i}].role`, "invalid_type");
+  }
+  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== "boolean") throw invalid("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type");
+  const so = b.stream_options;
+  if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) throw invalid("Invalid type for 'stream_options': expected an object.", "stream_options", "invalid_type");
+  const stream = b.stream === true;
+  return { body: b, model: b.model, stream, wantsUsage: stream && (so as { include_usage?: unknown } | null | undefined)?.include_usage === true };
+}

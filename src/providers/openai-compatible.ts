@@ -1,0 +1,58 @@
+import type { ProviderConfig } from "../config.ts";
+
+/** Token usage as an OpenAI-compatible upstream reports it. */
+export interface ReportedUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number | null;
+  reasoningTokens: number | null;
+}
+
+/** Builds the upstream request: the operator's provider key, never anything of the customer's. */
+export function upstreamRequest(provider: ProviderConfig, body: string, requestId: string, stream: boolean, signal: AbortSignal): Request {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: stream ? "text/event-stream" : "application/json",
+    "x-request-id": requestId,
+  };
+  if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
+  return new Request(`${provider.baseUrl}/chat/completions`, { method: "POST", headers, body, signal });
+}
+
+/** Reads `usage` from a completion or chunk; anything malformed counts as absent. */
+export function readUsage(value: unknown): ReportedUsage | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const u = value as Record<string, unknown>;
+  if (!isCount(u.prompt_tokens) || !isCount(u.completion_tokens)) return undefined;
+  const cached = (u.prompt_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens;
+  const reasoning = (u.completion_tokens_details as Record<string, unknown> | null | undefined)?.reasoning_tokens;
+  return {
+    promptTokens: u.prompt_tokens,
+    completionTokens: u.completion_tokens,
+    cachedTokens: isCount(cached) ? cached : null,
+    reasoningTokens: isCount(reasoning) ? reasoning : null,
+  };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+/** The text a completion or chunk carries, for estimating tokens when no usage is reported. */
+export function completionText(payload: Record<string, unknown>): string {
+  const choices = Array.isArray(payload.choices) ? payload.choices : [];
+  let text = "";
+  for (const c of choices) {
+    if (!c || typeof c !== "object") continue;
+    const part = ((c as Record<string, unknown>).delta ?? (c as Record<string, unknown>).message) as Record<string, unknown> | undefined;
+    if (!part || typeof part !== "object") continue;
+    if (typeof part.content === "string") text += part.content;
+    if (Array.isArray(part.tool_calls)) {
+      for (const tc of part.tool_calls) {
+        const args = (tc as { function?: { arguments?: unknown } } | null)?.function?.arguments;
+        if (typeof args === "string") text += args;
+      }
+    }
+  }
+  return text;
+}

@@ -1,0 +1,30 @@
+import type { ProviderConfig } from "../config.ts";
+
+export interface Route {
+  provider: ProviderConfig;
+  /** The model name sent upstream (a `provider/` prefix removed). */
+  upstreamModel: string;
+}
+
+/** Routes a model to the first provider whose glob matches; `provider/model` picks a provider explicitly. */
+export function createRouter(providers: ProviderConfig[]) {
+  const compiled = providers.map((p) => ({ provider: p, patterns: p.models.map(globToRegExp) }));
+  const byName = new Map(providers.map((p) => [p.name, p]));
+  return function route(model: string): Route | undefined {
+    const slash = model.indexOf("/");
+    if (slash > 0) {
+      const named = byName.get(model.slice(0, slash));
+      const rest = model.slice(slash + 1);
+      if (named && rest !== "") return { provider: named, upstreamModel: rest };
+    }
+    const hit = compiled.find((c) => c.patterns.some((re) => re.test(model)));
+    return hit && { provider: hit.provider, upstreamModel: model };
+  };
+}
+
+export type Router = ReturnType<typeof createRouter>;
+
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`);
+}

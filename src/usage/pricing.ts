@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { UserError } from "../errors.ts";
+import type { PriceEntry } from "../providers/config-file.ts";
+import { BUILTIN_PRICES } from "./builtin-prices.ts";
+
+/** Prices in integer pico-dollars per token, so every cost computation is exact integer arithmetic. */
+export interface ModelPrice {
+  inputPico: number;
+  outputPico: number;
+  cachedInputPico: number;
+}
+
+export interface TokenCounts {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number | null;
+}
+
+export type PriceTable = Map<string, ModelPrice>;
+
+const PICO = 1e12;
+
+function fromUsdPerToken(input: number, output: number, cached: number | undefined): ModelPrice {
+  const toPico = (usd: number) => Math.round(usd * PICO);
+  return { inputPico: toPico(input), outputPico: toPico(output), cachedInputPico: toPico(cached ?? input) };
+}
+
+/** Built-in table, then the LiteLLM-format file, then the config file's [models]: later wins, model by model. */
+export function buildPriceTable(configModels: Record<string, PriceEntry> = {}, pricingFile?: string): PriceTable {
+  const table: PriceTable = new Map();
+  for (const [name, [inM, outM, cachedM]] of Object.entries(BUILTIN_PRICES)) {
+    table.set(name, fromUsdPerToken(inM / 1e6, outM / 1e6, cachedM === undefined ? undefined : cachedM / 1e6));
+  }
+  if (pricingFile) {
+    for (const [name, p] of Object.entries(readLiteLLMPrices(pricingFile))) table.set(name, p);
+  }
+  for (const [name, p] of Object.entries(configModels)) {
+    table.set(name, fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost));
+  }
+  return table;
+}
+
+/** Reads LiteLLM's model_prices_and_context_window.json; entries without token prices are skipped. */
+export function readLiteLLMPrices(path: string): Record<string, ModelPrice> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UserError(`pricing_file ${path}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new UserError(`pricing_file ${path}: expected a JSON object of models`);
+  const out: Record<string, ModelPrice> = {};
+  for (const [name, raw] of Object.entries(data as Record<string, unknown>)) {
+    const e = raw as Record<string, unknown> | null;
+    if (name === "sample_spec" || !e || typeof e.input_cost_per_token !== "number" || typeof e.output_cost_per_token !== "number") continue;
+    const cached = typeof e.cache_read_input_token_cost === "number" ? e.cache_read_input_token_cost : undefined;
+    out[name] = fromUsdPerToken(e.input_cost_per_token, e.output_cost_per_token, cached);
+  }
+  return out;
+}
+
+/** Finds a price for the model as answered, as requested, or without a date suffix ("gpt-4o-2024-08-06" -> "gpt-4o"). */
+export function findPrice(table: PriceTable, ...models: (string | null | undefined)[]): ModelPrice | undefined {
+  for (const m of models) {
+    if (!m) continue;
+    const hit = table.get(m) ?? table.get(m.replace(/-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/, ""));
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Cost in integer nano-dollars (rounded half up from exact pico-dollars); null when the price is unknown. */
+export function costNanoUsd(price: ModelPrice | undefined, t: TokenCounts): number | null {
+  if (!price) return null;
+  const cached = Math.min(t.cachedTokens ?? 0, t.promptTokens);
+  const pico =
+    (t.promptTokens - cached) * price.inputPico + cached * price.cachedInputPico + t.completionTokens * price.outputPico;
+  return Math.floor((pico + 500) / 1000);
+}

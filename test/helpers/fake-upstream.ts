@@ -1,0 +1,121 @@
+// A real OpenAI-compatible HTTP server on port 0 that the gateway forwards to in tests.
+import type { Server } from "bun";
+
+export interface ReceivedRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export interface FakeUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
+  completion_tokens_details?: { reasoning_tokens: number };
+}
+
+export const DEFAULT_USAGE: FakeUsage = {
+  prompt_tokens: 1200,
+  completion_tokens: 300,
+  total_tokens: 1500,
+  prompt_tokens_details: { cached_tokens: 200 },
+  completion_tokens_details: { reasoning_tokens: 50 },
+};
+
+export type Handler = (body: Record<string, unknown>, req: Request) => Response | Promise<Response>;
+
+export interface FakeUpstream {
+  url: string;
+  server: Server<undefined>;
+  received: ReceivedRequest[];
+  /** Replaces the behaviour for following requests; `reset()` restores the default. */
+  setHandler(h: Handler): void;
+  reset(): void;
+  /** Requests whose connection the gateway aborted. */
+  aborted: number;
+  stop(): Promise<void>;
+}
+
+export function completion(body: Record<string, unknown>, usage: FakeUsage | null = DEFAULT_USAGE) {
+  return {
+    id: "chatcmpl-fake123",
+    object: "chat.completion",
+    created: 1_700_000_000,
+    model: `${String(body.model)}-2024-08-06`,
+    choices: [{ index: 0, message: { role: "assistant", content: "Hello from the fake upstream. ✓ ünïcödé" }, finish_reason: "stop", logprobs: null }],
+    ...(usage ? { usage } : {}),
+    system_fingerprint: "fp_fake",
+  };
+}
+
+export const STREAM_PIECES = ["Hello", " from", " the", " fake", " stream", " ✓"];
+
+/** The SSE events a streaming OpenAI endpoint sends, as separate strings. */
+export function streamEvents(body: Record<string, unknown>, opts: { usage?: FakeUsage | null; done?: boolean; pieces?: string[] } = {}): string[] {
+  const model = `${String(body.model)}-2024-08-06`;
+  const base = { id: "chatcmpl-fakestream", object: "chat.completion.chunk", created: 1_700_000_000, model };
+  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const events = [
+    { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+    ...(opts.pieces ?? STREAM_PIECES).map((p) => ({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }] })),
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+  ].map((e) => `data: ${JSON.stringify(e)}\n\n`);
+  const usage = opts.usage === undefined ? DEFAULT_USAGE : opts.usage;
+  if (includeUsage && usage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+  if (opts.done !== false) events.push("data: [DONE]\n\n");
+  return events;
+}
+
+/** An SSE response that sends each event as its own network write, `delayMs` apart. */
+export function sseResponse(events: string[], delayMs = 0, onCancel?: () => void): Response {
+  const enc = new TextEncoder();
+  let i = 0;
+  return new Response(
+    new ReadableStream({
+      async pull(c) {
+        if (i > 0 && delayMs) await Bun.sleep(delayMs);
+        if (i >= events.length) return c.close();
+        c.enqueue(enc.encode(events[i++]!));
+      },
+      cancel() {
+        onCancel?.();
+      },
+    }),
+    { headers: { "content-type": "text/event-stream" } },
+  );
+}
+
+export function startFakeUpstream(): FakeUpstream {
+  const received: ReceivedRequest[] = [];
+  const fake: FakeUpstream = {
+    url: "",
+    server: undefined as unknown as Server<undefined>,
+    received,
+    aborted: 0,
+    setHandler: (h) => void (handler = h),
+    reset: () => void (handler = defaultHandler),
+    stop: async () => void (await fake.server.stop(true)),
+  };
+  const defaultHandler: Handler = (body) =>
+    body.stream === true ? sseResponse(streamEvents(body)) : Response.json(completion(body));
+  let handler = defaultHandler;
+  fake.server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const text = await req.text();
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {}
+      received.push({ path: url.pathname, headers: Object.fromEntries(req.headers), body });
+      req.signal.addEventListener("abort", () => fake.aborted++);
+      return handler(body, req);
+    },
+  });
+  fake.url = `http://127.0.0.1:${fake.server.port}/v1`;
+  return fake;
+}

@@ -1,0 +1,103 @@
+// Starts a real gateway on port 0, from source (in-process) or as the compiled binary in an empty dir.
+import { Database } from "bun:sqlite";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadServerConfig } from "../../src/config.ts";
+import { createKeyService } from "../../src/keys/service.ts";
+import { startServer } from "../../src/server.ts";
+import { binaryIn, parseCreated, runCli } from "./cli.ts";
+import { TEST_SECRET } from "./harness.ts";
+import { startServerProcess } from "./process.ts";
+import { tempDir } from "./tmp.ts";
+
+export const PROVIDER_KEY = "sk-provider-operator-secret-0001";
+
+export type GatewayMode = "source" | "binary";
+
+export interface GatewayOptions {
+  mode?: GatewayMode;
+  upstreamUrl: string;
+  env?: Record<string, string>;
+  /** TOML written to gateway.toml and passed with --config. */
+  configToml?: string;
+}
+
+export interface TestGateway {
+  url: string;
+  dir: string;
+  dbPath: string;
+  env: Record<string, string>;
+  createKey(name: string, rateLimit?: number): Promise<{ id: string; key: string }>;
+  /** The usage table, read from the file by a separate connection. */
+  rows(): Record<string, unknown>[];
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
+  const dir = tempDir();
+  const dbPath = join(dir, "gateway.db");
+  const env: Record<string, string> = {
+    GATEWAY_SECRET: TEST_SECRET,
+    OPENAI_BASE_URL: opts.upstreamUrl,
+    OPENAI_API_KEY: PROVIDER_KEY,
+    ...opts.env,
+  };
+  const args: string[] = [];
+  if (opts.configToml !== undefined) {
+    writeFileSync(join(dir, "gateway.toml"), opts.configToml);
+    args.push("--config", join(dir, "gateway.toml"));
+  }
+  const rows = () => {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      return db.query("SELECT * FROM usage ORDER BY id").all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  };
+
+  if (opts.mode === "binary") {
+    const binary = await binaryIn(dir);
+    const proc = await startServerProcess({ cwd: dir, binary, env, args });
+    return {
+      url: proc.url,
+      dir,
+      dbPath,
+      env,
+      async createKey(name, rateLimit = 1000) {
+        const r = await runCli(["create-key", name, "--generate", String(rateLimit)], { cwd: dir, binary, env });
+        if (r.code !== 0) throw new Error(r.stderr);
+        return parseCreated(r.stdout);
+      },
+      rows,
+      logs: proc.output,
+      stop: async () => void (await proc.stop("SIGTERM")),
+    };
+  }
+
+  const lines: string[] = [];
+  const log = (l: string) => void lines.push(l);
+  const config = loadServerConfig({ db: dbPath, port: "0", host: "127.0.0.1", config: args[1] }, env);
+  const server = await startServer(config, { log });
+  const keys = createKeyService({ db: server.db, secret: TEST_SECRET, bcryptCost: 4 });
+  return {
+    url: server.url,
+    dir,
+    dbPath,
+    env,
+    async createKey(name, rateLimit = 1000) {
+      const k = await keys.create({ name, rateLimitPerMinute: rateLimit });
+      return { id: k.id, key: k.key };
+    },
+    rows,
+    logs: () => lines.join("\n"),
+    stop: () => server.stop(),
+  };
+}
+
+/** Waits for a fresh rate-limit window if the current minute is about to end, so counting tests are not split. */
+export async function awayFromMinuteEdge(marginMs = 8000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < marginMs) await Bun.sleep(left + 50);
+}
