@@ -1,0 +1,114 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadServerConfig } from "../../src/config.ts";
+import { UserError } from "../../src/errors.ts";
+import { createRouter } from "../../src/providers/router.ts";
+import { buildPriceTable, costNanoUsd, findPrice } from "../../src/usage/pricing.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const dir = tempDir();
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const load = (toml: string, env: Record<string, string> = {}) => loadServerConfig({ config: write(`c${Math.random()}.toml`, toml) }, env);
+const problems = (toml: string, env: Record<string, string> = {}) => {
+  try {
+    load(toml, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UserError);
+    return (err as Error).message;
+  }
+  throw new Error("expected the config to be refused");
+};
+
+describe("config file", () => {
+  test("providers, api_key_env and prices are read; without providers the OpenAI default applies", () => {
+    const c = load(
+      `[[providers]]\nname = "local"\nbase_url = "http://127.0.0.1:11434/v1/"\napi_key_env = "LOCAL_KEY"\nmodels = ["llama*"]\n\n[models."llama3.1"]\ninput_cost_per_token = 0.0000002\noutput_cost_per_token = 0.0000006\n`,
+      { LOCAL_KEY: "local-secret" },
+    );
+    expect(c.providers).toEqual([{ name: "local", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "local-secret", models: ["llama*"] }]);
+    expect(c.prices.get("llama3.1")).toEqual({ inputPico: 200_000, outputPico: 600_000, cachedInputPico: 200_000 });
+    const d = loadServerConfig({}, { OPENAI_API_KEY: "k" });
+    expect(d.providers).toEqual([{ name: "openai", baseUrl: "https://api.openai.com/v1", apiKey: "k", models: ["*"] }]);
+  });
+
+  test("every mistake is reported with its path", () => {
+    const msg = problems(`max_body_bytes = "big"\nbogus = 1\n[[providers]]\nname = "a b"\nbase_url = "ftp://x"\nmodels = []\n[models."m"]\ninput_cost_per_token = -1\noutput_cost_per_token = 0\n`);
+    expect(msg).toContain("providers[0].name");
+    expect(msg).toContain("providers[0].base_url");
+    expect(msg).toContain("providers[0].models");
+    expect(msg).toContain("models.m.input_cost_per_token");
+    expect(msg).toContain("max_body_bytes");
+    expect(msg.split("\n").length).toBeGreaterThan(4);
+    expect(problems(`[[providers]]\nname = "x"\nbase_url = "http://a"\nmodels = ["*"]\napi_key_env = "NOPE"\n`)).toContain(
+      "providers[0].api_key_env: environment variable NOPE is not set",
+    );
+    expect(problems(`this is = not toml =`)).toContain("not valid TOML");
+    expect(problems(`[[providers]]\nname = "x"\nbase_url = "http://a"\nmodels = ["*"]\n[[providers]]\nname = "x"\nbase_url = "http://b"\nmodels = ["*"]\n`)).toContain(
+      "duplicate provider name 'x'",
+    );
+  });
+
+  test("pricing_file in LiteLLM's format is loaded relative to the config file; [models] override it", () => {
+    write(
+      "litellm.json",
+      JSON.stringify({
+        sample_spec: { input_cost_per_token: 0, output_cost_per_token: 0 },
+        "my-model": { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, cache_read_input_token_cost: 1e-7, litellm_provider: "openai", mode: "chat" },
+        "gpt-4o": { input_cost_per_token: 5e-6, output_cost_per_token: 15e-6 },
+        "image-model": { output_cost_per_image: 0.04 },
+      }),
+    );
+    const c = load(`pricing_file = "litellm.json"\n[models."gpt-4o"]\ninput_cost_per_token = 0.000001\noutput_cost_per_token = 0.000002\n`);
+    expect(c.prices.get("my-model")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 100_000 });
+    expect(c.prices.get("gpt-4o")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 1_000_000 });
+    expect(c.prices.has("image-model")).toBe(false);
+    expect(c.prices.has("sample_spec")).toBe(false);
+  });
+});
+
+describe("pricing", () => {
+  const table = buildPriceTable();
+  test("costs are exact integer nano-dollars, cached tokens at the cache price", () => {
+    const gpt4o = findPrice(table, "gpt-4o-2024-08-06")!;
+    expect(costNanoUsd(gpt4o, { promptTokens: 1200, completionTokens: 300, cachedTokens: 200 })).toBe(5_750_000);
+    // 1M prompt tokens of gpt-4o-mini at $0.15/1M is exactly 150,000,000 nano-dollars
+    expect(costNanoUsd(findPrice(table, "gpt-4o-mini"), { promptTokens: 1_000_000, completionTokens: 0, cachedTokens: null })).toBe(150_000_000);
+    expect(costNanoUsd(undefined, { promptTokens: 5, completionTokens: 5, cachedTokens: null })).toBeNull();
+  });
+
+  test("summing a million requests does not drift", () => {
+    const p = findPrice(table, "gpt-4.1-nano")!;
+    const one = costNanoUsd(p, { promptTokens: 7, completionTokens: 3, cachedTokens: null })!;
+    let sum = 0;
+    for (let i = 0; i < 1_000_000; i++) sum += one;
+    expect(sum).toBe(one * 1_000_000);
+    expect(one).toBe(1900); // 7 * 100 + 3 * 400 nano-dollars
+  });
+
+  test("lookup: answered model, then requested, then without a date suffix; unknown is undefined", () => {
+    expect(findPrice(table, "nonexistent", "gpt-4o")).toBe(table.get("gpt-4o"));
+    expect(findPrice(table, "claude-3-5-sonnet-20241022")).toBe(table.get("claude-3-5-sonnet"));
+    expect(findPrice(table, "my-own-model")).toBeUndefined();
+  });
+});
+
+describe("routing", () => {
+  const route = createRouter([
+    { name: "local", baseUrl: "http://l", apiKey: undefined, models: ["llama*", "qwen?"] },
+    { name: "openai", baseUrl: "http://o", apiKey: undefined, models: ["gpt-*", "llama3.1"] },
+  ]);
+  test("first matching provider wins; provider/ prefix selects and is stripped", () => {
+    expect(route("llama3.1")).toMatchObject({ provider: { name: "local" }, upstreamModel: "llama3.1" });
+    expect(route("qwen2")).toMatchObject({ provider: { name: "local" } });
+    expect(route("qwen25")).toBeUndefined();
+    expect(route("openai/llama3.1")).toMatchObject({ provider: { name: "openai" }, upstreamModel: "llama3.1" });
+    expect(route("gpt-4o")).toMatchObject({ provider: { name: "openai" }, upstreamModel: "gpt-4o" });
+    expect(route("meta/llama3")).toBeUndefined();
+    expect(route("gpt.4")).toBeUndefined(); // '.' is literal, not a regex wildcard
+  });
+});
