@@ -9,5 +9,5 @@ export function openKeys(flags: StrictArgs["flags"]) {
   const config = loadBaseConfig({ db: flags.db as string | undefined });
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   const secret = loadSecret(config.secret, config.secretFile);
-  return { db, keys: createKeyService({ db, secret }) };
+  return { db, keys: createKeyService({ db, secret, adminToken: config.adminToken }) };
 }

@@ -14,6 +14,7 @@ const main = defineCommand({
     "disable-key": () => import("./commands/keys.ts").then((m) => m.disableKey),
     "enable-key": () => import("./commands/keys.ts").then((m) => m.enableKey),
     "set-rate-limit": () => import("./commands/keys.ts").then((m) => m.setRateLimit),
+    usage: () => import("./commands/usage.ts").then((m) => m.usage),
   },
 });
 

@@ -1,46 +1,32 @@
-import { Elysia } from "elysia";
-import { ApiError, errorResponse } from "./errors.ts";
-import { authenticate } from "./keys/auth.ts";
-import type { KeyVerifier } from "./keys/verifier.ts";
-import { rateLimitHeaders, type Limiter } from "./limits/fixed-window.ts";
+import { Elysia, t } from "elysia";
+import { docsPlugin } from "./docs/plugin.ts";
+import { ApiError, errorResponse, UserError } from "./errors.ts";
+import type { AdminGuard } from "./keys/admin-auth.ts";
+import type { CustomerGate } from "./keys/auth.ts";
+import { adminKeyRoutes } from "./keys/routes.ts";
+import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
-import { modelList } from "./providers/models.ts";
-import type { ServerConfig } from "./config.ts";
+import type { ModelList } from "./providers/models.ts";
+import { chatRoutes } from "./providers/routes.ts";
+import type { Db } from "./db/client.ts";
+import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
   version: string;
-  verifyKey: KeyVerifier;
-  limiter: Limiter;
+  db: Db;
+  keys: KeyService;
+  admit: CustomerGate;
+  requireAdmin: AdminGuard;
   chat: ChatProxy;
-  config: Pick<ServerConfig, "providers" | "prices">;
+  models: ModelList;
   log?: (line: string) => void;
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** The root Elysia instance: request ids, one error mapper, and the routes. */
+/** The root Elysia instance: request ids, one error mapper, and the feature routes. */
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
-  const models = modelList(deps.config.providers, deps.config.prices);
-
-  /** Authenticates, applies the key's per-minute limit and sets the x-ratelimit-* headers. */
-  async function admit(request: Request, headers: Record<string, unknown>) {
-    const key = await authenticate(deps.verifyKey, request.headers.get("authorization"));
-    const decision = deps.limiter(key.id, key.rateLimitPerMinute);
-    Object.assign(headers, rateLimitHeaders(decision));
-    if (!decision.allowed) {
-      throw new ApiError(
-        429,
-        `Rate limit reached for this API key: ${decision.limit} requests per minute. Retry after the window resets.`,
-        "requests",
-        "rate_limit_exceeded",
-        null,
-        { "retry-after": String(Math.max(1, Math.ceil(decision.resetMs / 1000))) },
-      );
-    }
-    return key;
-  }
-
   return new Elysia({ serve: { idleTimeout: 0, reusePort: false, development: false } })
     .onRequest(({ request, set }) => {
       const given = request.headers.get("x-request-id");
@@ -49,28 +35,56 @@ export function createApp(deps: AppDeps) {
     .onError({ as: "global" }, ({ error, code }) => {
       if (code === "NOT_FOUND") return errorResponse(new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url"));
       if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"));
-      if (code === "VALIDATION") return errorResponse(new ApiError(400, validationMessage(error), "invalid_request_error", "invalid_request"));
-      if (!(error instanceof ApiError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
+      if (code === "VALIDATION") return errorResponse(validationError(error));
+      if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
       return errorResponse(error);
     })
-    .get("/health", () => ({ status: "ok", version: deps.version }))
-    .get("/v1/models", async ({ request, set }) => {
-      await admit(request, set.headers);
-      return models;
+    .use(docsPlugin(deps.version))
+    .get("/health", () => ({ status: "ok" as const, version: deps.version }), {
+      response: t.Object({ status: t.Literal("ok"), version: t.String() }),
+      detail: { tags: ["Operations"], summary: "Liveness check" },
     })
-    .post(
-      "/v1/chat/completions",
-      async ({ request, set }) => {
-        const key = await admit(request, set.headers);
-        return deps.chat(request, { requestId: set.headers["x-request-id"] as string, keyId: key.id });
-      },
-      { parse: "none" },
-    );
+    .use(chatRoutes({ admit: deps.admit, chat: deps.chat, models: deps.models }))
+    .use(usageRoutes({ db: deps.db, requireAdmin: deps.requireAdmin, admit: deps.admit }))
+    .use(adminKeyRoutes({ keys: deps.keys, requireAdmin: deps.requireAdmin }));
 }
 
 export type App = ReturnType<typeof createApp>;
 
-function validationMessage(error: unknown): string {
-  const first = (error as { all?: { path?: string; message?: string }[] }).all?.[0];
-  return first ? `Invalid value at '${first.path || "/"}': ${first.message}` : "Invalid request.";
+interface SchemaShape {
+  type?: string;
+  format?: string;
+  const?: unknown;
+  anyOf?: SchemaShape[];
+  minimum?: number;
+  maximum?: number;
+}
+
+interface SchemaIssue {
+  path?: string;
+  message?: string;
+  value?: unknown;
+  schema?: SchemaShape;
+}
+
+/** "expected one of key, model, day" / "expected integer >= 1" from the failing schema. */
+function describeExpected(schema: SchemaShape | undefined, fallback: string): string {
+  if (!schema) return fallback;
+  const variants = schema.anyOf ?? [schema];
+  if (variants.every((v) => v.const !== undefined)) return `expected one of ${variants.map((v) => String(v.const)).join(", ")}`;
+  // Elysia turns numbers in queries/bodies into "numeric string | number": name the type once.
+  const types = [...new Set(variants.map((v) => (v.format === "integer" || v.format === "numeric" ? (v.format === "integer" ? "integer" : "number") : v.type)))];
+  if (!types[0]) return fallback;
+  const bounds = `${schema.minimum !== undefined ? ` >= ${schema.minimum}` : ""}${schema.maximum !== undefined ? ` <= ${schema.maximum}` : ""}`;
+  return `expected ${types.join(" or ")}${bounds}`;
+}
+
+/** Elysia's validation error as a 400 naming the field, e.g. param "rate_limit_per_minute". */
+function validationError(error: unknown): ApiError {
+  const first = (error as { all?: SchemaIssue[] }).all?.[0];
+  const param = first?.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : null;
+  const field = param ? `'${param}'` : "request";
+  const expected = describeExpected(first?.schema, first?.message ?? "invalid");
+  const message = first && first.value === undefined && param ? `Missing required parameter: ${field}.` : `Invalid ${field}: ${expected}.`;
+  return new ApiError(400, message, "invalid_request_error", first?.value === undefined ? "missing_required_parameter" : "invalid_type", param);
 }

@@ -16,6 +16,8 @@ export interface BaseConfig {
   busyTimeoutMs: number;
   secret: string | undefined;
   secretFile: string;
+  /** Enables /admin/*; also never accepted as a customer key. */
+  adminToken: string | undefined;
 }
 
 /** An OpenAI-compatible upstream and the model globs routed to it. */
@@ -30,7 +32,6 @@ export interface ProviderConfig {
 export interface ServerConfig extends BaseConfig {
   port: number;
   host: string;
-  adminToken: string | undefined;
   shutdownGraceMs: number;
   providers: ProviderConfig[];
   prices: PriceTable;
@@ -49,6 +50,7 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
     busyTimeoutMs: intSetting(env, "GATEWAY_BUSY_TIMEOUT_MS", 5000, 0),
     secret: nonEmpty(env.GATEWAY_SECRET),
     secretFile: nonEmpty(env.GATEWAY_SECRET_FILE) ?? join(dirname(dbPath), `${basename(dbPath)}.secret`),
+    adminToken: nonEmpty(env.GATEWAY_ADMIN_TOKEN),
   };
 }
 
@@ -78,7 +80,6 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     ...loadBaseConfig(flags, env),
     port: Number(port),
     host: flags.host ?? nonEmpty(env.HOST) ?? "0.0.0.0",
-    adminToken: nonEmpty(env.GATEWAY_ADMIN_TOKEN),
     shutdownGraceMs: intSetting(env, "GATEWAY_SHUTDOWN_GRACE_MS", 10_000, 0),
     providers,
     prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),

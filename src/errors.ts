@@ -1,6 +1,23 @@
 /** A mistake by whoever called us (CLI user or API client): shown as one line, never with a stack. */
 export class UserError extends Error {
   override name = "UserError";
+  /** HTTP rendering, for the admin API that shares the CLI's services. */
+  readonly status: number = 400;
+  readonly code: string = "invalid_value";
+}
+
+/** The named thing does not exist. */
+export class NotFoundError extends UserError {
+  override name = "NotFoundError";
+  override readonly status = 404;
+  override readonly code = "not_found";
+}
+
+/** The change would break a uniqueness rule (name or key already taken). */
+export class ConflictError extends UserError {
+  override name = "ConflictError";
+  override readonly status = 409;
+  override readonly code = "conflict";
 }
 
 /** An error an HTTP client sees, rendered in OpenAI's error shape. */
@@ -35,7 +52,7 @@ export function errorResponse(err: unknown, headers: Record<string, string> = {}
     });
   }
   if (err instanceof UserError) {
-    return Response.json(errorBody(err.message, "invalid_request_error", null), { status: 400, headers });
+    return Response.json(errorBody(err.message, "invalid_request_error", err.code), { status: err.status, headers });
   }
   return Response.json(errorBody("The gateway hit an internal error.", "server_error", "internal_error"), {
     status: 500,

@@ -4,6 +4,9 @@ import { openDatabase, type Db } from "./db/client.ts";
 import { loadSecret } from "./keys/secret.ts";
 import { createKeyService } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
+import { createAdminGuard } from "./keys/admin-auth.ts";
+import { createCustomerGate } from "./keys/auth.ts";
+import { modelList } from "./providers/models.ts";
 import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
 import { createChatProxy } from "./providers/chat-proxy.ts";
 import { createRouter } from "./providers/router.ts";
@@ -25,12 +28,15 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, { log = console.error }: StartOptions = {}): Promise<RunningServer> {
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   const secret = loadSecret(config.secret, config.secretFile);
-  createKeyService({ db, secret }); // refuses a secret other than the database's
+  const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
   const recorder = createUsageRecorder({ db, log });
   const app = createApp({
     version: VERSION,
-    verifyKey: createKeyVerifier({ db, secret }),
-    limiter: createFixedWindowLimiter(),
+    db,
+    keys,
+    admit: createCustomerGate(createKeyVerifier({ db, secret }), createFixedWindowLimiter()),
+    requireAdmin: createAdminGuard(config.adminToken),
+    models: modelList(config.providers, config.prices),
     chat: createChatProxy({
       route: createRouter(config.providers),
       prices: config.prices,
@@ -39,7 +45,6 @@ export async function startServer(config: ServerConfig, { log = console.error }:
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       log,
     }),
-    config,
     log,
   });
   app.listen({

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Customer API keys. The plain key is never stored: `keyHash` is bcrypt, `lookup` an HMAC keyed by a secret kept outside the database. */
 export const apiKeys = sqliteTable("api_keys", {
@@ -41,6 +41,28 @@ export const usage = sqliteTable(
     index("usage_created_idx").on(t.createdAt),
     index("usage_request_id_idx").on(t.requestId),
   ],
+);
+
+/**
+ * Daily roll-up of `usage` per key and requested model, maintained by the `usage_daily_rollup` trigger
+ * (migrations/0001) in the same transaction as each insert, so it always agrees with the raw rows.
+ * `day` is days since the Unix epoch (UTC).
+ */
+export const usageDaily = sqliteTable(
+  "usage_daily",
+  {
+    day: integer("day").notNull(),
+    keyId: text("key_id").notNull(),
+    model: text("model").notNull(),
+    requests: integer("requests").notNull(),
+    promptTokens: integer("prompt_tokens").notNull(),
+    completionTokens: integer("completion_tokens").notNull(),
+    /** Sum of the known costs; requests with unknown cost are counted in `unpricedRequests`. */
+    costNanoUsd: integer("cost_nano_usd").notNull(),
+    unpricedRequests: integer("unpriced_requests").notNull(),
+    estimatedRequests: integer("estimated_requests").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.keyId, t.model] }), index("usage_daily_key_day_idx").on(t.keyId, t.day)],
 );
 
 /** Small facts about the database itself, e.g. the fingerprint of the lookup secret it was created with. */

@@ -1,4 +1,5 @@
 import { ApiError } from "../errors.ts";
+import { rateLimitHeaders, type Limiter } from "../limits/fixed-window.ts";
 import type { KeyVerifier, VerifiedKey } from "./verifier.ts";
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,256})$/i;
@@ -21,3 +22,28 @@ export async function authenticate(verify: KeyVerifier, authorization: string | 
   }
   throw invalidKey("Incorrect API key provided.");
 }
+
+/**
+ * The customer gate for /v1/*: authenticates the bearer key, applies its per-minute limit, and sets the
+ * x-ratelimit-* headers on whatever response follows (success or error).
+ */
+export function createCustomerGate(verify: KeyVerifier, limiter: Limiter) {
+  return async function admit(request: Request, headers: Record<string, unknown>): Promise<VerifiedKey> {
+    const key = await authenticate(verify, request.headers.get("authorization"));
+    const decision = limiter(key.id, key.rateLimitPerMinute);
+    Object.assign(headers, rateLimitHeaders(decision));
+    if (!decision.allowed) {
+      throw new ApiError(
+        429,
+        `Rate limit reached for this API key: ${decision.limit} requests per minute. Retry after the window resets.`,
+        "requests",
+        "rate_limit_exceeded",
+        null,
+        { "retry-after": String(Math.max(1, Math.ceil(decision.resetMs / 1000))) },
+      );
+    }
+    return key;
+  };
+}
+
+export type CustomerGate = ReturnType<typeof createCustomerGate>;

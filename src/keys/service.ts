@@ -2,7 +2,7 @@ import { eq, or } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { isBusy } from "../db/client.ts";
 import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
-import { UserError } from "../errors.ts";
+import { ConflictError, NotFoundError, UserError } from "../errors.ts";
 import { lookupDigest } from "./secret.ts";
 import { generateKey, validateName, validatePlainKey, validateRateLimit } from "./validate.ts";
 
@@ -34,13 +34,8 @@ export interface KeyServiceOptions {
   secret: string;
   clock?: () => number;
   bcryptCost?: number;
-}
-
-export class NotFoundError extends UserError {
-  override name = "NotFoundError";
-}
-export class ConflictError extends UserError {
-  override name = "ConflictError";
+  /** The admin token: a customer key may never equal it. */
+  adminToken?: string;
 }
 
 const SECRET_CHECK = "lookup_secret_check";
@@ -57,7 +52,7 @@ export function toKeyInfo(row: ApiKey): KeyInfo {
 }
 
 /** Key administration shared by the CLI and the admin HTTP API. */
-export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10 }: KeyServiceOptions) {
+export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10, adminToken }: KeyServiceOptions) {
   checkSecret(db, secret);
 
   function find(nameOrId: string): ApiKey {
@@ -77,6 +72,7 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
     async create(input: CreateKeyInput): Promise<KeyInfo & { key: string }> {
       const name = validateName(input.name);
       const key = input.key === undefined ? generateKey() : validatePlainKey(input.key);
+      if (adminToken !== undefined && key === adminToken) throw new UserError("a customer key must not equal the admin token");
       const rateLimitPerMinute = validateRateLimit(input.rateLimitPerMinute ?? 60);
       assertNameFree(name);
       const lookup = lookupDigest(secret, key);
@@ -115,6 +111,9 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
 
     update(nameOrId: string, patch: KeyPatch): KeyInfo {
       const row = find(nameOrId);
+      if (patch.name === undefined && patch.rateLimitPerMinute === undefined && patch.isActive === undefined) {
+        throw new UserError("nothing to change: give name, rate_limit_per_minute or is_active");
+      }
       const changes: Partial<ApiKey> = {};
       if (patch.name !== undefined) {
         changes.name = validateName(patch.name);

@@ -2,8 +2,10 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { runCli } from "../helpers/cli.ts";
+import { ROOT, runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
+
+const journal = (await Bun.file(join(ROOT, "migrations/meta/_journal.json")).json()) as { entries: unknown[] };
 
 test("concurrent first starts on a fresh file migrate exactly once", async () => {
   const dir = tempDir();
@@ -21,7 +23,7 @@ test("concurrent first starts on a fresh file migrate exactly once", async () =>
       expect(r.code).toBe(0);
     }
     const sqlite = new Database(db, { readonly: true });
-    expect(sqlite.query("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual({ n: 1 });
+    expect(sqlite.query("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual({ n: journal.entries.length });
     expect(sqlite.query("SELECT count(*) AS n FROM api_keys").get()).toEqual({ n: 2 });
     expect(sqlite.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
     sqlite.close();

@@ -1,0 +1,84 @@
+import { Elysia } from "elysia";
+import type { CustomerGate } from "../keys/auth.ts";
+import { errors, ModelListSchema } from "../docs/schemas.ts";
+import type { ChatProxy } from "./chat-proxy.ts";
+import type { ModelList } from "./models.ts";
+
+export interface ChatRoutesOptions {
+  admit: CustomerGate;
+  chat: ChatProxy;
+  models: ModelList;
+}
+
+const chatRequestExample = {
+  model: "gpt-4o-mini",
+  messages: [{ role: "user", content: "Say hello in one word." }],
+  stream: false,
+};
+
+/** The customer-facing OpenAI-compatible routes. */
+export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
+  return new Elysia({ name: "chat-routes" })
+    .get(
+      "/v1/models",
+      async ({ request, set }) => {
+        await admit(request, set.headers);
+        return models;
+      },
+      {
+        response: { 200: ModelListSchema, ...errors(401, 403, 429) },
+        detail: { tags: ["Customer"], summary: "List the models this gateway routes", security: [{ customerKey: [] }] },
+      },
+    )
+    .post(
+      "/v1/chat/completions",
+      async ({ request, set }) => {
+        const key = await admit(request, set.headers);
+        return chat(request, { requestId: set.headers["x-request-id"] as string, keyId: key.id });
+      },
+      {
+        // The body is read raw so it can be forwarded as sent; it is validated by the proxy.
+        parse: "none",
+        detail: {
+          tags: ["Customer"],
+          summary: "Create a chat completion (OpenAI-compatible, streaming or not)",
+          description:
+            "Forwarded to the provider that routes `model`, with the operator's provider key. With `stream: true` the answer is server-sent events ending in `data: [DONE]`. Every request that reaches the provider is recorded with its tokens and cost.",
+          security: [{ customerKey: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["model", "messages"],
+                  additionalProperties: true,
+                  properties: {
+                    model: { type: "string", example: "gpt-4o-mini" },
+                    messages: {
+                      type: "array",
+                      minItems: 1,
+                      items: { type: "object", required: ["role"], properties: { role: { type: "string" }, content: {} }, additionalProperties: true },
+                    },
+                    stream: { type: "boolean" },
+                    stream_options: { type: "object", properties: { include_usage: { type: "boolean" } } },
+                  },
+                },
+                example: chatRequestExample,
+              },
+            },
+          },
+          responses: {
+            200: {
+              description: "The provider's chat completion (JSON), or a text/event-stream of chunks when streaming",
+              content: {
+                "application/json": { schema: { type: "object", additionalProperties: true, properties: { id: { type: "string" }, choices: { type: "array", items: {} }, usage: { type: "object" } } } },
+                "text/event-stream": { schema: { type: "string" } },
+              },
+            },
+          },
+        },
+        response: errors(400, 401, 403, 404, 413, 429, 502, 504),
+      },
+    );
+}

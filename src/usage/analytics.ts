@@ -1,0 +1,131 @@
+import type { Db } from "../db/client.ts";
+import { DAY_MS, isoDay, type TimeRange } from "./time-range.ts";
+
+export type GroupBy = "key" | "model" | "day";
+
+export interface ReportQuery extends TimeRange {
+  groupBy: GroupBy;
+  keyId?: string;
+  model?: string;
+}
+
+export interface Totals {
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** Exact sum of the known costs, integer nano-dollars. */
+  cost_nano_usd: number;
+  cost_usd: number;
+  /** Requests whose model had no price: counted here, not priced at zero in the cost. */
+  unpriced_requests: number;
+  /** Requests whose tokens were estimated (no usage reported upstream, or client disconnect). */
+  estimated_requests: number;
+}
+
+export interface ReportRow extends Totals {
+  key_id?: string;
+  key_name?: string | null;
+  model?: string;
+  day?: string;
+}
+
+export interface Report {
+  from: string;
+  to: string;
+  group_by: GroupBy;
+  rows: ReportRow[];
+  total: Totals;
+}
+
+interface RawRow {
+  g: string | number;
+  key_name: string | null;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: number;
+  unpriced: number;
+  estimated: number;
+}
+
+const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", day: "day" };
+
+/**
+ * Usage report. Whole UTC days come from the `usage_daily` roll-up; the partial days at either end of
+ * the range come from the raw rows, so any instant range is exact and a 30-day report reads ~30 roll-up
+ * rows per key and model instead of every request.
+ */
+export function usageReport(db: Db, q: ReportQuery): Report {
+  const firstFullDay = Math.ceil(q.from / DAY_MS);
+  const endFullDay = Math.floor(q.to / DAY_MS);
+  const parts: string[] = [];
+  const params: (string | number)[] = [];
+  const filters = (keyCol: string, modelCol: string) => {
+    let sql = "";
+    if (q.keyId !== undefined) {
+      sql += ` AND ${keyCol} = ?`;
+      params.push(q.keyId);
+    }
+    if (q.model !== undefined) {
+      sql += ` AND ${modelCol} = ?`;
+      params.push(q.model);
+    }
+    return sql;
+  };
+  const raw = (from: number, to: number) => {
+    params.push(from, to);
+    parts.push(
+      `SELECT created_at / ${DAY_MS} AS day, key_id, model_requested AS model, 1 AS requests, prompt_tokens, completion_tokens,
+              coalesce(cost_nano_usd, 0) AS cost_nano_usd, cost_nano_usd IS NULL AS unpriced_requests, estimated AS estimated_requests
+       FROM usage WHERE created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
+    );
+  };
+  if (firstFullDay < endFullDay) {
+    params.push(firstFullDay, endFullDay);
+    parts.push(
+      `SELECT day, key_id, model, requests, prompt_tokens, completion_tokens, cost_nano_usd, unpriced_requests, estimated_requests
+       FROM usage_daily WHERE day >= ? AND day < ?${filters("key_id", "model")}`,
+    );
+    if (q.from < firstFullDay * DAY_MS) raw(q.from, firstFullDay * DAY_MS);
+    if (endFullDay * DAY_MS < q.to) raw(endFullDay * DAY_MS, q.to);
+  } else {
+    raw(q.from, q.to);
+  }
+  const col = GROUP_COLUMN[q.groupBy];
+  const sql = `
+    SELECT r.g, ${q.groupBy === "key" ? "k.name" : "NULL"} AS key_name, r.requests, r.prompt_tokens, r.completion_tokens, r.cost, r.unpriced, r.estimated
+    FROM (
+      SELECT ${col} AS g, sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+             sum(cost_nano_usd) AS cost, sum(unpriced_requests) AS unpriced, sum(estimated_requests) AS estimated
+      FROM (${parts.join(" UNION ALL ")}) GROUP BY ${col}
+    ) r ${q.groupBy === "key" ? "LEFT JOIN api_keys k ON k.id = r.g" : ""}
+    ORDER BY ${q.groupBy === "day" ? "r.g" : "r.cost DESC, r.requests DESC, r.g"}`;
+  const found = db.$client.query<RawRow, (string | number)[]>(sql).all(...params);
+
+  const total: Totals = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_nano_usd: 0, cost_usd: 0, unpriced_requests: 0, estimated_requests: 0 };
+  const rows = found.map((r): ReportRow => {
+    const totals = toTotals(r);
+    for (const k of ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"] as const) total[k] += totals[k];
+    if (q.groupBy === "key") return { key_id: String(r.g), key_name: r.key_name, ...totals };
+    if (q.groupBy === "model") return { model: String(r.g), ...totals };
+    return { day: isoDay(Number(r.g)), ...totals };
+  });
+  total.cost_usd = nanoToUsd(total.cost_nano_usd);
+  return { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), group_by: q.groupBy, rows, total };
+}
+
+function toTotals(r: RawRow): Totals {
+  return {
+    requests: r.requests,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    cost_nano_usd: r.cost,
+    cost_usd: nanoToUsd(r.cost),
+    unpriced_requests: r.unpriced,
+    estimated_requests: r.estimated,
+  };
+}
+
+export function nanoToUsd(nano: number): number {
+  return nano / 1e9;
+}

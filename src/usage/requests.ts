@@ -1,0 +1,93 @@
+import type { Db } from "../db/client.ts";
+import { ApiError } from "../errors.ts";
+import { nanoToUsd } from "./analytics.ts";
+import type { TimeRange } from "./time-range.ts";
+
+export interface RequestsQuery extends TimeRange {
+  keyId?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface RequestRecord {
+  request_id: string;
+  key_id: string;
+  key_name: string | null;
+  model_requested: string;
+  model_answered: string | null;
+  provider: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_nano_usd: number | null;
+  cost_usd: number | null;
+  estimated: boolean;
+  upstream_status: number;
+  latency_ms: number;
+  streamed: boolean;
+  created_at: string;
+}
+
+export interface RequestsPage {
+  data: RequestRecord[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next_cursor: string | null;
+}
+
+interface Row extends Omit<RequestRecord, "cost_usd" | "estimated" | "streamed" | "created_at"> {
+  id: number;
+  estimated: number;
+  streamed: number;
+  created_at: number;
+}
+
+/**
+ * Individual request records, newest first. The cursor is the (created_at, id) of the last row seen,
+ * so pages never skip or repeat rows even while new requests are being recorded.
+ */
+export function listRequests(db: Db, q: RequestsQuery): RequestsPage {
+  const where = ["u.created_at >= ?", "u.created_at < ?"];
+  const params: (string | number)[] = [q.from, q.to];
+  if (q.keyId !== undefined) {
+    where.push("u.key_id = ?");
+    params.push(q.keyId);
+  }
+  if (q.cursor !== undefined) {
+    const [createdAt, id] = decodeCursor(q.cursor);
+    where.push("(u.created_at < ? OR (u.created_at = ? AND u.id < ?))");
+    params.push(createdAt, createdAt, id);
+  }
+  params.push(q.limit + 1);
+  const rows = db.$client
+    .query<Row, (string | number)[]>(
+      `SELECT u.id, u.request_id, u.key_id, k.name AS key_name, u.model_requested, u.model_answered, u.provider, u.prompt_tokens,
+              u.completion_tokens, u.cached_tokens, u.reasoning_tokens, u.cost_nano_usd, u.estimated, u.upstream_status,
+              u.latency_ms, u.streamed, u.created_at
+       FROM usage u LEFT JOIN api_keys k ON k.id = u.key_id
+       WHERE ${where.join(" AND ")} ORDER BY u.created_at DESC, u.id DESC LIMIT ?`,
+    )
+    .all(...params);
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(({ id: _id, ...r }) => ({
+      ...r,
+      cost_usd: r.cost_nano_usd === null ? null : nanoToUsd(r.cost_nano_usd),
+      estimated: r.estimated === 1,
+      streamed: r.streamed === 1,
+      created_at: new Date(r.created_at).toISOString(),
+    })),
+    next_cursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null,
+  };
+}
+
+function encodeCursor(createdAt: number, id: number): string {
+  return Buffer.from(`${createdAt}.${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [number, number] {
+  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m) throw new ApiError(400, "Invalid 'cursor': pass the next_cursor of a previous page.", "invalid_request_error", "invalid_value", "cursor");
+  return [Number(m[1]), Number(m[2])];
+}

@@ -1,0 +1,91 @@
+import { Elysia, t } from "elysia";
+import type { Db } from "../db/client.ts";
+import { ApiError } from "../errors.ts";
+import { errors, RangeQuery, ReportSchema, RequestsPageSchema } from "../docs/schemas.ts";
+import type { AdminGuard } from "../keys/admin-auth.ts";
+import type { CustomerGate } from "../keys/auth.ts";
+import { usageReport } from "./analytics.ts";
+import { listRequests } from "./requests.ts";
+import { parseTimeRange } from "./time-range.ts";
+
+export interface UsageRoutesOptions {
+  db: Db;
+  requireAdmin: AdminGuard;
+  admit: CustomerGate;
+}
+
+const ADMIN_GROUPS = t.Optional(t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day")], { description: "Grouping (default key)" }));
+const CUSTOMER_GROUPS = t.Optional(t.Union([t.Literal("model"), t.Literal("day")], { description: "Grouping (default model)" }));
+
+/** Cost analytics: all keys for admins, one's own key for customers. */
+export function usageRoutes(opts: UsageRoutesOptions) {
+  return new Elysia({ name: "usage-routes" }).use(adminUsageRoutes(opts)).use(customerUsageRoutes(opts));
+}
+
+function adminUsageRoutes({ db, requireAdmin }: UsageRoutesOptions) {
+  return (
+    new Elysia({ name: "admin-usage-routes" })
+      // Transform runs before validation: an unauthenticated caller learns nothing from a 400.
+      .onTransform(({ request }) => requireAdmin(request))
+    .get(
+      "/admin/usage",
+      ({ query }) => {
+        return usageReport(db, {
+          ...parseTimeRange(query.from, query.to),
+          groupBy: query.group_by ?? "key",
+          keyId: query.key_id,
+          model: query.model,
+        });
+      },
+      {
+        query: t.Object({ ...RangeQuery, group_by: ADMIN_GROUPS, key_id: t.Optional(t.String()), model: t.Optional(t.String()) }),
+        response: { 200: ReportSchema, ...errors(400, 401) },
+        detail: {
+          tags: ["Admin"],
+          summary: "Usage and cost report, grouped by key, model or UTC day",
+          description: "Default range: the last 30 days. `to` is exclusive. Requests with unknown cost are counted in `unpriced_requests`, not priced at zero.",
+          security: [{ adminToken: [] }],
+        },
+      },
+    )
+    .get(
+      "/admin/usage/requests",
+      ({ query }) => {
+        return listRequests(db, { ...parseTimeRange(query.from, query.to), keyId: query.key_id, limit: parseLimit(query.limit), cursor: query.cursor });
+      },
+      {
+        query: t.Object({
+          ...RangeQuery,
+          key_id: t.Optional(t.String()),
+          limit: t.Optional(t.String({ description: "Page size, 1-1000 (default 100)", examples: ["100"] })),
+          cursor: t.Optional(t.String({ description: "next_cursor from the previous page" })),
+        }),
+        response: { 200: RequestsPageSchema, ...errors(400, 401) },
+        detail: { tags: ["Admin"], summary: "Individual request records, newest first, cursor-paginated", security: [{ adminToken: [] }] },
+      },
+    )
+  );
+}
+
+function customerUsageRoutes({ db, admit }: UsageRoutesOptions) {
+  return new Elysia({ name: "customer-usage-routes" })
+    .derive(async ({ request, set }) => ({ customer: await admit(request, set.headers) }))
+    .get(
+      "/v1/usage",
+      ({ query, customer }) => usageReport(db, { ...parseTimeRange(query.from, query.to), groupBy: query.group_by ?? "model", keyId: customer.id }),
+      {
+        query: t.Object({ ...RangeQuery, group_by: CUSTOMER_GROUPS }),
+        response: { 200: ReportSchema, ...errors(400, 401, 403, 429) },
+        detail: { tags: ["Customer"], summary: "Your own usage and cost, grouped by model or UTC day", security: [{ customerKey: [] }] },
+      },
+    );
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new ApiError(400, "Invalid 'limit': expected an integer from 1 to 1000.", "invalid_request_error", "invalid_value", "limit");
+  }
+  return n;
+}
