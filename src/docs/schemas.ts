@@ -89,3 +89,18 @@ const dateParam = (what: string) =>
   t.Optional(t.String({ description: `${what}: ISO date (UTC midnight) or date-time with zone`, examples: ["2026-11-01"] }));
 
 export const RangeQuery = { from: dateParam("Start, inclusive"), to: dateParam("End, exclusive") };
+
+export const ChatCompletionSchema = t.Object(
+  {
+    id: t.String(),
+    object: t.String({ examples: ["chat.completion"] }),
+    created: t.Integer(),
+    model: t.String(),
+    choices: t.Array(t.Object({ index: t.Integer(), message: t.Object({ role: t.String(), content: t.Union([t.String(), t.Null()]) }), finish_reason: t.Union([t.String(), t.Null()]) })),
+    usage: t.Optional(t.Object({ prompt_tokens: t.Integer(), completion_tokens: t.Integer(), total_tokens: t.Integer() })),
+  },
+  {
+    additionalProperties: true,
+    description: "The provider's chat completion, unchanged. With stream: true, a text/event-stream of chat.completion.chunk events ending in 'data: [DONE]'.",
+  },
+);

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { CustomerGate } from "../keys/auth.ts";
-import { errors, ModelListSchema } from "../docs/schemas.ts";
+import { ChatCompletionSchema, errors, ModelListSchema } from "../docs/schemas.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
 import type { ModelList } from "./models.ts";
 
@@ -68,17 +68,8 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
               },
             },
           },
-          responses: {
-            200: {
-              description: "The provider's chat completion (JSON), or a text/event-stream of chunks when streaming",
-              content: {
-                "application/json": { schema: { type: "object", additionalProperties: true, properties: { id: { type: "string" }, choices: { type: "array", items: {} }, usage: { type: "object" } } } },
-                "text/event-stream": { schema: { type: "string" } },
-              },
-            },
-          },
         },
-        response: errors(400, 401, 403, 404, 413, 429, 502, 504),
+        response: { 200: ChatCompletionSchema, ...errors(400, 401, 403, 404, 413, 429, 502, 504) },
       },
     );
 }

@@ -17,7 +17,7 @@ const seeded: SeedRow[] = [];
 const admin = (path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
 const customer = (k: string, path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${k}` } });
 
-type Report = { rows: Record<string, unknown>[]; total: Record<string, number> };
+type Report = { rows: Record<string, unknown>[]; total: { requests: number; cost_nano_usd: number; cost_usd: number } };
 
 /** The report computed the slow, obvious way from the seeded rows. */
 function expected(rows: SeedRow[], from: number, to: number, by: "key" | "model" | "day", keyId?: string) {
