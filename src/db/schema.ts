@@ -43,26 +43,36 @@ export const usage = sqliteTable(
   ],
 );
 
-/**
- * Daily roll-up of `usage` per key and requested model, maintained by the `usage_daily_rollup` trigger
- * (migrations/0001) in the same transaction as each insert, so it always agrees with the raw rows.
- * `day` is days since the Unix epoch (UTC).
- */
+// Daily roll-ups of `usage` (day = days since the Unix epoch, UTC). The usage recorder updates them in
+// the same transaction as the rows it inserts, so they always agree with the raw rows. Three grains keep
+// every report small: per key and model (filtered reports), per key (all keys by key), per model (all
+// keys by model or day).
+const rollupColumns = {
+  requests: integer("requests").notNull(),
+  promptTokens: integer("prompt_tokens").notNull(),
+  completionTokens: integer("completion_tokens").notNull(),
+  /** Sum of the known costs; requests with unknown cost are counted in `unpricedRequests`. */
+  costNanoUsd: integer("cost_nano_usd").notNull(),
+  unpricedRequests: integer("unpriced_requests").notNull(),
+  estimatedRequests: integer("estimated_requests").notNull(),
+};
+
 export const usageDaily = sqliteTable(
   "usage_daily",
-  {
-    day: integer("day").notNull(),
-    keyId: text("key_id").notNull(),
-    model: text("model").notNull(),
-    requests: integer("requests").notNull(),
-    promptTokens: integer("prompt_tokens").notNull(),
-    completionTokens: integer("completion_tokens").notNull(),
-    /** Sum of the known costs; requests with unknown cost are counted in `unpricedRequests`. */
-    costNanoUsd: integer("cost_nano_usd").notNull(),
-    unpricedRequests: integer("unpriced_requests").notNull(),
-    estimatedRequests: integer("estimated_requests").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.day, t.keyId, t.model] }), index("usage_daily_key_day_idx").on(t.keyId, t.day)],
+  { day: integer("day").notNull(), keyId: text("key_id").notNull(), model: text("model").notNull(), ...rollupColumns },
+  (t) => [primaryKey({ columns: [t.day, t.keyId, t.model] }), index("usage_daily_key_day_idx").on(t.keyId, t.day), index("usage_daily_model_day_idx").on(t.model, t.day)],
+);
+
+export const usageDailyKey = sqliteTable(
+  "usage_daily_key",
+  { day: integer("day").notNull(), keyId: text("key_id").notNull(), ...rollupColumns },
+  (t) => [primaryKey({ columns: [t.day, t.keyId] })],
+);
+
+export const usageDailyModel = sqliteTable(
+  "usage_daily_model",
+  { day: integer("day").notNull(), model: text("model").notNull(), ...rollupColumns },
+  (t) => [primaryKey({ columns: [t.day, t.model] })],
 );
 
 /** Small facts about the database itself, e.g. the fingerprint of the lookup secret it was created with. */

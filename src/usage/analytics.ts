@@ -51,9 +51,9 @@ interface RawRow {
 const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", day: "day" };
 
 /**
- * Usage report. Whole UTC days come from the `usage_daily` roll-up; the partial days at either end of
- * the range come from the raw rows, so any instant range is exact and a 30-day report reads ~30 roll-up
- * rows per key and model instead of every request.
+ * Usage report. Whole UTC days come from a daily roll-up; the partial days at either end of the range
+ * come from the raw rows, so any instant range is exact and a 30-day report reads at most 30 roll-up
+ * rows per group instead of every request.
  */
 export function usageReport(db: Db, q: ReportQuery): Report {
   const firstFullDay = Math.ceil(q.from / DAY_MS);
@@ -81,10 +81,17 @@ export function usageReport(db: Db, q: ReportQuery): Report {
     );
   };
   if (firstFullDay < endFullDay) {
+    // The smallest roll-up that still has the columns this report groups and filters by.
+    const [table, keyCol, modelCol] =
+      q.keyId !== undefined || q.model !== undefined
+        ? ["usage_daily", "key_id", "model"]
+        : q.groupBy === "key"
+          ? ["usage_daily_key", "key_id", "NULL"]
+          : ["usage_daily_model", "NULL", "model"];
     params.push(firstFullDay, endFullDay);
     parts.push(
-      `SELECT day, key_id, model, requests, prompt_tokens, completion_tokens, cost_nano_usd, unpriced_requests, estimated_requests
-       FROM usage_daily WHERE day >= ? AND day < ?${filters("key_id", "model")}`,
+      `SELECT day, ${keyCol} AS key_id, ${modelCol} AS model, requests, prompt_tokens, completion_tokens, cost_nano_usd, unpriced_requests, estimated_requests
+       FROM ${table} WHERE day >= ? AND day < ?${filters("key_id", "model")}`,
     );
     if (q.from < firstFullDay * DAY_MS) raw(q.from, firstFullDay * DAY_MS);
     if (endFullDay * DAY_MS < q.to) raw(endFullDay * DAY_MS, q.to);

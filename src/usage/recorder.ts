@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.ts";
 import { isBusy } from "../db/client.ts";
+import { createRollupWriter } from "./rollup.ts";
 
 /** One request's record, as written to the `usage` table. */
 export interface UsageRecord {
@@ -38,12 +39,8 @@ const COLUMNS = [
  * finishing the response never lets a client see a response whose row could still be lost.
  */
 export function createUsageRecorder({ db, maxBatch = 256, log = console.error }: UsageRecorderOptions) {
-  const insert = db.$client.prepare(
-    `INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
-  );
-  const write = db.$client.transaction((rows: UsageRecord[]) => {
-    for (const r of rows) insert.run(...values(r));
-  });
+  const writeRows = createUsageWriter(db);
+  const insertOne = (r: UsageRecord) => writeRows.immediate([r]);
   let queue: { row: UsageRecord; done: () => void }[] = [];
   let scheduled = false;
   let retryDelayMs = 0;
@@ -61,7 +58,7 @@ export function createUsageRecorder({ db, maxBatch = 256, log = console.error }:
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       try {
-        write.immediate(batch.map((b) => b.row));
+        writeRows.immediate(batch.map((b) => b.row));
         retryDelayMs = 0;
       } catch (err) {
         if (isBusy(err)) {
@@ -81,7 +78,7 @@ export function createUsageRecorder({ db, maxBatch = 256, log = console.error }:
   function writeOneByOne(rows: UsageRecord[]): void {
     for (const r of rows) {
       try {
-        insert.run(...values(r));
+        insertOne(r);
       } catch (err) {
         log(`[gateway] usage row for request ${r.requestId} could not be written: ${(err as Error).message}`);
       }
@@ -101,6 +98,16 @@ export function createUsageRecorder({ db, maxBatch = 256, log = console.error }:
 }
 
 export type UsageRecorder = ReturnType<typeof createUsageRecorder>;
+
+/** A transaction function that inserts usage rows and adds them to the daily roll-ups, atomically. */
+export function createUsageWriter(db: Db) {
+  const insert = db.$client.prepare(`INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`);
+  const addToRollups = createRollupWriter(db.$client);
+  return db.$client.transaction((rows: UsageRecord[]) => {
+    for (const r of rows) insert.run(...values(r));
+    addToRollups(rows);
+  });
+}
 
 function values(r: UsageRecord) {
   return [

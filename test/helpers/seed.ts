@@ -1,4 +1,5 @@
-import { Database } from "bun:sqlite";
+import { openDatabase } from "../../src/db/client.ts";
+import { createUsageWriter } from "../../src/usage/recorder.ts";
 
 export interface SeedRow {
   request_id: string;
@@ -11,21 +12,29 @@ export interface SeedRow {
   created_at: number;
 }
 
-/** Inserts usage rows through a separate connection, as another process would; the roll-up trigger runs as in production. */
+/** Writes usage rows through a separate connection with the production writer (rows + roll-ups in one transaction). */
 export function insertUsage(dbPath: string, rows: SeedRow[]): void {
-  const db = new Database(dbPath);
-  db.run("PRAGMA busy_timeout = 5000");
-  const stmt = db.prepare(
-    `INSERT INTO usage (request_id, key_id, model_requested, model_answered, provider, prompt_tokens, completion_tokens,
-       cached_tokens, reasoning_tokens, cost_nano_usd, estimated, upstream_status, latency_ms, streamed, created_at)
-     VALUES (?, ?, ?, ?, 'seed', ?, ?, NULL, NULL, ?, ?, 200, 5, 0, ?)`,
+  const db = openDatabase({ path: dbPath, busyTimeoutMs: 5000 });
+  createUsageWriter(db).immediate(
+    rows.map((r) => ({
+      requestId: r.request_id,
+      keyId: r.key_id,
+      modelRequested: r.model_requested,
+      modelAnswered: r.model_requested,
+      provider: "seed",
+      promptTokens: r.prompt_tokens,
+      completionTokens: r.completion_tokens,
+      cachedTokens: null,
+      reasoningTokens: null,
+      costNanoUsd: r.cost_nano_usd,
+      estimated: r.estimated === 1,
+      upstreamStatus: 200,
+      latencyMs: 5,
+      streamed: false,
+      createdAt: r.created_at,
+    })),
   );
-  db.transaction(() => {
-    for (const r of rows) {
-      stmt.run(r.request_id, r.key_id, r.model_requested, r.model_requested, r.prompt_tokens, r.completion_tokens, r.cost_nano_usd, r.estimated, r.created_at);
-    }
-  })();
-  db.close();
+  db.$client.close();
 }
 
 /** A small deterministic PRNG so seeded data is the same on every run. */
