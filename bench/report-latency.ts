@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { openDatabase } from "../src/db/client.ts";
 import { usageReport, type ReportQuery } from "../src/usage/analytics.ts";
 import { createUsageWriter, type UsageRecord } from "../src/usage/recorder.ts";
+import { createRollupStep } from "../src/usage/rollup.ts";
 import { listRequests } from "../src/usage/requests.ts";
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "2000000" }, keep: { type: "string" } } });
@@ -38,8 +39,9 @@ sqlite.transaction(() => {
   }
 })();
 const models = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "claude-sonnet-4", "claude-3-5-haiku", "gemini-2.5-flash", "deepseek-chat", "mistral-small-latest", "llama-local"];
-// The production writer: rows and the three daily roll-ups in one transaction per batch.
+// The production writer, then the production roll-up job's step until caught up.
 const write = createUsageWriter(db);
+const rollUp = createRollupStep(sqlite);
 const BATCH = 10_000;
 for (let done = 0; done < ROWS; done += BATCH) {
   const batch: UsageRecord[] = [];
@@ -65,6 +67,7 @@ for (let done = 0; done < ROWS; done += BATCH) {
     });
   }
   write(batch);
+  while (rollUp() > 0);
 }
 sqlite.run("ANALYZE");
 const seedSeconds = (performance.now() - t0) / 1000;

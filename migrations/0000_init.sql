@@ -16,6 +16,11 @@ CREATE TABLE `meta` (
 	`value` text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `rollup_state` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`last_usage_id` integer NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `usage` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`request_id` text NOT NULL,
@@ -38,4 +43,43 @@ CREATE TABLE `usage` (
 --> statement-breakpoint
 CREATE INDEX `usage_key_created_idx` ON `usage` (`key_id`,`created_at`);--> statement-breakpoint
 CREATE INDEX `usage_created_idx` ON `usage` (`created_at`);--> statement-breakpoint
-CREATE INDEX `usage_request_id_idx` ON `usage` (`request_id`);
+CREATE TABLE `usage_daily` (
+	`day` integer NOT NULL,
+	`key_id` text NOT NULL,
+	`model` text NOT NULL,
+	`requests` integer NOT NULL,
+	`prompt_tokens` integer NOT NULL,
+	`completion_tokens` integer NOT NULL,
+	`cost_nano_usd` integer NOT NULL,
+	`unpriced_requests` integer NOT NULL,
+	`estimated_requests` integer NOT NULL,
+	PRIMARY KEY(`day`, `key_id`, `model`)
+);
+--> statement-breakpoint
+CREATE INDEX `usage_daily_key_day_idx` ON `usage_daily` (`key_id`,`day`);--> statement-breakpoint
+CREATE INDEX `usage_daily_model_day_idx` ON `usage_daily` (`model`,`day`);--> statement-breakpoint
+CREATE TABLE `usage_daily_key` (
+	`day` integer NOT NULL,
+	`key_id` text NOT NULL,
+	`requests` integer NOT NULL,
+	`prompt_tokens` integer NOT NULL,
+	`completion_tokens` integer NOT NULL,
+	`cost_nano_usd` integer NOT NULL,
+	`unpriced_requests` integer NOT NULL,
+	`estimated_requests` integer NOT NULL,
+	PRIMARY KEY(`day`, `key_id`)
+);
+--> statement-breakpoint
+CREATE TABLE `usage_daily_model` (
+	`day` integer NOT NULL,
+	`model` text NOT NULL,
+	`requests` integer NOT NULL,
+	`prompt_tokens` integer NOT NULL,
+	`completion_tokens` integer NOT NULL,
+	`cost_nano_usd` integer NOT NULL,
+	`unpriced_requests` integer NOT NULL,
+	`estimated_requests` integer NOT NULL,
+	PRIMARY KEY(`day`, `model`)
+);
+--> statement-breakpoint
+INSERT INTO `rollup_state` (`id`, `last_usage_id`) VALUES (1, 0);

@@ -11,6 +11,7 @@ import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
 import { createChatProxy } from "./providers/chat-proxy.ts";
 import { createRouter } from "./providers/router.ts";
 import { createUsageRecorder } from "./usage/recorder.ts";
+import { startRollupJob } from "./usage/rollup.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningServer {
@@ -30,6 +31,7 @@ export async function startServer(config: ServerConfig, { log = console.error }:
   const secret = loadSecret(config.secret, config.secretFile);
   const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
   const recorder = createUsageRecorder({ db, log });
+  const rollups = startRollupJob({ sqlite: db.$client, log });
   const app = createApp({
     version: VERSION,
     db,
@@ -68,6 +70,7 @@ export async function startServer(config: ServerConfig, { log = console.error }:
         ]);
         if (timedOut) await server.stop(true);
         recorder.flush();
+        rollups.stop();
         db.$client.close();
       })();
       return stopping;

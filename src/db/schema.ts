@@ -17,7 +17,7 @@ export const usage = sqliteTable(
   "usage",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
-    // Not unique: a client may reuse its own x-request-id, and every request still gets its row.
+    // Not unique (a client may reuse its x-request-id) and not indexed (random ids make every insert slower).
     requestId: text("request_id").notNull(),
     keyId: text("key_id")
       .notNull()
@@ -39,14 +39,14 @@ export const usage = sqliteTable(
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),
     index("usage_created_idx").on(t.createdAt),
-    index("usage_request_id_idx").on(t.requestId),
   ],
 );
 
-// Daily roll-ups of `usage` (day = days since the Unix epoch, UTC). The usage recorder updates them in
-// the same transaction as the rows it inserts, so they always agree with the raw rows. Three grains keep
-// every report small: per key and model (filtered reports), per key (all keys by key), per model (all
-// keys by model or day).
+// Daily roll-ups of `usage` (day = days since the Unix epoch, UTC), kept off the request path: a
+// background job folds rows with id > rollup_state.last_usage_id into them and advances the watermark in
+// the same transaction, so roll-ups + rows above the watermark always equal the raw rows exactly.
+// Three grains keep every report small: per key and model (filtered reports), per key (all keys by
+// key), per model (all keys by model or day).
 const rollupColumns = {
   requests: integer("requests").notNull(),
   promptTokens: integer("prompt_tokens").notNull(),
@@ -74,6 +74,12 @@ export const usageDailyModel = sqliteTable(
   { day: integer("day").notNull(), model: text("model").notNull(), ...rollupColumns },
   (t) => [primaryKey({ columns: [t.day, t.model] })],
 );
+
+/** One row: the highest usage id already folded into the roll-ups. */
+export const rollupState = sqliteTable("rollup_state", {
+  id: integer("id").primaryKey(),
+  lastUsageId: integer("last_usage_id").notNull(),
+});
 
 /** Small facts about the database itself, e.g. the fingerprint of the lookup secret it was created with. */
 export const meta = sqliteTable("meta", {

@@ -51,9 +51,9 @@ interface RawRow {
 const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", day: "day" };
 
 /**
- * Usage report. Whole UTC days come from a daily roll-up; the partial days at either end of the range
- * come from the raw rows, so any instant range is exact and a 30-day report reads at most 30 roll-up
- * rows per group instead of every request.
+ * Usage report. Whole UTC days come from a daily roll-up plus the few rows not yet folded into it; the
+ * partial days at either end of the range come from the raw rows. Any instant range is exact, and a
+ * 30-day report reads at most 30 roll-up rows per group instead of every request.
  */
 export function usageReport(db: Db, q: ReportQuery): Report {
   const firstFullDay = Math.ceil(q.from / DAY_MS);
@@ -72,12 +72,12 @@ export function usageReport(db: Db, q: ReportQuery): Report {
     }
     return sql;
   };
-  const raw = (from: number, to: number) => {
+  const raw = (from: number, to: number, extra = "") => {
     params.push(from, to);
     parts.push(
       `SELECT created_at / ${DAY_MS} AS day, key_id, model_requested AS model, 1 AS requests, prompt_tokens, completion_tokens,
               coalesce(cost_nano_usd, 0) AS cost_nano_usd, cost_nano_usd IS NULL AS unpriced_requests, estimated AS estimated_requests
-       FROM usage WHERE created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
+       FROM usage WHERE ${extra}created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
     );
   };
   if (firstFullDay < endFullDay) {
@@ -93,6 +93,9 @@ export function usageReport(db: Db, q: ReportQuery): Report {
       `SELECT day, ${keyCol} AS key_id, ${modelCol} AS model, requests, prompt_tokens, completion_tokens, cost_nano_usd, unpriced_requests, estimated_requests
        FROM ${table} WHERE day >= ? AND day < ?${filters("key_id", "model")}`,
     );
+    // Rows not yet folded into the roll-ups (above the watermark), read in the same statement and so
+    // the same snapshot as the roll-ups.
+    raw(firstFullDay * DAY_MS, endFullDay * DAY_MS, "id > (SELECT last_usage_id FROM rollup_state WHERE id = 1) AND ");
     if (q.from < firstFullDay * DAY_MS) raw(q.from, firstFullDay * DAY_MS);
     if (endFullDay * DAY_MS < q.to) raw(endFullDay * DAY_MS, q.to);
   } else {

@@ -1,6 +1,5 @@
 import type { Db } from "../db/client.ts";
 import { isBusy } from "../db/client.ts";
-import { createRollupWriter } from "./rollup.ts";
 
 /** One request's record, as written to the `usage` table. */
 export interface UsageRecord {
@@ -99,13 +98,11 @@ export function createUsageRecorder({ db, maxBatch = 256, log = console.error }:
 
 export type UsageRecorder = ReturnType<typeof createUsageRecorder>;
 
-/** A transaction function that inserts usage rows and adds them to the daily roll-ups, atomically. */
+/** A transaction function that inserts usage rows (the roll-up job folds them into the daily roll-ups later). */
 export function createUsageWriter(db: Db) {
   const insert = db.$client.prepare(`INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`);
-  const addToRollups = createRollupWriter(db.$client);
   return db.$client.transaction((rows: UsageRecord[]) => {
     for (const r of rows) insert.run(...values(r));
-    addToRollups(rows);
   });
 }
 

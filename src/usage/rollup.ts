@@ -1,27 +1,23 @@
 import type { Database } from "bun:sqlite";
+import { isBusy } from "../db/client.ts";
 import { DAY_MS } from "./time-range.ts";
 
-/** The part of a usage row the daily roll-ups count. */
-export interface RollupInput {
-  keyId: string;
-  modelRequested: string;
-  promptTokens: number;
-  completionTokens: number;
-  costNanoUsd: number | null;
-  estimated: boolean;
-  createdAt: number;
+interface PendingRow {
+  id: number;
+  key_id: string;
+  model_requested: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_nano_usd: number | null;
+  estimated: number;
+  created_at: number;
 }
 
 interface Delta {
   day: number;
   keyId: string;
   model: string;
-  requests: number;
-  prompt: number;
-  completion: number;
-  cost: number;
-  unpriced: number;
-  estimated: number;
+  sums: [requests: number, prompt: number, completion: number, cost: number, unpriced: number, estimated: number];
 }
 
 const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
@@ -35,34 +31,72 @@ function upsert(sqlite: Database, table: string, keys: string[]) {
 }
 
 /**
- * Adds a batch of usage rows to the three daily roll-ups. Rows are summed in memory first, so a batch
- * costs one upsert per distinct (day, key, model), not three per row. Call inside the transaction that
- * inserts the rows.
+ * Folds usage rows above the watermark into the three daily roll-ups, at most `batch` rows per
+ * transaction, and advances the watermark in that same transaction: a crash can never count a row
+ * twice or lose it. Returns a function that performs one step and says how many rows it folded.
  */
-export function createRollupWriter(sqlite: Database) {
+export function createRollupStep(sqlite: Database, batch = 5000) {
+  const pending = sqlite.prepare<PendingRow, [number]>(
+    `SELECT id, key_id, model_requested, prompt_tokens, completion_tokens, cost_nano_usd, estimated, created_at
+     FROM usage WHERE id > (SELECT last_usage_id FROM rollup_state WHERE id = 1) ORDER BY id LIMIT ?`,
+  );
   const perKeyModel = upsert(sqlite, "usage_daily", ["day", "key_id", "model"]);
   const perKey = upsert(sqlite, "usage_daily_key", ["day", "key_id"]);
   const perModel = upsert(sqlite, "usage_daily_model", ["day", "model"]);
+  const advance = sqlite.prepare<unknown, [number]>("UPDATE rollup_state SET last_usage_id = ? WHERE id = 1");
 
-  return function addToRollups(rows: RollupInput[]): void {
+  const step = sqlite.transaction((): number => {
+    const rows = pending.all(batch);
     const groups = new Map<string, Delta>();
     for (const r of rows) {
-      const day = Math.floor(r.createdAt / DAY_MS);
-      const id = `${day}\u0000${r.keyId}\u0000${r.modelRequested}`;
+      const day = Math.floor(r.created_at / DAY_MS);
+      const id = `${day}\u0000${r.key_id}\u0000${r.model_requested}`;
       let d = groups.get(id);
-      if (!d) groups.set(id, (d = { day, keyId: r.keyId, model: r.modelRequested, requests: 0, prompt: 0, completion: 0, cost: 0, unpriced: 0, estimated: 0 }));
-      d.requests++;
-      d.prompt += r.promptTokens;
-      d.completion += r.completionTokens;
-      d.cost += r.costNanoUsd ?? 0;
-      d.unpriced += r.costNanoUsd === null ? 1 : 0;
-      d.estimated += r.estimated ? 1 : 0;
+      if (!d) groups.set(id, (d = { day, keyId: r.key_id, model: r.model_requested, sums: [0, 0, 0, 0, 0, 0] }));
+      d.sums[0]++;
+      d.sums[1] += r.prompt_tokens;
+      d.sums[2] += r.completion_tokens;
+      d.sums[3] += r.cost_nano_usd ?? 0;
+      d.sums[4] += r.cost_nano_usd === null ? 1 : 0;
+      d.sums[5] += r.estimated;
     }
     for (const d of groups.values()) {
-      const sums = [d.requests, d.prompt, d.completion, d.cost, d.unpriced, d.estimated] as const;
-      perKeyModel.run(d.day, d.keyId, d.model, ...sums);
-      perKey.run(d.day, d.keyId, ...sums);
-      perModel.run(d.day, d.model, ...sums);
+      perKeyModel.run(d.day, d.keyId, d.model, ...d.sums);
+      perKey.run(d.day, d.keyId, ...d.sums);
+      perModel.run(d.day, d.model, ...d.sums);
+    }
+    if (rows.length > 0) advance.run(rows.at(-1)!.id);
+    return rows.length;
+  });
+  return () => step.immediate();
+}
+
+export interface RollupJobOptions {
+  sqlite: Database;
+  intervalMs?: number;
+  /** Rows per transaction; ~5,000 keeps one step to a few milliseconds. */
+  batch?: number;
+  log?: (line: string) => void;
+}
+
+/** Runs roll-up steps in the background until caught up, every `intervalMs`. */
+export function startRollupJob({ sqlite, intervalMs = 1000, batch = 5000, log = console.error }: RollupJobOptions) {
+  const step = createRollupStep(sqlite, batch);
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      // Yield between steps so requests keep flowing while a backlog is folded.
+      while (step() === batch) await new Promise((r) => setImmediate(r));
+    } catch (err) {
+      if (!isBusy(err)) log(`[gateway] roll-up step failed: ${(err as Error).message}`);
+    } finally {
+      running = false;
     }
   };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  void tick();
+  return { stop: () => clearInterval(timer) };
 }

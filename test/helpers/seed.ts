@@ -1,5 +1,6 @@
 import { openDatabase } from "../../src/db/client.ts";
 import { createUsageWriter } from "../../src/usage/recorder.ts";
+import { createRollupStep } from "../../src/usage/rollup.ts";
 
 export interface SeedRow {
   request_id: string;
@@ -34,6 +35,14 @@ export function insertUsage(dbPath: string, rows: SeedRow[]): void {
       createdAt: r.created_at,
     })),
   );
+  db.$client.close();
+}
+
+/** Folds every pending usage row into the daily roll-ups now (the server does this every second). */
+export function rollUpNow(dbPath: string): void {
+  const db = openDatabase({ path: dbPath, busyTimeoutMs: 5000 });
+  const step = createRollupStep(db.$client, 1000);
+  while (step() > 0);
   db.$client.close();
 }
 
