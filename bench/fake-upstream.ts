@@ -4,6 +4,7 @@ const port = Number(process.argv[2] ?? 0);
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 20);
 const DELAY = Number(process.env.BENCH_CHUNK_DELAY_MS ?? 0);
 let count = 0;
+let fromGateway = 0; // requests carrying x-request-id: only the gateway sends one
 
 const usage = { prompt_tokens: 812, completion_tokens: 164, total_tokens: 976, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } };
 const content =
@@ -31,9 +32,10 @@ const server = Bun.serve({
   idleTimeout: 0,
   async fetch(req) {
     const url = new URL(req.url);
-    if (url.pathname === "/count") return new Response(String(count));
+    if (url.pathname === "/count") return Response.json({ count, fromGateway });
     const body = (await req.json()) as { stream?: boolean; stream_options?: { include_usage?: boolean } };
     count++;
+    if (req.headers.has("x-request-id")) fromGateway++;
     if (!body.stream) return new Response(completion, { headers: { "content-type": "application/json" } });
     const includeUsage = body.stream_options?.include_usage === true;
     let i = 0;

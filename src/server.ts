@@ -1,5 +1,6 @@
 import { createApp } from "./app.ts";
 import type { ServerConfig } from "./config.ts";
+import { startCheckpointer } from "./db/checkpointer.ts";
 import { openDatabase, type Db } from "./db/client.ts";
 import { loadSecret } from "./keys/secret.ts";
 import { createKeyService } from "./keys/service.ts";
@@ -28,6 +29,8 @@ export interface StartOptions {
 
 export async function startServer(config: ServerConfig, { log = console.error }: StartOptions = {}): Promise<RunningServer> {
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
+  db.$client.run("PRAGMA wal_autocheckpoint = 0"); // checkpoints run on a worker thread instead
+  const checkpointer = startCheckpointer(config.dbPath, 500, log);
   const secret = loadSecret(config.secret, config.secretFile);
   const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
   const recorder = createUsageRecorder({ db, log });
@@ -71,6 +74,7 @@ export async function startServer(config: ServerConfig, { log = console.error }:
         if (timedOut) await server.stop(true);
         recorder.flush();
         rollups.stop();
+        await checkpointer.stop();
         db.$client.close();
       })();
       return stopping;

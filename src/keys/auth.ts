@@ -1,6 +1,6 @@
 import { ApiError } from "../errors.ts";
 import { rateLimitHeaders, type Limiter } from "../limits/fixed-window.ts";
-import type { KeyVerifier, VerifiedKey } from "./verifier.ts";
+import type { KeyVerifier, VerifiedKey, VerifyResult } from "./verifier.ts";
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,256})$/i;
 
@@ -10,12 +10,20 @@ function invalidKey(message: string): ApiError {
 
 /** Resolves the `Authorization: Bearer <key>` header to an active key, or throws the OpenAI-shaped 401/403. */
 export async function authenticate(verify: KeyVerifier, authorization: string | null): Promise<VerifiedKey> {
+  const result = checkHeader(verify, authorization);
+  return toKey(result instanceof Promise ? await result : result);
+}
+
+function checkHeader(verify: KeyVerifier, authorization: string | null): ReturnType<KeyVerifier> {
   if (!authorization) {
     throw invalidKey("You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer YOUR_KEY'.");
   }
   const match = BEARER.exec(authorization.trim());
   if (!match) throw invalidKey("Malformed Authorization header; expected 'Authorization: Bearer YOUR_KEY'.");
-  const result = await verify(match[1]!);
+  return verify(match[1]!);
+}
+
+function toKey(result: VerifyResult): VerifiedKey {
   if (result.ok) return result.key;
   if (result.reason === "disabled") {
     throw new ApiError(403, "This API key has been disabled. Contact the gateway operator.", "invalid_request_error", "api_key_disabled");

@@ -36,20 +36,34 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: 
     "SELECT id, name, key_hash, rate_limit_per_minute, is_active FROM api_keys WHERE lookup = ?",
   );
   // lookup digest -> the bcrypt outcome for the hash it was checked against. Bounded by the number of keys.
-  const verified = new Map<string, { hash: string; ok: Promise<boolean> }>();
+  // `settled` lets the hot path skip awaiting a promise once bcrypt has answered.
+  const verified = new Map<string, { hash: string; ok: Promise<boolean>; settled?: boolean }>();
 
-  return async function verify(plainKey: string): Promise<VerifyResult> {
+  function outcome(row: Row, bcryptOk: boolean): VerifyResult {
+    if (!bcryptOk) return { ok: false, reason: "not_found" };
+    if (!row.is_active) return { ok: false, reason: "disabled" };
+    return { ok: true, key: { id: row.id, name: row.name, rateLimitPerMinute: row.rate_limit_per_minute } };
+  }
+
+  /** Synchronous when the key was verified before (the common case); a promise only while bcrypt runs. */
+  return function verify(plainKey: string): VerifyResult | Promise<VerifyResult> {
     const lookup = lookupDigest(secret, plainKey);
     const row = byLookup.get(lookup);
     if (!row) return { ok: false, reason: "not_found" };
     let entry = verified.get(lookup);
     if (!entry || entry.hash !== row.key_hash) {
-      entry = { hash: row.key_hash, ok: bcryptVerify(plainKey, row.key_hash).catch(() => false) };
-      verified.set(lookup, entry);
+      const fresh: { hash: string; ok: Promise<boolean>; settled?: boolean } = {
+        hash: row.key_hash,
+        ok: bcryptVerify(plainKey, row.key_hash).catch(() => false),
+      };
+      fresh.ok = fresh.ok.then((ok) => {
+        fresh.settled = ok;
+        return ok;
+      });
+      verified.set(lookup, (entry = fresh));
     }
-    if (!(await entry.ok)) return { ok: false, reason: "not_found" };
-    if (!row.is_active) return { ok: false, reason: "disabled" };
-    return { ok: true, key: { id: row.id, name: row.name, rateLimitPerMinute: row.rate_limit_per_minute } };
+    if (entry.settled !== undefined) return outcome(row, entry.settled);
+    return entry.ok.then((ok) => outcome(row, ok));
   };
 }
 

@@ -3,7 +3,7 @@ import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimat
 import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
 import { parseChatRequest, readBody, type ChatRequest } from "./chat-request.ts";
-import { readUsage, completionText, upstreamRequest, type ReportedUsage } from "./openai-compatible.ts";
+import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
 import type { Route, Router } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
 
@@ -35,15 +35,16 @@ export function createChatProxy(opts: ChatProxyOptions) {
   const log = opts.log ?? console.error;
 
   return async function chat(req: Request, call: ChatCall): Promise<Response> {
-    const chatReq = parseChatRequest(await readBody(req, opts.maxBodyBytes));
+    const sent = await readBody(req, opts.maxBodyBytes);
+    const chatReq = parseChatRequest(sent);
     const route = opts.route(chatReq.model);
     if (!route) {
       throw new ApiError(404, `The model '${chatReq.model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
     }
-    const upstreamBody: Record<string, unknown> = { ...chatReq.body, model: route.upstreamModel };
-    if (chatReq.stream) upstreamBody.stream_options = { ...(chatReq.body.stream_options as object | undefined), include_usage: true };
-
+    const body = upstreamBody(sent, chatReq, route.upstreamModel);
     const started = clock();
+    // Non-streaming: a plain deadline. Streaming: the deadline restarts on every chunk (an idle
+    // timeout), and a client that goes away aborts the upstream request.
     const abort = new AbortController();
     let timedOut = false;
     let timer: Timer | undefined;
@@ -55,10 +56,10 @@ export function createChatProxy(opts: ChatProxyOptions) {
       }, opts.upstreamTimeoutMs);
     };
     const onClientAbort = () => abort.abort();
-    req.signal.addEventListener("abort", onClientAbort, { once: true });
+    if (chatReq.stream) req.signal.addEventListener("abort", onClientAbort, { once: true });
     const cleanup = () => {
       clearTimeout(timer);
-      req.signal.removeEventListener("abort", onClientAbort);
+      if (chatReq.stream) req.signal.removeEventListener("abort", onClientAbort);
     };
 
     const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null, estimatedCompletion: string | null) => {
@@ -88,10 +89,10 @@ export function createChatProxy(opts: ChatProxyOptions) {
     armTimeout();
     let res: Response;
     try {
-      res = await fetch(upstreamRequest(route.provider, JSON.stringify(upstreamBody), call.requestId, chatReq.stream, abort.signal));
+      res = await fetch(upstreamUrl(route.provider), upstreamInit(route.provider, body, call.requestId, chatReq.stream, abort.signal));
     } catch (err) {
       cleanup();
-      const failure = classify(err, timedOut, req.signal.aborted);
+      const failure = classify(err, timedOut, chatReq.stream && req.signal.aborted);
       if (failure !== "unreachable") await record(0, undefined, null, null);
       throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
     }
@@ -124,7 +125,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     } catch (err) {
       cleanup();
       await record(res.status, undefined, null, null);
-      throw fetchError(classify(err, timedOut, req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
+      throw fetchError(classify(err, timedOut, chatReq.stream && req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
     }
     cleanup();
     if (!res.ok) return upstreamError(res, text, route, record);
@@ -145,6 +146,22 @@ export function createChatProxy(opts: ChatProxyOptions) {
 }
 
 export type ChatProxy = ReturnType<typeof createChatProxy>;
+
+/**
+ * The body sent upstream: the customer's own bytes when nothing needs to change; otherwise the same
+ * JSON with the routed model name and, for streams, `stream_options.include_usage` switched on.
+ */
+export function upstreamBody(text: string, chatReq: ChatRequest, upstreamModel: string): string {
+  const sameModel = upstreamModel === chatReq.model;
+  if (!chatReq.stream && sameModel) return text;
+  if (chatReq.stream && sameModel && chatReq.wantsUsage) return text;
+  if (chatReq.stream && sameModel && chatReq.body.stream_options === undefined) {
+    return `${text.trimEnd().slice(0, -1)},"stream_options":{"include_usage":true}}`;
+  }
+  const body: Record<string, unknown> = { ...chatReq.body, model: upstreamModel };
+  if (chatReq.stream) body.stream_options = { ...(chatReq.body.stream_options as object | null | undefined), include_usage: true };
+  return JSON.stringify(body);
+}
 
 function classify(err: unknown, timedOut: boolean, clientGone: boolean): FetchFailure {
   if (timedOut) return "timeout";

@@ -8,15 +8,19 @@ export interface ReportedUsage {
   reasoningTokens: number | null;
 }
 
-/** Builds the upstream request: the operator's provider key, never anything of the customer's. */
-export function upstreamRequest(provider: ProviderConfig, body: string, requestId: string, stream: boolean, signal: AbortSignal): Request {
+export function upstreamUrl(provider: ProviderConfig): string {
+  return `${provider.baseUrl}/chat/completions`;
+}
+
+/** The upstream request: the operator's provider key, never anything of the customer's. */
+export function upstreamInit(provider: ProviderConfig, body: string, requestId: string, stream: boolean, signal: AbortSignal): RequestInit {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: stream ? "text/event-stream" : "application/json",
     "x-request-id": requestId,
   };
   if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
-  return new Request(`${provider.baseUrl}/chat/completions`, { method: "POST", headers, body, signal });
+  return { method: "POST", headers, body, signal };
 }
 
 /** Reads `usage` from a completion or chunk; anything malformed counts as absent. */

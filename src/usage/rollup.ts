@@ -74,13 +74,13 @@ export function createRollupStep(sqlite: Database, batch = 5000) {
 export interface RollupJobOptions {
   sqlite: Database;
   intervalMs?: number;
-  /** Rows per transaction; ~5,000 keeps one step to a few milliseconds. */
+  /** Rows per transaction: small steps keep each pause of the event loop well under a millisecond. */
   batch?: number;
   log?: (line: string) => void;
 }
 
-/** Runs roll-up steps in the background until caught up, every `intervalMs`. */
-export function startRollupJob({ sqlite, intervalMs = 1000, batch = 5000, log = console.error }: RollupJobOptions) {
+/** Runs roll-up steps in the background every `intervalMs` until caught up, yielding to requests between steps. */
+export function startRollupJob({ sqlite, intervalMs = 250, batch = 250, log = console.error }: RollupJobOptions) {
   const step = createRollupStep(sqlite, batch);
   let running = false;
   const tick = async () => {

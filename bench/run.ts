@@ -1,0 +1,222 @@
+// `bun run bench`: what the gateway costs on top of the upstream, against a do-nothing Bun proxy (the floor),
+// measured in the same run with targets interleaved. Loopback only; every run bounded in time.
+import { Database } from "bun:sqlite";
+import { existsSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { memoryMb, spawnServer, type Proc } from "./lib/procs.ts";
+import { percentile, timeStreams } from "./lib/sse-timing.ts";
+import { hasWrk, wrk, type WrkResult } from "./lib/wrk.ts";
+import { prepareGateway } from "./setup-gateway.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+const BUN = process.execPath;
+
+if (!hasWrk()) {
+  console.error("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk");
+  process.exit(1);
+}
+const binary = join(ROOT, "dist/gateway");
+if (!existsSync(binary) || process.env.BENCH_REBUILD !== "0") {
+  console.log("building dist/gateway ...");
+  if (Bun.spawnSync([BUN, "run", "build"], { cwd: ROOT, stdout: "ignore" }).exitCode !== 0) throw new Error("build failed");
+}
+
+const procs: Proc[] = [];
+const cleanup: string[] = [];
+process.on("exit", () => {
+  for (const p of procs) p.proc.kill("SIGKILL");
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+
+const upstream = await spawnServer([BUN, "run", join(ROOT, "bench/fake-upstream.ts"), "0"]);
+const floor = await spawnServer([BUN, "run", join(ROOT, "bench/floor-proxy.ts"), "0", upstream.url]);
+const slowUpstream = await spawnServer([BUN, "run", join(ROOT, "bench/fake-upstream.ts"), "0"], { env: { BENCH_CHUNKS: "10", BENCH_CHUNK_DELAY_MS: "20" } });
+procs.push(upstream, floor, slowUpstream);
+
+const small = await prepareGateway(binary, upstream.url, { cliKeys: 10, fillerKeys: 0 });
+const big = await prepareGateway(binary, upstream.url, { cliKeys: 10, fillerKeys: 99_990 });
+cleanup.push(small.dir, big.dir);
+const gateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: small.dir, env: small.env });
+const gatewayBig = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: big.dir, env: big.env });
+procs.push(gateway, gatewayBig);
+// Warm-up: bcrypt runs once per key per process (~70 ms); a slow first response would also skew wrk's
+// percentiles for the whole run, so every key is verified before anything is measured.
+for (const [proc, dir] of [[gateway, small], [gatewayBig, big]] as const) {
+  for (const key of dir.keys) {
+    const r = await fetch(`${proc.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${await r.text()}`);
+  }
+}
+await Bun.sleep(500);
+const idleMb = memoryMb(gateway.pid).rss;
+
+type Target = "upstream" | "floor" | "gateway";
+const urls: Record<Target, string> = { upstream: upstream.url, floor: floor.url, gateway: gateway.url };
+const results = new Map<string, WrkResult[]>();
+const completed = { gateway: 0, gatewayBig: 0 };
+const failures: string[] = [];
+let keyTurn = 0;
+
+async function measure(label: string, url: string, connections: number, stream: boolean, key: string): Promise<WrkResult> {
+  const r = await wrk(url, { connections, seconds: SECONDS, key, stream });
+  if (r.non2xx || r.socketErrors) failures.push(`${label}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
+  results.set(label, [...(results.get(label) ?? []), r]);
+  return r;
+}
+
+console.log(`measuring: ${ROUNDS} rounds x ${SECONDS} s per run, targets interleaved ...`);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const stream of [false, true]) {
+    for (const connections of [1, 50]) {
+      for (const target of ["upstream", "floor", "gateway"] as Target[]) {
+        const key = small.keys[keyTurn++ % small.keys.length]!;
+        const r = await measure(`${target}|${stream ? "stream" : "json"}|${connections}`, urls[target], connections, stream, key);
+        if (target === "gateway") completed.gateway += r.requests;
+      }
+    }
+  }
+  for (const [name, proc, dir] of [["10 keys", gateway, small], ["100,000 keys", gatewayBig, big]] as const) {
+    const r = await measure(`keys|${name}`, proc.url, 50, false, dir.keys[round % dir.keys.length]!);
+    if (proc === gateway) completed.gateway += r.requests;
+    else completed.gatewayBig += r.requests;
+  }
+}
+const afterLoad = memoryMb(gateway.pid);
+
+// Streaming time to first event, and whether chunks are passed on as they arrive.
+const ttfb: Record<string, number[]> = { upstream: [], floor: [], gateway: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  for (const target of ["upstream", "floor", "gateway"] as Target[]) {
+    const t = await timeStreams(urls[target], small.keys[0]!, 300);
+    ttfb[target]!.push(...t.map((x) => x.firstEventMs));
+  }
+}
+const slowGateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], {
+  cwd: small.dir,
+  env: { ...small.env, OPENAI_BASE_URL: `${slowUpstream.url}/v1` },
+});
+procs.push(slowGateway);
+const [slow] = await timeStreams(slowGateway.url, small.keys[1]!, 1);
+const gaps = slow!.eventTimesMs.slice(1).map((t, i) => t - slow!.eventTimesMs[i]!);
+await slowGateway.stop();
+
+// Soak: memory over a long run at 50 connections.
+console.log(`soak: ${SOAK_SECONDS} s at 50 connections ...`);
+const samples: number[] = [];
+const sampler = setInterval(() => samples.push(memoryMb(gateway.pid).rss), 1000);
+const soak = await wrk(gateway.url, { connections: 50, seconds: SOAK_SECONDS, key: small.keys[2]!, stream: false });
+clearInterval(sampler);
+completed.gateway += soak.requests;
+if (soak.non2xx || soak.socketErrors) failures.push(`soak: ${soak.non2xx} non-2xx, ${soak.socketErrors} socket errors`);
+const peakMb = memoryMb(gateway.pid).peak;
+const tail = samples.slice(Math.floor(samples.length / 3));
+const slopeMbPerMin = linearSlope(tail) * 60;
+
+// Every request the gateway forwarded has its row; every request wrk completed was forwarded.
+await Bun.sleep(300);
+const forwarded = async (u: string) => ((await (await fetch(`${u}/count`)).json()) as { fromGateway: number }).fromGateway;
+const counts = { fromGateway: (await forwarded(upstream.url)) + (await forwarded(slowUpstream.url)) };
+const rows = [small, big].map((d) => {
+  const db = new Database(d.dbPath, { readonly: true });
+  const n = (db.query("SELECT count(*) AS n FROM usage").get() as { n: number }).n;
+  db.close();
+  return n;
+});
+const rowsTotal = rows[0]! + rows[1]!;
+const wrkTotal = completed.gateway + completed.gatewayBig;
+
+// Start-up: exec to first successful /health on the existing (now large) database.
+await gateway.stop();
+await gatewayBig.stop();
+const startups: number[] = [];
+for (let i = 0; i < 7; i++) startups.push(await startupMs(binary, small.dir, small.env, 19000 + i));
+
+// ---- report ----
+const med = (label: string, f: (r: WrkResult) => number) => percentile((results.get(label) ?? []).map(f), 50);
+const rows2: string[][] = [];
+for (const stream of [false, true]) {
+  for (const c of [1, 50]) {
+    for (const target of ["upstream", "floor", "gateway"] as Target[]) {
+      const l = `${target}|${stream ? "stream" : "json"}|${c}`;
+      rows2.push([target, stream ? "stream (total)" : "json", String(c), med(l, (r) => r.rps).toFixed(0), us(med(l, (r) => r.p50Us)), us(med(l, (r) => r.p99Us))]);
+    }
+  }
+}
+const ratio = (a: string, b: string, f: (r: WrkResult) => number) => med(a, f) / med(b, f);
+const tput = ratio("gateway|json|50", "floor|json|50", (r) => r.rps);
+const addedP50 = med("gateway|json|1", (r) => r.p50Us) - med("floor|json|1", (r) => r.p50Us);
+const p99Ratio = ratio("gateway|json|50", "floor|json|50", (r) => r.p99Us);
+const streamTput = ratio("gateway|stream|50", "floor|stream|50", (r) => r.rps);
+const ttfbFloor = percentile(ttfb.floor!, 50);
+const ttfbGateway = percentile(ttfb.gateway!, 50);
+const keysRatio = ratio("keys|100,000 keys", "keys|10 keys", (r) => r.rps);
+const startup = percentile(startups, 50);
+
+console.log(`\nbench ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}, ${SECONDS} s per run, median of ${ROUNDS} rounds\n`);
+table(["target", "mode", "conns", "req/s", "p50", "p99"], rows2);
+console.log(`\nstreaming time to first event (median of ${ttfb.gateway!.length}): upstream ${ms(percentile(ttfb.upstream!, 50))}, floor ${ms(ttfbFloor)}, gateway ${ms(ttfbGateway)}`);
+console.log(`chunks 20 ms apart upstream arrive through the gateway with gaps of ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`);
+console.log(`keys: 10 keys ${med("keys|10 keys", (r) => r.rps).toFixed(0)} req/s, 100,000 keys ${med("keys|100,000 keys", (r) => r.rps).toFixed(0)} req/s`);
+console.log(`memory: idle ${idleMb.toFixed(1)} MB, after load ${afterLoad.rss.toFixed(1)} MB, peak ${peakMb.toFixed(1)} MB, soak trend ${slopeMbPerMin.toFixed(2)} MB/min over the last ${tail.length} s`);
+console.log(`start-up to first /health: median ${startup.toFixed(0)} ms (${startups.map((s) => s.toFixed(0)).join(", ")})`);
+console.log(`usage rows ${rowsTotal} = requests the upstream got from the gateways ${counts.fromGateway}; wrk completed ${wrkTotal} (${rowsTotal - wrkTotal} were in flight when wrk stopped)\n`);
+
+const checks: [string, boolean, string][] = [
+  ["throughput @50, gateway/floor >= 0.8", tput >= 0.8, tput.toFixed(2)],
+  ["added p50 @1 <= 50 us", addedP50 <= 50, `${addedP50.toFixed(0)} us`],
+  ["p99 @50, gateway/floor <= 1.5", p99Ratio <= 1.5, p99Ratio.toFixed(2)],
+  ["stream time to first event within 0.1 ms of floor", ttfbGateway - ttfbFloor <= 0.1, `${((ttfbGateway - ttfbFloor) * 1000).toFixed(0)} us`],
+  ["chunks forwarded as they come (no gap < 10 ms)", gaps.length >= 9 && gaps.every((g) => g > 10), `${gaps.length + 1} events`],
+  ["100,000 vs 10 keys throughput >= 0.95", keysRatio >= 0.95, keysRatio.toFixed(2)],
+  ["idle RSS < 60 MB", idleMb < 60, `${idleMb.toFixed(1)} MB`],
+  ["peak RSS under load < 150 MB", peakMb < 150, `${peakMb.toFixed(1)} MB`],
+  ["no memory growth trend (< 1 MB/min)", Math.abs(slopeMbPerMin) < 1, `${slopeMbPerMin.toFixed(2)} MB/min`],
+  ["start-up < 150 ms", startup < 150, `${startup.toFixed(0)} ms`],
+  ["every response 200", failures.length === 0, failures.join("; ") || "yes"],
+  ["one usage row per forwarded request", rowsTotal === counts.fromGateway && rowsTotal >= wrkTotal, `${rowsTotal} rows`],
+];
+table(["target", "", "measured"], checks.map(([name, ok, v]) => [name, ok ? "ok" : "MISSED", v]));
+console.log(`(streaming gateway/floor throughput @50: ${streamTput.toFixed(2)})`);
+process.exit(0);
+
+function us(v: number): string {
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(0)} us`;
+}
+function ms(v: number): string {
+  return `${v.toFixed(3)} ms`;
+}
+function table(header: string[], body: string[][]): void {
+  const w = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  for (const r of [header, ...body]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  "));
+}
+function linearSlope(ys: number[]): number {
+  const n = ys.length;
+  if (n < 2) return 0;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  });
+  return num / den;
+}
+async function startupMs(bin: string, cwd: string, env: Record<string, string>, port: number): Promise<number> {
+  const t0 = performance.now();
+  const p = Bun.spawn([bin, "serve", "--port", String(port), "--host", "127.0.0.1"], { cwd, env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });
+  for (;;) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/health`);
+      if (r.ok) break;
+    } catch {}
+    await Bun.sleep(1);
+  }
+  const elapsed = performance.now() - t0;
+  p.kill("SIGTERM");
+  await p.exited;
+  return elapsed;
+}
