@@ -103,6 +103,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         upstream: res.body,
         hideUsage: !chatReq.wantsUsage,
         abortUpstream: () => abort.abort(),
+        clientGone: () => req.signal.aborted,
         onActivity: armTimeout,
         upstreamErrorMessage: () =>
           timedOut

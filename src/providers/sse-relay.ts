@@ -4,7 +4,7 @@ import { completionText, readUsage, type ReportedUsage } from "./openai-compatib
 export interface StreamOutcome {
   usage: ReportedUsage | undefined;
   modelAnswered: string | null;
-  /** Streamed content, to estimate completion tokens when no usage arrived. */
+  /** Streamed content, to estimate completion tokens when no usage arrived ("" when usage did). */
   text: string;
   /** How it ended: upstream sent [DONE], upstream broke off or ended early, or the client went away. */
   end: "done" | "upstream_error" | "client_gone";
@@ -18,19 +18,35 @@ export interface SseRelayOptions {
   onEnd: (outcome: StreamOutcome) => Promise<void>;
   /** Aborts the upstream request (the client disconnected). */
   abortUpstream: () => void;
+  /** True once the client has gone away (its request signal aborted). */
+  clientGone?: () => boolean;
   /** Called on every upstream chunk (restarts the idle timeout). */
   onActivity?: () => void;
   /** Message of the error event when the upstream fails mid-stream. */
   upstreamErrorMessage: () => string;
 }
 
-const encoder = new TextEncoder();
 const EVENT_END = /\r?\n\r?\n/;
+const HAS_USAGE = /"usage"\s*:\s*\{/;
+const USAGE_BYTES = [Buffer.from('"usage":{'), Buffer.from('"usage": {')];
+const DONE_BYTES = Buffer.from("[DONE]");
 
 /**
- * Passes upstream server-sent events through as they arrive. Complete events are inspected for usage,
- * the answering model and content; a chunk that holds only whole events and needs no change is
- * forwarded as the very bytes received.
+ * True when a network chunk can go to the client untouched without being decoded: it holds whole
+ * events only, carries no usage object and no [DONE]. Checked with native byte searches.
+ */
+function passesThrough(chunk: Uint8Array): boolean {
+  const n = chunk.length;
+  if (n < 2 || chunk[n - 1] !== 10 || (chunk[n - 2] !== 10 && !(n >= 4 && chunk[n - 2] === 13 && chunk[n - 3] === 10))) return false;
+  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, n);
+  return buf.indexOf(DONE_BYTES) === -1 && USAGE_BYTES.every((u) => buf.indexOf(u) === -1);
+}
+
+/**
+ * Passes upstream server-sent events through as they arrive, written straight to the client socket
+ * (a Bun direct stream: no queue, no copies). Complete events are scanned for the answering model and
+ * usage; only events that carry usage are parsed. A chunk that holds only whole events and needs no
+ * change is forwarded as the very bytes received.
  */
 export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array> {
   const reader = opts.upstream.getReader();
@@ -38,51 +54,79 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   let buffered = "";
   let usage: ReportedUsage | undefined;
   let modelAnswered: string | null = null;
-  let text = "";
+  // Event payloads (and raw chunks passed through unread) kept until usage arrives, to estimate tokens if it never does.
+  let payloads: string[] = [];
+  let rawChunks: Uint8Array[] = [];
   let ended = false;
 
   async function end(how: StreamOutcome["end"]): Promise<void> {
     if (ended) return;
     ended = true;
+    let text = "";
+    if (!usage) {
+      for (const raw of rawChunks) {
+        for (const event of new TextDecoder().decode(raw).split(EVENT_END)) inspect(event);
+      }
+      for (const p of payloads) {
+        try {
+          text += completionText(JSON.parse(p) as Record<string, unknown>);
+        } catch {}
+      }
+    }
+    payloads = [];
+    rawChunks = [];
     await opts.onEnd({ usage, modelAnswered, text, end: how });
   }
 
-  /** Inspects one event; returns false when it must not be forwarded. */
-  function inspect(event: string): boolean | "done" {
+  /** Looks at one complete event; "drop" when it must not reach the client. */
+  function inspect(event: string): "keep" | "drop" | "done" {
     let data = "";
     for (const line of event.split(/\r?\n/)) {
       if (line.startsWith("data:")) data += (data ? "\n" : "") + line.slice(line.startsWith("data: ") ? 6 : 5);
     }
-    if (data === "") return true;
+    if (data === "") return "keep";
     if (data.trim() === "[DONE]") return "done";
+    if (modelAnswered === null) {
+      const m = /"model"\s*:\s*"([^"\\]*)"/.exec(data);
+      if (m) modelAnswered = m[1]!;
+    }
+    if (!HAS_USAGE.test(data)) {
+      if (!usage) payloads.push(data);
+      return "keep";
+    }
     let payload: Record<string, unknown>;
     try {
       payload = JSON.parse(data) as Record<string, unknown>;
     } catch {
-      return true;
+      return "keep";
     }
-    if (typeof payload.model === "string") modelAnswered = payload.model;
-    text += completionText(payload);
     const u = readUsage(payload.usage);
-    if (!u) return true;
+    if (!u) return "keep";
     usage = u;
+    payloads = [];
+    rawChunks = [];
     const choices = payload.choices;
-    return !(opts.hideUsage && Array.isArray(choices) && choices.length === 0);
+    return opts.hideUsage && Array.isArray(choices) && choices.length === 0 ? "drop" : "keep";
   }
 
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
+  return new ReadableStream({
+    type: "direct",
+    async pull(controller: ReadableStreamDirectController) {
+      const send = async (data: string | Uint8Array) => {
+        if (ended && opts.clientGone?.()) return;
+        await controller.write(data);
+        await controller.flush();
+      };
+      try {
         for (;;) {
           let chunk: Awaited<ReturnType<typeof reader.read>>;
           try {
             chunk = await reader.read();
           } catch {
-            if (ended) return; // the client left; cancel() already recorded
+            if (opts.clientGone?.()) return void (await end("client_gone"));
             await end("upstream_error");
-            controller.enqueue(encoder.encode(errorEvent(opts.upstreamErrorMessage())));
-            controller.close();
-            return;
+            await send(errorEvent(opts.upstreamErrorMessage()));
+            return controller.close();
           }
           opts.onActivity?.();
           if (chunk.done) {
@@ -90,14 +134,19 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
             if (buffered.trim() !== "") inspect(buffered);
             await end("upstream_error");
             const tail = buffered.trim() === "" ? "" : `${buffered}\n\n`;
-            controller.enqueue(encoder.encode(tail + errorEvent("The upstream stream ended before [DONE]; the response may be incomplete.")));
-            controller.close();
-            return;
+            await send(tail + errorEvent("The upstream stream ended before [DONE]; the response may be incomplete."));
+            return controller.close();
           }
-          const before = buffered;
+          const hadPartial = buffered !== "";
+          // Fast path once the answering model is known: whole ordinary events go out as received.
+          if (!hadPartial && modelAnswered !== null && passesThrough(chunk.value)) {
+            if (!usage) rawChunks.push(chunk.value);
+            await send(chunk.value);
+            continue;
+          }
           buffered += decoder.decode(chunk.value, { stream: true });
           let out = "";
-          let changed = before !== "";
+          let changed = hadPartial;
           let match: RegExpExecArray | null;
           while ((match = EVENT_END.exec(buffered))) {
             const eventEnd = match.index + match[0].length;
@@ -105,34 +154,30 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
             buffered = buffered.slice(eventEnd);
             const verdict = inspect(event);
             if (verdict === "done") {
-              if (out) controller.enqueue(encoder.encode(out));
+              if (out) await send(out);
               await end("done");
-              controller.enqueue(encoder.encode(event));
-              controller.close();
+              await send(event);
               void reader.cancel().catch(() => {});
-              return;
+              return controller.close();
             }
-            if (verdict) out += event;
+            if (verdict === "keep") out += event;
             else changed = true;
           }
           if (buffered !== "") changed = true;
-          if (!changed) {
-            controller.enqueue(chunk.value);
-            return;
-          }
-          if (out) {
-            controller.enqueue(encoder.encode(out));
-            return;
-          }
+          if (!changed) await send(chunk.value);
+          else if (out) await send(out);
         }
-      },
-      async cancel() {
+      } catch {
+        // Writing to a client that went away.
         opts.abortUpstream();
         await end("client_gone");
-      },
+      }
     },
-    { highWaterMark: 0 },
-  );
+    async cancel() {
+      opts.abortUpstream();
+      await end("client_gone");
+    },
+  } satisfies Bun.DirectUnderlyingSource<Uint8Array>);
 }
 
 export function errorEvent(message: string): string {
