@@ -30,7 +30,9 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, { log = console.error }: StartOptions = {}): Promise<RunningServer> {
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   db.$client.run("PRAGMA wal_autocheckpoint = 0"); // checkpoints run on a worker thread instead
-  const checkpointer = startCheckpointer(config.dbPath, 500, log);
+  db.$client.run(`PRAGMA journal_size_limit = ${32 * 1024 * 1024}`);
+  db.$client.run("PRAGMA cache_size = -16000"); // 16 MB: the key lookup index of 100,000 keys stays in memory
+  const checkpointer = startCheckpointer(config.dbPath, { log });
   const secret = loadSecret(config.secret, config.secretFile);
   const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
   const recorder = createUsageRecorder({ db, log });
