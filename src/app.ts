@@ -36,6 +36,8 @@ export function createApp(deps: AppDeps) {
       if (code === "NOT_FOUND") return errorResponse(new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url"));
       if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"));
       if (code === "VALIDATION") return errorResponse(validationError(error));
+      // JSON nested deeper than the parser's stack: the client's mistake, not ours.
+      if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"));
       if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
       return errorResponse(error);
     })

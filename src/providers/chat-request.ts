@@ -45,6 +45,7 @@ export function parseChatRequest(text: string): ChatRequest {
   if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
   if (typeof b.model !== "string" || b.model.trim() === "") throw invalid("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type");
   if (b.model.length > 256) throw invalid("'model' is too long (at most 256 characters).", "model", "invalid_value");
+  if (/[\u0000-\u001f\u007f]/.test(b.model)) throw invalid("'model' must not contain control characters.", "model", "invalid_value");
   if (b.messages === undefined) throw invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
   if (!Array.isArray(b.messages)) throw invalid("Invalid type for 'messages': expected an array.", "messages", "invalid_type");
   if (b.messages.length === 0) throw invalid("'messages' must contain at least one message.", "messages", "invalid_value");

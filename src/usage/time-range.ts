@@ -22,7 +22,9 @@ export function parseTimeRange(from: string | undefined, to: string | undefined,
 
 function parseInstant(value: string, param: string): number {
   const ms = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : DATE_TIME.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(ms)) {
+  // Date.parse rolls 2026-02-30 over to March 2nd: insist the calendar date exists.
+  const calendarOk = Number.isFinite(ms) && (!DATE.test(value) || new Date(ms).toISOString().startsWith(value)) && validDateTime(value);
+  if (!calendarOk) {
     throw new ApiError(
       400,
       `Invalid '${param}': expected an ISO date (2026-01-31) or date-time with zone (2026-01-31T12:00:00Z), got '${value.slice(0, 64)}'.`,
@@ -32,6 +34,14 @@ function parseInstant(value: string, param: string): number {
     );
   }
   return ms;
+}
+
+function validDateTime(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(value);
+  if (!m) return false;
+  const [, y, mo, d, h = "0", mi = "0"] = m;
+  const probe = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  return probe.getUTCMonth() === Number(mo) - 1 && probe.getUTCDate() === Number(d) && Number(h) < 24 && Number(mi) < 60;
 }
 
 export function isoDay(day: number): string {

@@ -31,7 +31,8 @@ export interface TestGateway {
   /** The usage table, read from the file by a separate connection. */
   rows(): Record<string, unknown>[];
   logs(): string;
-  stop(): Promise<void>;
+  /** Stops the server; for the binary, with the given signal (default SIGTERM), resolving to its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | void>;
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
@@ -72,7 +73,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
       },
       rows,
       logs: proc.output,
-      stop: async () => void (await proc.stop("SIGTERM")),
+      stop: (signal: NodeJS.Signals = "SIGTERM") => proc.stop(signal),
     };
   }
 
