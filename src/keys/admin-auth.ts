@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import { ApiError } from "../errors.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
@@ -12,7 +12,7 @@ export function createAdminGuard(adminToken: string | undefined) {
   return function requireAdmin(request: Request): void {
     if (!expected) throw new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url");
     const match = /^Bearer +(\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
+    if (!match || !nodeCrypto.timingSafeEqual(digest(match[1]!), expected)) {
       throw new ApiError(401, "Invalid or missing admin token. Send 'Authorization: Bearer <GATEWAY_ADMIN_TOKEN>'.", "invalid_request_error", "invalid_admin_token");
     }
   };

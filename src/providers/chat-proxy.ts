@@ -129,7 +129,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
       throw fetchError(classify(err, timedOut, chatReq.stream && req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
     }
     cleanup();
-    if (!res.ok) return upstreamError(res, text, route, record);
+    if (!res.ok) return upstreamError(res, text, route, record, log);
 
     let payload: Record<string, unknown>;
     try {
@@ -181,14 +181,28 @@ function fetchError(failure: FetchFailure, route: Route, timeoutMs: number, log:
   return new ApiError(502, `The upstream provider '${name}' could not be reached.`, "upstream_error", "upstream_unavailable");
 }
 
-/** Upstream 4xx/5xx: its status, its OpenAI-shaped body when it has one, its Retry-After. */
+/**
+ * Upstream 4xx/5xx: its status, its OpenAI-shaped body when it has one, its Retry-After. A 401/403 is
+ * about the operator's provider key, not the customer's: it becomes a 502 and is logged, and the
+ * provider key is never echoed back in any error body.
+ */
 async function upstreamError(
   res: Response,
   text: string,
   route: Route,
   record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<void>,
+  log: (line: string) => void,
 ): Promise<Response> {
   await record(res.status, { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null }, null, null);
+  if (res.status === 401 || res.status === 403) {
+    log(`[gateway] provider '${route.provider.name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
+    return Response.json(
+      errorBody(`The upstream provider '${route.provider.name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"),
+      { status: 502 },
+    );
+  }
+  const secret = route.provider.apiKey;
+  if (secret && text.includes(secret)) text = text.split(secret).join("***");
   const headers: Record<string, string> = { "content-type": "application/json" };
   const retryAfter = res.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;

@@ -24,6 +24,8 @@ export interface GatewayOptions {
 
 export interface TestGateway {
   url: string;
+  /** Process id of the server (the test process itself in source mode). */
+  pid: number;
   dir: string;
   dbPath: string;
   env: Record<string, string>;
@@ -63,6 +65,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
     const proc = await startServerProcess({ cwd: dir, binary, env, args });
     return {
       url: proc.url,
+      pid: proc.proc.pid,
       dir,
       dbPath,
       env,
@@ -84,6 +87,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
   const keys = createKeyService({ db: server.db, secret: TEST_SECRET, bcryptCost: 4 });
   return {
     url: server.url,
+    pid: process.pid,
     dir,
     dbPath,
     env,

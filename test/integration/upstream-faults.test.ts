@@ -1,0 +1,130 @@
+// Upstreams that misbehave at the TCP and HTTP level, against the compiled binary: what the customer
+// gets, which rows are written, and that 1,000 faulty requests leave no file descriptors or memory behind.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { completion, DEFAULT_USAGE, startFakeUpstream } from "../helpers/fake-upstream.ts";
+import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+type Mode = "reset" | "garbage" | "half-headers" | "close-before-body";
+let mode: Mode = "reset";
+const sockets = new Set<Socket>();
+// A raw TCP "upstream" for faults an HTTP server library would never produce.
+const raw: NetServer = createServer((s) => {
+  sockets.add(s);
+  s.on("close", () => sockets.delete(s));
+  s.on("error", () => {});
+  s.once("data", () => {
+    if (mode === "reset") s.resetAndDestroy();
+    else if (mode === "garbage") s.end("this is not HTTP at all\r\n\r\n");
+    else if (mode === "half-headers") s.end("HTTP/1.1 200 OK\r\nContent-Type: applica");
+    else s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"id":"chatcmpl-cut","choi');
+  });
+});
+const upstream = startFakeUpstream();
+let rawGw: TestGateway;
+let gw: TestGateway;
+let key: string;
+let rawKey: string;
+
+beforeAll(async () => {
+  await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+  const rawPort = (raw.address() as { port: number }).port;
+  rawGw = await startGateway({ mode: "binary", upstreamUrl: `http://127.0.0.1:${rawPort}/v1`, env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "2000" } });
+  gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "2000" } });
+  rawKey = (await rawGw.createKey("raw", 1_000_000)).key;
+  key = (await gw.createKey("faults", 1_000_000)).key;
+});
+afterAll(async () => {
+  await rawGw.stop();
+  await gw.stop();
+  await upstream.stop();
+  for (const s of sockets) s.destroy();
+  raw.close();
+});
+
+const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hello" }] });
+const post = (g: TestGateway, k: string, id: string) =>
+  fetch(`${g.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${k}`, "x-request-id": id }, body });
+type ErrorJson = { error: { message: string; type: string; param: string | null; code: string | null } };
+
+test.each([
+  ["reset", "reset before headers"],
+  ["garbage", "a response that is not HTTP"],
+  ["half-headers", "headers cut off"],
+  ["close-before-body", "a body shorter than its Content-Length"],
+] as [Mode, string][])("%s: %s -> 502 in OpenAI's shape, one row (the upstream was reached)", async (m) => {
+  mode = m;
+  const res = await post(rawGw, rawKey, `raw-${m}`);
+  expect(res.status).toBe(502);
+  const err = ((await res.json()) as ErrorJson).error;
+  expect(err.type).toBe("upstream_error");
+  expect(["upstream_unavailable", "bad_upstream_response"]).toContain(err.code!);
+  expect(rawGw.rows().filter((r) => r.request_id === `raw-${m}`)).toHaveLength(1);
+});
+
+test("a 50 MB response is relayed whole and its usage recorded", async () => {
+  const padding = "x".repeat(50 * 1024 * 1024);
+  upstream.setHandler((b) => Response.json({ ...completion(b), padding }));
+  try {
+    const res = await post(gw, key, "big-response");
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as { padding: string; usage: unknown };
+    expect(json.padding.length).toBe(padding.length);
+    expect(json.usage).toEqual(DEFAULT_USAGE);
+    expect(gw.rows().filter((r) => r.request_id === "big-response")).toEqual([expect.objectContaining({ prompt_tokens: 1200, estimated: 0 })]);
+  } finally {
+    upstream.reset();
+  }
+});
+
+function processStats(g: TestGateway): { fds: number; rssMb: number } {
+  const pid = g.pid;
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+  return { fds: readdirSync(`/proc/${pid}/fd`).length, rssMb: rss };
+}
+
+test("1,000 faulty requests leave no file descriptors or memory behind, and the gateway stays healthy", async () => {
+  const faults: ((b: Record<string, unknown>) => Response | Promise<Response>)[] = [
+    () => new Response("<html>boom</html>", { status: 500, headers: { "content-type": "text/html" } }),
+    () => new Response("{not json", { headers: { "content-type": "application/json" } }),
+    () => new Response("", { status: 200 }),
+    () => Response.json({ error: { message: "slow down", type: "requests", param: null, code: "rate_limit_exceeded" } }, { status: 429, headers: { "retry-after": "3" } }),
+    (b) => new Response(`data: ${JSON.stringify({ ...completion(b), object: "chat.completion.chunk" })}\n\n`, { headers: { "content-type": "text/event-stream" } }),
+  ];
+  let i = 0;
+  upstream.setHandler((b) => faults[i++ % faults.length]!(b));
+  const warm = async (n: number) => {
+    for (let j = 0; j < n; j += 50) {
+      await Promise.all(Array.from({ length: 50 }, async (_, k) => {
+        const stream = (j + k) % 5 === 4;
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}` },
+          body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "x" }], stream }),
+        });
+        await res.text();
+        expect(res.status === 200 || res.status >= 400).toBe(true);
+        expect(res.status).not.toBe(503);
+      }));
+    }
+  };
+  try {
+    await warm(200); // let caches and pools reach their steady size
+    await Bun.sleep(300);
+    const before = processStats(gw);
+    const rowsBefore = gw.rows().length;
+    await warm(1000);
+    await Bun.sleep(500);
+    const after = processStats(gw);
+    // Keep-alive pools (clients to gateway, gateway to upstream) jitter by a few sockets; a leak per
+    // faulty request would show up as hundreds.
+    expect(after.fds).toBeLessThanOrEqual(before.fds + 20);
+    expect(after.rssMb - before.rssMb).toBeLessThan(40);
+    expect(gw.rows().length - rowsBefore).toBe(1000); // every faulty request reached the upstream: one row each
+  } finally {
+    upstream.reset();
+  }
+  const ok = await post(gw, key, "healthy-after-faults");
+  expect(ok.status).toBe(200);
+});
