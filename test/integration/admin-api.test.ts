@@ -1,9 +1,12 @@
 // /admin/keys: who may call it, every bad input, and that it shares the CLI's rules and errors.
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { runCli } from "../helpers/cli.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const ADMIN = "admin-token-for-tests-0123456789";
 const upstream = startFakeUpstream();

@@ -1,11 +1,14 @@
 // The operator's path: only dist/gateway copied into an empty directory, every admin command, serve + /health.
 import { Database } from "bun:sqlite";
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { binaryIn, parseCreated, runCli } from "../helpers/cli.ts";
 import { startServerProcess } from "../helpers/process.ts";
 import { tempDir } from "../helpers/tmp.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 test("the compiled binary alone runs the whole key workflow and serves /health", async () => {
   const dir = tempDir();

@@ -1,9 +1,12 @@
 // Limits, upstream faults and client disconnects: status, OpenAI-shaped body, headers and the usage row for each.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import OpenAI from "openai";
 import { runCli } from "../helpers/cli.ts";
 import { completion, sseResponse, startFakeUpstream, streamEvents } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const upstream = startFakeUpstream();
 let gw: TestGateway;

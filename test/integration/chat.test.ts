@@ -1,8 +1,11 @@
 // The customer's path through the gateway with the official OpenAI SDK, from source and as the compiled binary.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import OpenAI from "openai";
 import { DEFAULT_USAGE, STREAM_PIECES, startFakeUpstream, streamEvents } from "../helpers/fake-upstream.ts";
 import { PROVIDER_KEY, startGateway, type GatewayMode, type TestGateway } from "../helpers/gateway.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 // Prices chosen so the expected cost is exact: 1000 uncached + 200 cached prompt, 300 completion tokens.
 const CONFIG = `

@@ -1,9 +1,12 @@
 // Every bad input to the admin CLI: one line on stderr, non-zero exit, nothing changed.
 import { Database } from "bun:sqlite";
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { parseCreated, runCli, type CliResult } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const dir = tempDir();
 const dbFile = join(dir, "gateway.db");

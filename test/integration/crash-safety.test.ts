@@ -1,12 +1,15 @@
 // The compiled binary under load: SIGKILL loses no completed request's row, SIGTERM drains, and the CLI
 // writing at the same time never makes anything fail.
 import { Database } from "bun:sqlite";
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway } from "../helpers/gateway.ts";
 import { startServerProcess } from "../helpers/process.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const upstream = startFakeUpstream();
 afterAll(() => upstream.stop());

@@ -1,10 +1,13 @@
 // A table of bad and hostile requests against every route: each gets a 4xx in OpenAI's error shape,
 // never a 500 or a hang, and the server keeps serving.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { connect } from "node:net";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const ADMIN = "admin-token-hostile-0123456789";
 const upstream = startFakeUpstream();

@@ -1,9 +1,12 @@
 // Two (and more) processes opening a brand-new database at the same moment must both succeed.
 import { Database } from "bun:sqlite";
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT, runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const journal = (await Bun.file(join(ROOT, "migrations/meta/_journal.json")).json()) as { entries: unknown[] };
 

@@ -1,11 +1,14 @@
 // Secrets stay secret, names stay literal, and floods of bad keys or one greedy key hurt no one else.
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, spyOn, test } from "bun:test";
 import * as nodeCrypto from "node:crypto";
 import { readFileSync } from "node:fs";
 import { runCli } from "../helpers/cli.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, PROVIDER_KEY, startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const ADMIN = "admin-token-security-0123456789";
 const upstream = startFakeUpstream();

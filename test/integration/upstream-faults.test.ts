@@ -1,10 +1,13 @@
 // Upstreams that misbehave at the TCP and HTTP level, against the compiled binary: what the customer
 // gets, which rows are written, and that 1,000 faulty requests leave no file descriptors or memory behind.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { completion, DEFAULT_USAGE, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 type Mode = "reset" | "garbage" | "half-headers" | "close-before-body";
 let mode: Mode = "reset";

@@ -1,10 +1,13 @@
 // Usage reports against the raw rows: every grouping, day edges, customer isolation, cursor pagination, CLI.
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { runCli } from "../helpers/cli.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { insertUsage, prng, rollUpNow, type SeedRow } from "../helpers/seed.ts";
+
+// Real servers and processes: more than the 5 s default per test.
+setDefaultTimeout(60_000);
 
 const ADMIN = "admin-token-for-tests-0123456789";
 const DAY = 86_400_000;
