@@ -163,6 +163,9 @@ test("raw protocol abuse: duplicate Authorization headers, garbage bytes, a half
     });
   const dup = await raw(`GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nAuthorization: Bearer other-key-123\r\nConnection: close\r\n\r\n`);
   expect(dup).toMatch(/^HTTP\/1\.1 (400|401)/);
+  // Headers past Bun's 16 KB limit are refused by its HTTP parser before any route runs.
+  const huge = await raw(`GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nX-Huge: ${"h".repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+  expect(huge).toMatch(/^HTTP\/1\.1 4\d\d/);
   const garbage = await raw("\u0016\u0003\u0001garbage\r\n\r\n");
   expect(garbage === "" || /^HTTP\/1\.1 4\d\d/.test(garbage)).toBe(true);
   // Half a body, then silence: the server must not hang on it forever nor stop serving others.
