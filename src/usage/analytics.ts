@@ -56,6 +56,15 @@ const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", d
  * 30-day report reads at most 30 roll-up rows per group instead of every request.
  */
 export function usageReport(db: Db, q: ReportQuery): Report {
+  // One read transaction: the watermark, the roll-ups and the rows above it come from one snapshot.
+  return db.$client.transaction(() => buildReport(db, q, watermark(db))).deferred();
+}
+
+function watermark(db: Db): number {
+  return (db.$client.query("SELECT last_usage_id AS id FROM rollup_state WHERE id = 1").get() as { id: number } | null)?.id ?? 0;
+}
+
+function buildReport(db: Db, q: ReportQuery, folded: number): Report {
   const firstFullDay = Math.ceil(q.from / DAY_MS);
   const endFullDay = Math.floor(q.to / DAY_MS);
   const parts: string[] = [];
@@ -72,12 +81,16 @@ export function usageReport(db: Db, q: ReportQuery): Report {
     }
     return sql;
   };
-  const raw = (from: number, to: number, extra = "") => {
+  const raw = (from: number, to: number, aboveId?: number) => {
+    // Rows above the watermark are found by rowid range; NOT INDEXED stops the planner from walking the
+    // created_at index across the whole range instead.
+    const source = aboveId === undefined ? "usage WHERE " : "usage NOT INDEXED WHERE id > ? AND ";
+    if (aboveId !== undefined) params.push(aboveId);
     params.push(from, to);
     parts.push(
       `SELECT created_at / ${DAY_MS} AS day, key_id, model_requested AS model, 1 AS requests, prompt_tokens, completion_tokens,
               coalesce(cost_nano_usd, 0) AS cost_nano_usd, cost_nano_usd IS NULL AS unpriced_requests, estimated AS estimated_requests
-       FROM usage WHERE ${extra}created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
+       FROM ${source}created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
     );
   };
   if (firstFullDay < endFullDay) {
@@ -95,7 +108,7 @@ export function usageReport(db: Db, q: ReportQuery): Report {
     );
     // Rows not yet folded into the roll-ups (above the watermark), read in the same statement and so
     // the same snapshot as the roll-ups.
-    raw(firstFullDay * DAY_MS, endFullDay * DAY_MS, "id > (SELECT last_usage_id FROM rollup_state WHERE id = 1) AND ");
+    raw(firstFullDay * DAY_MS, endFullDay * DAY_MS, folded);
     if (q.from < firstFullDay * DAY_MS) raw(q.from, firstFullDay * DAY_MS);
     if (endFullDay * DAY_MS < q.to) raw(endFullDay * DAY_MS, q.to);
   } else {
