@@ -51,7 +51,6 @@ export function createApp(deps: AppDeps) {
     .use(adminKeyRoutes({ keys: deps.keys, requireAdmin: deps.requireAdmin }));
 }
 
-export type App = ReturnType<typeof createApp>;
 
 interface SchemaShape {
   type?: string;

@@ -219,5 +219,3 @@ async function upstreamError(
   }
   return new Response(body, { status: res.status, headers });
 }
-
-export type { ChatRequest };
