@@ -1,5 +1,9 @@
+import { escapeHidden } from "../src/text.ts";
+
 /** Prints rows as a left-aligned table with a header, for humans; scripts use --json. */
-export function printTable(header: string[], rows: string[][], alignRight: number[] = []): void {
+export function printTable(header: string[], rawRows: string[][], alignRight: number[] = []): void {
+  // Names and models come from the database: never let them move the cursor or reorder the line.
+  const rows = rawRows.map((r) => r.map(escapeHidden));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells

@@ -8,7 +8,9 @@ import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
 import type { ModelList } from "./providers/models.ts";
 import { chatRoutes } from "./providers/routes.ts";
-import type { Db } from "./db/client.ts";
+import { isBusy, type Db } from "./db/client.ts";
+import type { StorageHealth } from "./db/storage-health.ts";
+import { ADMIN_BODY_LIMIT, bodyTooLarge } from "./http/body.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
@@ -19,38 +21,70 @@ export interface AppDeps {
   requireAdmin: AdminGuard;
   chat: ChatProxy;
   models: ModelList;
+  health: StorageHealth;
+  /** Customer bodies: larger declared sizes get 413 before a byte of the body is read. */
+  maxBodyBytes: number;
+  busyTimeoutMs: number;
   log?: (line: string) => void;
 }
+
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** The root Elysia instance: request ids, one error mapper, and the feature routes. */
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
-  return new Elysia({ serve: { idleTimeout: 0, reusePort: false, development: false } })
-    .onRequest(({ request, set }) => {
+  return new Elysia({ serve: { reusePort: false, development: false } })
+    .onRequest(({ request, set, server }) => {
       const given = request.headers.get("x-request-id");
       set.headers["x-request-id"] = given && REQUEST_ID.test(given) ? given : `req_${crypto.randomUUID().replace(/-/g, "")}`;
+      // Before routing and before any body is read: admin authentication, then the declared size.
+      const admin = pathOf(request.url).startsWith("/admin");
+      if (admin) {
+        deps.requireAdmin(request, server?.requestIP(request)?.address);
+        // A body without a declared length could only be measured by reading it.
+        if (request.headers.has("transfer-encoding")) throw new ApiError(411, "Admin requests need a Content-Length header.", "invalid_request_error", "length_required", null, { connection: "close" });
+      }
+      const limit = admin ? ADMIN_BODY_LIMIT : deps.maxBodyBytes;
+      if (Number(request.headers.get("content-length") ?? 0) > limit) throw bodyTooLarge(limit);
     })
     .onError({ as: "global" }, ({ error, code }) => {
       if (code === "NOT_FOUND") return errorResponse(new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url"));
       if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"));
       if (code === "VALIDATION") return errorResponse(validationError(error));
+      // Another process holds a lock the event loop will not wait for (reads almost never meet one).
+      if (isBusy(error)) return errorResponse(new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }));
       // JSON nested deeper than the parser's stack: the client's mistake, not ours.
       if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"));
       if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
       return errorResponse(error);
     })
     .use(docsPlugin(deps.version))
-    .get("/health", () => ({ status: "ok" as const, version: deps.version }), {
-      response: t.Object({ status: t.Literal("ok"), version: t.String() }),
-      detail: { tags: ["Operations"], summary: "Liveness check" },
-    })
+    .get(
+      "/health",
+      ({ set }) => {
+        const state = deps.health.state();
+        if (state.ok) return { status: "ok" as const, version: deps.version };
+        set.status = 503;
+        return { status: "unavailable" as const, reason: state.reason, version: deps.version };
+      },
+      {
+        response: {
+          200: t.Object({ status: t.Literal("ok"), version: t.String() }),
+          503: t.Object({ status: t.Literal("unavailable"), reason: t.String({ examples: ["database file ./gateway.db was deleted"] }), version: t.String() }),
+        },
+        detail: { tags: ["Operations"], summary: "Health: 503 with the reason while usage cannot be recorded" },
+      },
+    )
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, models: deps.models }))
-    .use(usageRoutes({ db: deps.db, requireAdmin: deps.requireAdmin, admit: deps.admit }))
-    .use(adminKeyRoutes({ keys: deps.keys, requireAdmin: deps.requireAdmin }));
+    .use(usageRoutes({ db: deps.db, admit: deps.admit }))
+    .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
 }
 
+/** The path of a request URL (with its query), without parsing the whole URL on the hot path. */
+function pathOf(url: string): string {
+  return url.slice(url.indexOf("/", url.indexOf("//") + 2));
+}
 
 interface SchemaShape {
   type?: string;

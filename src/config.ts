@@ -37,6 +37,12 @@ export interface ServerConfig extends BaseConfig {
   prices: PriceTable;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** Closes a connection that sends nothing for this long (keep-alive idle, or a stalled request). */
+  idleTimeoutMs: number;
+  /** A request body must arrive within this long after its headers. */
+  bodyTimeoutMs: number;
+  /** Failed admin authentications per client address and minute before it gets 429. */
+  adminFailuresPerMinute: number;
   /** Non-fatal start-up remarks for the operator (never containing secrets). */
   warnings: string[];
 }
@@ -57,6 +63,10 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
 export function loadServerConfig(flags: CliFlags, env: Env = process.env): ServerConfig {
   const port = flags.port ?? env.PORT ?? "8080";
   if (!/^\d+$/.test(port) || Number(port) > 65535) throw new UserError(`port must be an integer 0-65535, got '${port}'`);
+  const adminToken = nonEmpty(env.GATEWAY_ADMIN_TOKEN);
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new UserError("GATEWAY_ADMIN_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)");
+  }
   const configPath = flags.config ?? nonEmpty(env.GATEWAY_CONFIG);
   const file = configPath ? readConfigFile(configPath) : {};
   const warnings: string[] = [];
@@ -85,9 +95,15 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
+    idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
+    bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
+    adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
     warnings,
   };
 }
+
+/** Bun counts idle time in whole seconds, at most 255. */
+const MAX_IDLE_TIMEOUT_MS = 255_000;
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");

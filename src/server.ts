@@ -1,9 +1,11 @@
 import { createApp } from "./app.ts";
 import type { ServerConfig } from "./config.ts";
 import { startCheckpointer } from "./db/checkpointer.ts";
-import { openDatabase, type Db } from "./db/client.ts";
+import { describeSqliteError, openDatabase, probeWrite, type Db } from "./db/client.ts";
+import { createStorageHealth, watchDatabaseFile } from "./db/storage-health.ts";
+import { UserError } from "./errors.ts";
 import { loadSecret } from "./keys/secret.ts";
-import { createKeyService } from "./keys/service.ts";
+import { createKeyService, secretInUse } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
 import { createAdminGuard } from "./keys/admin-auth.ts";
 import { createCustomerGate } from "./keys/auth.ts";
@@ -28,27 +30,45 @@ export interface StartOptions {
 }
 
 export async function startServer(config: ServerConfig, { log = console.error }: StartOptions = {}): Promise<RunningServer> {
+  // Start-up may wait for other processes' locks (migrations); once serving, the event loop never does.
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
+  assertWritable(db, config.dbPath);
+  const secret = loadSecret(config.secret, config.secretFile, { mayCreate: !secretInUse(db) });
+  const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
+  db.$client.run("PRAGMA busy_timeout = 0");
   db.$client.run("PRAGMA wal_autocheckpoint = 0"); // checkpoints run on a worker thread instead
   db.$client.run(`PRAGMA journal_size_limit = ${32 * 1024 * 1024}`);
   db.$client.run("PRAGMA cache_size = -16000"); // 16 MB: the key lookup index of 100,000 keys stays in memory
-  const checkpointer = startCheckpointer(config.dbPath, { log });
-  const secret = loadSecret(config.secret, config.secretFile);
-  const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
-  const recorder = createUsageRecorder({ db, log });
+  const writerCheckpoint = db.$client.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  const checkpointer = startCheckpointer(config.dbPath, {
+    log,
+    afterCheckpoint: () => {
+      try {
+        writerCheckpoint.get();
+      } catch {} // busy or failing: the worker's next round tries again
+    },
+  });
+  const health = createStorageHealth({ log });
+  const fileWatch = watchDatabaseFile(config.dbPath, health);
+  const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log });
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const app = createApp({
     version: VERSION,
     db,
     keys,
     admit: createCustomerGate(createKeyVerifier({ db, secret }), createFixedWindowLimiter()),
-    requireAdmin: createAdminGuard(config.adminToken),
+    requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
+    health,
+    maxBodyBytes: config.maxBodyBytes,
+    busyTimeoutMs: config.busyTimeoutMs,
     models: modelList(config.providers, config.prices),
     chat: createChatProxy({
       route: createRouter(config.providers),
       prices: config.prices,
       recorder,
+      health,
       maxBodyBytes: config.maxBodyBytes,
+      bodyTimeoutMs: config.bodyTimeoutMs,
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       log,
     }),
@@ -57,8 +77,12 @@ export async function startServer(config: ServerConfig, { log = console.error }:
   app.listen({
     port: config.port,
     hostname: config.host,
-    // Our own check answers 413 in OpenAI's shape; Bun's limit is only the backstop for chunked bodies.
-    maxRequestBodySize: Math.max(config.maxBodyBytes * 2, 1024 * 1024),
+    // Declared sizes get our OpenAI-shaped 413 before any body is read, and chunked bodies are counted
+    // as they are read: Bun's own limit (an empty 413) must never come first.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    // Idle keep-alive connections and stalled requests are closed; a chat request lifts it once its
+    // body is in (the upstream timeout governs from then on).
+    idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
   });
   const server = app.server!;
   let stopping: Promise<void> | undefined;
@@ -74,7 +98,9 @@ export async function startServer(config: ServerConfig, { log = console.error }:
           Bun.sleep(config.shutdownGraceMs).then(() => true),
         ]);
         if (timedOut) await server.stop(true);
-        recorder.flush();
+        await recorder.drain();
+        recorder.stop();
+        fileWatch.stop();
         rollups.stop();
         await checkpointer.stop();
         db.$client.close();
@@ -82,4 +108,14 @@ export async function startServer(config: ServerConfig, { log = console.error }:
       return stopping;
     },
   };
+}
+
+/** A server that could not write its rows would answer 200s it cannot bill: refuse to start instead. */
+function assertWritable(db: Db, path: string): void {
+  try {
+    probeWrite(db.$client);
+  } catch (err) {
+    db.$client.close();
+    throw new UserError(`cannot write to database ${path}: ${describeSqliteError(err)} (check the file's and its directory's permissions and free disk space)`);
+  }
 }

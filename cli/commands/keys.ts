@@ -37,7 +37,7 @@ export const createKey = defineCommand({
       key = second === "-" ? await readStdinKey() : second;
       rateLimit = third;
     }
-    const { keys } = openKeys(flags);
+    const { keys } = openKeys(flags, { create: true });
     const created = await keys.create({ name, key, rateLimitPerMinute: rateLimit });
     console.log(`API key '${created.name}' created successfully!`);
     console.log(`Key ID: ${created.id}`);

@@ -1,14 +1,15 @@
 // WAL checkpoints copy the log into the database file and fsync it. SQLite's automatic checkpoint
 // would do that inside whichever commit crosses the threshold, stalling the event loop, so the server
-// turns it off and checkpoints from a worker thread instead. Under constant writes a PASSIVE
-// checkpoint never catches up with the log's end, so the log would only grow: every few seconds a
-// RESTART checkpoint (which briefly holds back writers, after PASSIVE ones did the bulk of the copying)
-// lets the next writer start the log over, and journal_size_limit trims the file.
+// turns it off and checkpoints from a worker thread instead. Under constant writes the worker's PASSIVE
+// checkpoint never reaches the log's end, and a RESTART one holds the write lock for tens of ms (a
+// freeze for the event loop). Instead, after each worker checkpoint the server's own connection -- the
+// only writer -- runs one PASSIVE checkpoint: it copies just what arrived meanwhile, cannot wait on a
+// lock, and completes, so the next commit starts the log over in place.
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
 let db;
 let timer;
-let ticks = 0;
+let lastError = "";
 self.onmessage = (e) => {
   if (e.data.stop) { clearInterval(timer); try { db?.query("PRAGMA wal_checkpoint(PASSIVE)").get(); db?.close(); } catch {} postMessage({ stopped: true }); return; }
   db = new Database(e.data.path);
@@ -16,11 +17,14 @@ self.onmessage = (e) => {
   db.run("PRAGMA journal_size_limit = " + e.data.sizeLimit);
   timer = setInterval(() => {
     try {
-      const mode = ++ticks % e.data.restartEvery === 0 ? "RESTART" : "PASSIVE";
-      db.query("PRAGMA wal_checkpoint(" + mode + ")").get();
+      db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
+      if (lastError) postMessage({ recovered: true });
+      lastError = "";
+      postMessage({ checkpointed: true });
     } catch (err) {
       const msg = String(err && err.message || err);
-      if (!/busy|locked/i.test(msg)) postMessage({ error: msg });
+      if (!/busy|locked/i.test(msg) && msg !== lastError) postMessage({ error: msg });
+      if (!/busy|locked/i.test(msg)) lastError = msg;
     }
   }, e.data.intervalMs);
 };`;
@@ -31,23 +35,25 @@ export interface Checkpointer {
 
 export interface CheckpointerOptions {
   intervalMs?: number;
-  /** Every Nth checkpoint is a RESTART one. */
-  restartEvery?: number;
-  /** Bytes the WAL file is trimmed to after a restart. */
+  /** Bytes the WAL file is trimmed to when it starts over. */
   sizeLimit?: number;
+  /** Runs on the server's thread after each worker checkpoint: the writer's own PASSIVE checkpoint. */
+  afterCheckpoint?: () => void;
   log?: (line: string) => void;
 }
 
-export function startCheckpointer(path: string, { intervalMs = 250, restartEvery = 8, sizeLimit = 32 * 1024 * 1024, log = console.error }: CheckpointerOptions = {}): Checkpointer {
+export function startCheckpointer(path: string, { intervalMs = 250, sizeLimit = 32 * 1024 * 1024, afterCheckpoint, log = console.error }: CheckpointerOptions = {}): Checkpointer {
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
   const worker = new Worker(url);
   worker.unref();
   let stopped: (() => void) | undefined;
-  worker.onmessage = (e: MessageEvent<{ error?: string; stopped?: boolean }>) => {
-    if (e.data.error) log(`[gateway] WAL checkpoint failed: ${e.data.error}`);
+  worker.onmessage = (e: MessageEvent<{ error?: string; recovered?: boolean; checkpointed?: boolean; stopped?: boolean }>) => {
+    if (e.data.checkpointed) afterCheckpoint?.();
+    if (e.data.error) log(`[gateway] WAL checkpoint failed (logged once until it changes): ${e.data.error}`);
+    if (e.data.recovered) log("[gateway] WAL checkpoints work again");
     if (e.data.stopped) stopped?.();
   };
-  worker.postMessage({ path, intervalMs, restartEvery, sizeLimit });
+  worker.postMessage({ path, intervalMs, sizeLimit });
   return {
     stop: () =>
       new Promise<void>((resolve) => {

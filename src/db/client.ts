@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { embeddedMigrations } from "./migrations.macro.ts" with { type: "macro" };
 import * as schema from "./schema.ts";
@@ -9,17 +10,23 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 export interface OpenDatabaseOptions {
   path: string;
   busyTimeoutMs: number;
+  /** Only `serve` and `create-key` may create a database; every other command needs one to exist. */
+  create?: boolean;
 }
 
 const MIGRATIONS = embeddedMigrations();
 
 /** Opens (creating if needed) the database, sets pragmas and applies pending migrations. */
-export function openDatabase({ path, busyTimeoutMs }: OpenDatabaseOptions): Db {
+export function openDatabase({ path, busyTimeoutMs, create = true }: OpenDatabaseOptions): Db {
+  if (!create && !existsSync(path)) throw new UserError(`no database at ${path} (set GATEWAY_DB or --db)`);
   let sqlite: Database;
   try {
-    sqlite = new Database(path, { create: true, strict: true });
+    sqlite = new Database(path, { create, strict: true });
     // busy_timeout first: everything after it may meet another process's lock.
     sqlite.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    // 1 KB pages for new files: a one-row usage commit then appends a quarter of the WAL bytes.
+    // page_size only takes effect before the first write, so existing files keep theirs.
+    if (sqlite.query<{ page_count: number }, []>("PRAGMA page_count").get()?.page_count === 0) sqlite.run("PRAGMA page_size = 1024");
     withBusyRetry(() => sqlite.run("PRAGMA journal_mode = WAL"), busyTimeoutMs);
     sqlite.run("PRAGMA synchronous = NORMAL");
     sqlite.run("PRAGMA foreign_keys = ON");
@@ -62,12 +69,36 @@ function withBusyRetry(fn: () => void, budgetMs: number): void {
   }
 }
 
+/**
+ * Proves the database takes writes (a read-only file or directory, a full disk): one tiny transaction.
+ * Throws the SQLite error when it cannot commit.
+ */
+export function probeWrite(sqlite: Database, now = Date.now()): void {
+  sqlite.run(`INSERT INTO meta (key, value) VALUES ('last_write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [String(now)]);
+}
+
+/**
+ * Runs a write on the server's connection (busy_timeout 0) and, while another process holds the write
+ * lock, tries again after short sleeps: the waiting happens between event-loop turns, never inside SQLite.
+ */
+export async function retryBusy<T>(fn: () => T | Promise<T>, budgetMs: number): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > deadline) throw err;
+      await Bun.sleep(pause);
+    }
+  }
+}
+
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
 }
 
-function describeSqliteError(err: unknown): string {
+export function describeSqliteError(err: unknown): string {
   if (isBusy(err)) return "database is locked by another process";
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split("\n")[0] ?? msg;

@@ -16,7 +16,9 @@ export const apiKeys = sqliteTable("api_keys", {
 export const usage = sqliteTable(
   "usage",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    // No AUTOINCREMENT: its sqlite_sequence row added a page to the WAL on every commit. Ids stay monotonic
+    // because the newest row is never deleted (the roll-up watermark relies on that).
+    id: integer("id").primaryKey(),
     // Not unique (a client may reuse its x-request-id) and not indexed (random ids make every insert slower).
     requestId: text("request_id").notNull(),
     keyId: text("key_id")

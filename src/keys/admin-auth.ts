@@ -3,18 +3,46 @@ import { ApiError } from "../errors.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 
+export interface AdminGuardOptions {
+  /** Failed attempts per client address per clock minute before it is refused with 429. */
+  maxFailuresPerMinute?: number;
+  clock?: () => number;
+  log?: (line: string) => void;
+}
+
 /**
- * Guards /admin/*: without a configured token the routes do not exist (404); otherwise the bearer token
- * must equal it, compared in constant time over fixed-length digests.
+ * Guards /admin/*, before anything of the request body is read: without a configured token the routes
+ * do not exist (404); otherwise the bearer token must equal it, compared in constant time over
+ * fixed-length digests. Failures are counted per client address and minute: past the limit the
+ * address gets 429 without its token even being compared, so guessing runs at 20 tries a minute.
  */
-export function createAdminGuard(adminToken: string | undefined) {
+export function createAdminGuard(adminToken: string | undefined, { maxFailuresPerMinute = 20, clock = Date.now, log = console.error }: AdminGuardOptions = {}) {
   const expected = adminToken === undefined ? undefined : digest(adminToken);
-  return function requireAdmin(request: Request): void {
+  let window = -1;
+  let failures = new Map<string, number>();
+
+  return function requireAdmin(request: Request, clientAddress = "unknown"): void {
     if (!expected) throw new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url");
-    const match = /^Bearer +(\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
-    if (!match || !nodeCrypto.timingSafeEqual(digest(match[1]!), expected)) {
-      throw new ApiError(401, "Invalid or missing admin token. Send 'Authorization: Bearer <GATEWAY_ADMIN_TOKEN>'.", "invalid_request_error", "invalid_admin_token");
+    const now = clock();
+    const minute = Math.floor(now / 60_000);
+    if (minute !== window) {
+      window = minute;
+      failures = new Map();
     }
+    const failed = failures.get(clientAddress) ?? 0;
+    if (failed >= maxFailuresPerMinute) {
+      throw new ApiError(429, "Too many failed admin authentications from this address; retry after the minute ends.", "requests", "rate_limit_exceeded", null, {
+        "retry-after": String(Math.max(1, Math.ceil((60_000 - (now % 60_000)) / 1000))),
+      });
+    }
+    const match = /^Bearer +(\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
+    if (match && nodeCrypto.timingSafeEqual(digest(match[1]!), expected)) return;
+    failures.set(clientAddress, failed + 1);
+    // The first failure and the one that starts throttling; never the token that was tried.
+    if (failed === 0 || failed + 1 === maxFailuresPerMinute) {
+      log(`[gateway] admin authentication failed from ${clientAddress} (${failed + 1} this minute${failed + 1 === maxFailuresPerMinute ? "; throttled until the minute ends" : ""})`);
+    }
+    throw new ApiError(401, "Invalid or missing admin token. Send 'Authorization: Bearer <GATEWAY_ADMIN_TOKEN>'.", "invalid_request_error", "invalid_admin_token");
   };
 }
 

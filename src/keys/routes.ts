@@ -1,20 +1,22 @@
 import { Elysia, t } from "elysia";
 import { CreatedKeySchema, errors, KeyInfoSchema } from "../docs/schemas.ts";
-import type { AdminGuard } from "./admin-auth.ts";
+import { retryBusy } from "../db/client.ts";
 import type { KeyService } from "./service.ts";
 
 export interface AdminKeyRoutesOptions {
   keys: KeyService;
-  requireAdmin: AdminGuard;
+  /** Bounds how long a write waits for another process's lock (asynchronously). */
+  busyTimeoutMs: number;
 }
 
 const security = [{ adminToken: [] }];
 
 /** /admin/keys: the same key service, validation and errors as the CLI. */
-export function adminKeyRoutes({ keys, requireAdmin }: AdminKeyRoutesOptions) {
+// The admin token and the body's declared size were checked before routing (app.ts): a body is only
+// read for an authenticated admin, and never more than 64 KB of it.
+export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
+  const write = <T>(fn: () => T | Promise<T>) => retryBusy(fn, busyTimeoutMs);
   return new Elysia({ name: "admin-key-routes" })
-    // Transform runs before validation: an unauthenticated caller learns nothing from a 400.
-    .onTransform(({ request }) => requireAdmin(request))
     .get("/admin/keys", () => keys.list(), {
       response: { 200: t.Array(KeyInfoSchema), ...errors(401) },
       detail: { tags: ["Admin"], summary: "List API keys (never the key or its hash)", security },
@@ -22,7 +24,7 @@ export function adminKeyRoutes({ keys, requireAdmin }: AdminKeyRoutesOptions) {
     .post(
       "/admin/keys",
       async ({ body, set }) => {
-        const created = await keys.create({ name: body.name, key: body.key, rateLimitPerMinute: body.rate_limit_per_minute });
+        const created = await write(() => keys.create({ name: body.name, key: body.key, rateLimitPerMinute: body.rate_limit_per_minute }));
         set.status = 201;
         return created;
       },
@@ -46,7 +48,7 @@ export function adminKeyRoutes({ keys, requireAdmin }: AdminKeyRoutesOptions) {
     })
     .patch(
       "/admin/keys/:id",
-      ({ params, body }) => keys.update(params.id, { name: body.name, rateLimitPerMinute: body.rate_limit_per_minute, isActive: body.is_active }),
+      ({ params, body }) => write(() => keys.update(params.id, { name: body.name, rateLimitPerMinute: body.rate_limit_per_minute, isActive: body.is_active })),
       {
         params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
         body: t.Object(

@@ -4,16 +4,20 @@ import { UserError } from "../errors.ts";
 
 /**
  * Returns the lookup secret: the configured one, or the content of `file`, creating that file
- * (mode 0600) on first use. Creation is atomic (write a temp file, then link), so two processes
+ * (mode 0600) on first use -- only when `mayCreate` (the database has no keys yet: a new secret for a
+ * database with keys would silently match none of them). Creation is atomic (write a temp file, then link), so two processes
  * starting together agree on one secret.
  */
-export function loadSecret(configured: string | undefined, file: string): string {
+export function loadSecret(configured: string | undefined, file: string, { mayCreate = true }: { mayCreate?: boolean } = {}): string {
   if (configured !== undefined) {
     if (configured.length < 16) throw new UserError("GATEWAY_SECRET must be at least 16 characters");
     return configured;
   }
   const existing = readSecretFile(file);
   if (existing !== undefined) return existing;
+  if (!mayCreate) {
+    throw new UserError(`secret file ${file} is missing, but this database already has keys digested with a secret: restore the file from your backup (or set GATEWAY_SECRET)`);
+  }
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
     writeFileSync(tmp, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });

@@ -133,6 +133,11 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
 
 export type KeyService = ReturnType<typeof createKeyService>;
 
+/** True once the database has keys or a secret fingerprint: a new secret can no longer be made up for it. */
+export function secretInUse(db: Db): boolean {
+  return db.$client.query("SELECT 1 FROM api_keys UNION ALL SELECT 1 FROM meta WHERE key = ? LIMIT 1").get(SECRET_CHECK) !== null;
+}
+
 /**
  * Refuses to run with a secret other than the one the database's keys were digested with:
  * otherwise every key would silently stop matching.

@@ -1,4 +1,5 @@
 import { UserError } from "../errors.ts";
+import { hasHiddenCharacters } from "../text.ts";
 
 export const MAX_RATE_LIMIT = 1_000_000_000;
 
@@ -6,7 +7,7 @@ export function validateName(name: unknown): string {
   if (typeof name !== "string" || name.trim() === "") throw new UserError("key name must not be empty");
   if (name !== name.trim()) throw new UserError("key name must not start or end with whitespace");
   if (name.length > 200) throw new UserError("key name must be at most 200 characters");
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw new UserError("key name must not contain control characters");
+  if (hasHiddenCharacters(name)) throw new UserError("key name must not contain control or invisible formatting characters (such as bidi overrides)");
   return name;
 }
 

@@ -2,7 +2,9 @@ import { ApiError, errorBody } from "../errors.ts";
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
-import { parseChatRequest, readBody, type ChatRequest } from "./chat-request.ts";
+import type { StorageHealth } from "../db/storage-health.ts";
+import { readBody } from "../http/body.ts";
+import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
 import type { Route, Router } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
@@ -11,7 +13,9 @@ export interface ChatProxyOptions {
   route: Router;
   prices: PriceTable;
   recorder: UsageRecorder;
+  health: StorageHealth;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
   upstreamTimeoutMs: number;
   clock?: () => number;
   log?: (line: string) => void;
@@ -20,6 +24,8 @@ export interface ChatProxyOptions {
 export interface ChatCall {
   requestId: string;
   keyId: string;
+  /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
+  holdOpen?: () => void;
 }
 
 /** Why the upstream fetch failed, from the customer's point of view. */
@@ -35,7 +41,10 @@ export function createChatProxy(opts: ChatProxyOptions) {
   const log = opts.log ?? console.error;
 
   return async function chat(req: Request, call: ChatCall): Promise<Response> {
-    const sent = await readBody(req, opts.maxBodyBytes);
+    // Refused before anything is forwarded: an answer whose row cannot be written would be unbillable.
+    opts.health.assertWritable();
+    const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
+    call.holdOpen?.();
     const chatReq = parseChatRequest(sent);
     const route = opts.route(chatReq.model);
     if (!route) {
@@ -63,7 +72,8 @@ export function createChatProxy(opts: ChatProxyOptions) {
     };
 
     const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null, estimatedCompletion: string | null) => {
-      const counts = reported ?? {
+      const trusted = plausible(reported, call.requestId, log);
+      const counts = trusted ?? {
         promptTokens: await estimatePromptTokens(chatReq.body),
         completionTokens: estimatedCompletion === null ? 0 : await estimateCompletionTokens(estimatedCompletion),
         cachedTokens: null,
@@ -77,7 +87,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         provider: route.provider.name,
         ...counts,
         costNanoUsd: costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, chatReq.model), counts),
-        estimated: reported === undefined,
+        estimated: trusted === undefined,
         upstreamStatus: status,
         latencyMs: clock() - started,
         streamed: chatReq.stream,
@@ -162,6 +172,17 @@ export function upstreamBody(text: string, chatReq: ChatRequest, upstreamModel: 
   const body: Record<string, unknown> = { ...chatReq.body, model: upstreamModel };
   if (chatReq.stream) body.stream_options = { ...(chatReq.body.stream_options as object | null | undefined), include_usage: true };
   return JSON.stringify(body);
+}
+
+/** Upstream usage beyond 10^9 tokens in one request is not believed: it is estimated instead, and logged. */
+const MAX_PLAUSIBLE_TOKENS = 1_000_000_000;
+
+function plausible(reported: ReportedUsage | undefined, requestId: string, log: (line: string) => void): ReportedUsage | undefined {
+  if (!reported) return undefined;
+  const counts = [reported.promptTokens, reported.completionTokens, reported.cachedTokens ?? 0, reported.reasoningTokens ?? 0];
+  if (reported.suspect === undefined && counts.every((n) => n <= MAX_PLAUSIBLE_TOKENS)) return reported;
+  log(`[gateway] request ${requestId}: the upstream reported implausible usage (${reported.suspect ?? counts.join("/")}); recorded as estimated`);
+  return undefined;
 }
 
 function classify(err: unknown, timedOut: boolean, clientGone: boolean): FetchFailure {

@@ -1,4 +1,5 @@
 import { ApiError } from "../errors.ts";
+import { hasHiddenCharacters } from "../text.ts";
 
 export interface ChatRequest {
   /** The customer's JSON body; forwarded as sent apart from `model` and `stream_options`. */
@@ -11,24 +12,6 @@ export interface ChatRequest {
 
 function invalid(message: string, param: string | null, code = "invalid_request"): ApiError {
   return new ApiError(400, message, "invalid_request_error", code, param);
-}
-
-/** Reads the body, refusing more than `limit` bytes with 413 whether or not a content-length was sent. */
-export async function readBody(req: Request, limit: number): Promise<string> {
-  const tooLarge = () => new ApiError(413, `Request body is larger than the limit of ${limit} bytes.`, "invalid_request_error", "request_too_large");
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > limit) throw tooLarge();
-  if (!req.body) return "";
-  // With a content-length Bun delivers exactly that many bytes, already checked above.
-  if (Number.isFinite(declared)) return req.text();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** Validates what the gateway itself relies on; every other field is the upstream's business. */
@@ -45,7 +28,7 @@ export function parseChatRequest(text: string): ChatRequest {
   if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
   if (typeof b.model !== "string" || b.model.trim() === "") throw invalid("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type");
   if (b.model.length > 256) throw invalid("'model' is too long (at most 256 characters).", "model", "invalid_value");
-  if (/[\u0000-\u001f\u007f]/.test(b.model)) throw invalid("'model' must not contain control characters.", "model", "invalid_value");
+  if (hasHiddenCharacters(b.model)) throw invalid("'model' must not contain control or invisible formatting characters.", "model", "invalid_value");
   if (b.messages === undefined) throw invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
   if (!Array.isArray(b.messages)) throw invalid("Invalid type for 'messages': expected an array.", "messages", "invalid_type");
   if (b.messages.length === 0) throw invalid("'messages' must contain at least one message.", "messages", "invalid_value");

@@ -6,6 +6,8 @@ export interface ReportedUsage {
   completionTokens: number;
   cachedTokens: number | null;
   reasoningTokens: number | null;
+  /** Set when the upstream sent a usage object whose counts cannot be believed (what it sent). */
+  suspect?: string;
 }
 
 export function upstreamUrl(provider: ProviderConfig): string {
@@ -27,7 +29,11 @@ export function upstreamInit(provider: ProviderConfig, body: string, requestId: 
 export function readUsage(value: unknown): ReportedUsage | undefined {
   if (!value || typeof value !== "object") return undefined;
   const u = value as Record<string, unknown>;
-  if (!isCount(u.prompt_tokens) || !isCount(u.completion_tokens)) return undefined;
+  if (u.prompt_tokens === undefined && u.completion_tokens === undefined) return undefined;
+  if (!isCount(u.prompt_tokens) || !isCount(u.completion_tokens)) {
+    const sent = JSON.stringify({ prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }).slice(0, 200);
+    return { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null, suspect: sent };
+  }
   const cached = (u.prompt_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens;
   const reasoning = (u.completion_tokens_details as Record<string, unknown> | null | undefined)?.reasoning_tokens;
   return {
@@ -38,8 +44,9 @@ export function readUsage(value: unknown): ReportedUsage | undefined {
   };
 }
 
+/** A token count as the gateway will store it; negative, fractional or unsafe numbers are not counts. */
 function isCount(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
 /** The text a completion or chunk carries, for estimating tokens when no usage is reported. */

@@ -32,9 +32,9 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
     )
     .post(
       "/v1/chat/completions",
-      async ({ request, set }) => {
+      async ({ request, set, server }) => {
         const key = await admit(request, set.headers);
-        return chat(request, { requestId: set.headers["x-request-id"] as string, keyId: key.id });
+        return chat(request, { requestId: set.headers["x-request-id"] as string, keyId: key.id, holdOpen: () => server?.timeout(request, 0) });
       },
       {
         // The body is read raw so it can be forwarded as sent; it is validated by the proxy.

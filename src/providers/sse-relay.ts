@@ -14,7 +14,11 @@ export interface SseRelayOptions {
   upstream: ReadableStream<Uint8Array>;
   /** Drop the usage-only chunk the gateway asked for on the customer's behalf. */
   hideUsage: boolean;
-  /** Called exactly once; the final [DONE] (or error event) is sent only after it resolves, i.e. after the row is committed. */
+  /**
+   * Called exactly once; the final [DONE] (or error event) is sent only after it resolves, i.e. after
+   * the row is committed. When it rejects (the row could not be written) the stream ends with an
+   * error event carrying the rejection instead of [DONE].
+   */
   onEnd: (outcome: StreamOutcome) => Promise<void>;
   /** Aborts the upstream request (the client disconnected). */
   abortUpstream: () => void;
@@ -59,8 +63,9 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   let rawChunks: Uint8Array[] = [];
   let ended = false;
 
-  async function end(how: StreamOutcome["end"]): Promise<void> {
-    if (ended) return;
+  /** Settles the stream's record; returns the error event to send instead of [DONE] if it failed. */
+  async function end(how: StreamOutcome["end"]): Promise<string | null> {
+    if (ended) return null;
     ended = true;
     let text = "";
     if (!usage) {
@@ -75,7 +80,13 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
     }
     payloads = [];
     rawChunks = [];
-    await opts.onEnd({ usage, modelAnswered, text, end: how });
+    try {
+      await opts.onEnd({ usage, modelAnswered, text, end: how });
+      return null;
+    } catch (err) {
+      const e = err as { message?: string; type?: string; code?: string };
+      return errorEvent(e.message ?? "The gateway hit an internal error.", e.code ?? "internal_error", e.type ?? "server_error");
+    }
   }
 
   /** Looks at one complete event; "drop" when it must not reach the client. */
@@ -155,8 +166,8 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
             const verdict = inspect(event);
             if (verdict === "done") {
               if (out) await send(out);
-              await end("done");
-              await send(event);
+              const failed = await end("done");
+              await send(failed ?? event);
               void reader.cancel().catch(() => {});
               return controller.close();
             }
@@ -180,6 +191,6 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   } satisfies Bun.DirectUnderlyingSource<Uint8Array>);
 }
 
-export function errorEvent(message: string): string {
-  return `data: ${JSON.stringify({ error: { message, type: "upstream_error", param: null, code: "upstream_error" } })}\n\n`;
+export function errorEvent(message: string, code = "upstream_error", type = "upstream_error"): string {
+  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
 }

@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.ts";
-import { isBusy } from "../db/client.ts";
+import { describeSqliteError, isBusy, probeWrite } from "../db/client.ts";
+import { usageNotRecorded, type StorageHealth } from "../db/storage-health.ts";
 
 /** One request's record, as written to the `usage` table. */
 export interface UsageRecord {
@@ -22,8 +23,13 @@ export interface UsageRecord {
 
 export interface UsageRecorderOptions {
   db: Db;
+  health: StorageHealth;
+  /** How long rows may wait for another process's write lock before their requests get a 503. */
+  busyTimeoutMs: number;
   /** Rows per transaction: a few hundred keeps one flush well under a millisecond or two. */
   maxBatch?: number;
+  /** While writes fail, how often a one-row probe checks whether they work again. */
+  probeIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -32,23 +38,52 @@ const COLUMNS = [
   "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at",
 ] as const;
 
+// Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
+const BUSY_STEPS_MS = [1, 2, 5, 10, 20, 50, 100];
+
+interface Pending {
+  row: UsageRecord;
+  since: number;
+  done: () => void;
+  fail: (err: Error) => void;
+}
+
 /**
  * Group commit: rows recorded during one event-loop turn are written in one transaction right after
- * it. `record()` resolves once the row is committed (WAL), so a caller that waits for it before
- * finishing the response never lets a client see a response whose row could still be lost.
+ * it. `record()` resolves once the row is committed (WAL) and rejects with the 503 `usage_not_recorded`
+ * when it cannot be: a caller that waits for it before finishing the response never lets a client see
+ * a success whose row was lost. The connection must have busy_timeout 0: a held lock is waited for
+ * here, asynchronously, up to `busyTimeoutMs`.
  */
-export function createUsageRecorder({ db, maxBatch = 256, log = console.error }: UsageRecorderOptions) {
+export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error }: UsageRecorderOptions) {
   const writeRows = createUsageWriter(db);
-  const insertOne = (r: UsageRecord) => writeRows.immediate([r]);
-  let queue: { row: UsageRecord; done: () => void }[] = [];
+  let queue: Pending[] = [];
   let scheduled = false;
-  let retryDelayMs = 0;
+  let busyStep = 0;
+  let probe: Timer | undefined;
 
   function schedule(): void {
     if (scheduled) return;
     scheduled = true;
-    if (retryDelayMs > 0) setTimeout(flush, retryDelayMs);
+    if (busyStep > 0) setTimeout(flush, BUSY_STEPS_MS[Math.min(busyStep, BUSY_STEPS_MS.length) - 1]);
     else setImmediate(flush);
+  }
+
+  function failing(reason: string, rows: Pending[]): void {
+    health.set("writer", reason);
+    const err = usageNotRecorded(reason, true);
+    for (const p of rows) p.fail(err);
+    if (!probe) {
+      probe = setInterval(() => {
+        try {
+          probeWrite(db.$client);
+          clearInterval(probe);
+          probe = undefined;
+          health.set("writer", null);
+        } catch {}
+      }, probeIntervalMs);
+      probe.unref();
+    }
   }
 
   /** Writes everything queued now. Also called on shutdown. */
@@ -58,42 +93,71 @@ export function createUsageRecorder({ db, maxBatch = 256, log = console.error }:
       const batch = queue.slice(0, maxBatch);
       try {
         writeRows.immediate(batch.map((b) => b.row));
-        retryDelayMs = 0;
       } catch (err) {
         if (isBusy(err)) {
-          // Another process holds the write lock past the busy timeout: keep the rows and try again.
-          retryDelayMs = Math.min(Math.max(retryDelayMs * 2, 10), 1000);
-          log(`[gateway] usage write delayed (${queue.length} rows queued): database busy`);
-          schedule();
-          return;
+          if (Date.now() - queue[0]!.since < busyTimeoutMs) {
+            busyStep++;
+            schedule();
+            return;
+          }
+          const stuck = queue;
+          queue = [];
+          busyStep = 0;
+          return failing(`the database is locked by another process for over ${busyTimeoutMs} ms`, stuck);
         }
-        writeOneByOne(batch.map((b) => b.row));
+        if (isStorageFault(err)) {
+          const lost = queue;
+          queue = [];
+          busyStep = 0;
+          log(`[gateway] usage write failed (${lost.length} rows; their requests get 503): ${describeSqliteError(err)}`);
+          return failing(describeSqliteError(err), lost);
+        }
+        writeOneByOne(batch);
+        queue = queue.slice(batch.length);
+        continue;
       }
+      busyStep = 0;
       queue = queue.slice(batch.length);
       for (const b of batch) b.done();
+      if (!probe) health.set("writer", null);
     }
   }
 
-  function writeOneByOne(rows: UsageRecord[]): void {
-    for (const r of rows) {
+  /** A row-level problem (a constraint) must not take the other rows of its batch down with it. */
+  function writeOneByOne(batch: Pending[]): void {
+    for (const p of batch) {
       try {
-        insertOne(r);
+        writeRows.immediate([p.row]);
+        p.done();
       } catch (err) {
-        log(`[gateway] usage row for request ${r.requestId} could not be written: ${(err as Error).message}`);
+        log(`[gateway] usage row for request ${p.row.requestId} could not be written: ${describeSqliteError(err)}`);
+        p.fail(usageNotRecorded("the usage row was refused by the database", true));
       }
     }
   }
 
   return {
     record(row: UsageRecord): Promise<void> {
-      return new Promise((resolve) => {
-        queue.push({ row, done: resolve });
+      return new Promise((done, fail) => {
+        queue.push({ row, since: Date.now(), done, fail });
         schedule();
       });
     },
     flush,
     pending: () => queue.length,
+    /** Resolves once every queued row is committed or failed (bounded by the busy timeout). */
+    async drain(): Promise<void> {
+      flush();
+      while (queue.length > 0) await Bun.sleep(5);
+    },
+    stop: () => clearInterval(probe),
   };
+}
+
+/** Faults of the storage itself (disk full, read-only, I/O, file gone), as opposed to one bad row. */
+function isStorageFault(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? "";
+  return !(code.startsWith("SQLITE_CONSTRAINT") || code === "SQLITE_MISMATCH" || code === "SQLITE_TOOBIG" || code === "SQLITE_RANGE");
 }
 
 export type UsageRecorder = ReturnType<typeof createUsageRecorder>;

@@ -2,7 +2,6 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../db/client.ts";
 import { ApiError } from "../errors.ts";
 import { errors, RangeQuery, ReportSchema, RequestsPageSchema } from "../docs/schemas.ts";
-import type { AdminGuard } from "../keys/admin-auth.ts";
 import type { CustomerGate } from "../keys/auth.ts";
 import { usageReport } from "./analytics.ts";
 import { listRequests } from "./requests.ts";
@@ -10,7 +9,6 @@ import { parseTimeRange } from "./time-range.ts";
 
 export interface UsageRoutesOptions {
   db: Db;
-  requireAdmin: AdminGuard;
   admit: CustomerGate;
 }
 
@@ -22,11 +20,10 @@ export function usageRoutes(opts: UsageRoutesOptions) {
   return new Elysia({ name: "usage-routes" }).use(adminUsageRoutes(opts)).use(customerUsageRoutes(opts));
 }
 
-function adminUsageRoutes({ db, requireAdmin }: UsageRoutesOptions) {
+function adminUsageRoutes({ db }: UsageRoutesOptions) {
   return (
+    // The admin token was checked before routing (app.ts).
     new Elysia({ name: "admin-usage-routes" })
-      // Transform runs before validation: an unauthenticated caller learns nothing from a 400.
-      .onTransform(({ request }) => requireAdmin(request))
     .get(
       "/admin/usage",
       ({ query }) => {

@@ -22,7 +22,7 @@ const call = (method: string, path: string, body?: unknown, token: string | null
 type ErrorJson = { error: { message: string; type: string; param: string | null; code: string | null } };
 
 beforeAll(async () => {
-  gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: ADMIN } });
+  gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: ADMIN, GATEWAY_ADMIN_FAILURES_PER_MINUTE: "1000" } });
   customerKey = (await gw.createKey("existing", 50)).key;
 });
 afterAll(async () => {

@@ -84,7 +84,7 @@ describe("other commands refuse bad input", () => {
 });
 
 test("unreadable database path", async () => {
-  expectOneLineError(await run(["list-keys", "--db", join(dir, "missing-dir", "x.db")]), /cannot open database .*missing-dir/);
+  expectOneLineError(await run(["create-key", "k", "--db", join(dir, "missing-dir", "x.db")]), /cannot open database .*missing-dir/);
 });
 
 test("a database locked by another process", async () => {
