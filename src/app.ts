@@ -41,7 +41,13 @@ export function createApp(deps: AppDeps) {
       // Before routing and before any body is read: admin authentication, then the declared size.
       const admin = pathOf(request.url).startsWith("/admin");
       if (admin) {
-        deps.requireAdmin(request, server?.requestIP(request)?.address);
+        try {
+          deps.requireAdmin(request, server?.requestIP(request)?.address);
+        } catch (err) {
+          // Close rather than drain whatever body an unauthenticated client is still sending.
+          if (err instanceof ApiError && request.body) err.headers.connection = "close";
+          throw err;
+        }
         // A body without a declared length could only be measured by reading it.
         if (request.headers.has("transfer-encoding")) throw new ApiError(411, "Admin requests need a Content-Length header.", "invalid_request_error", "length_required", null, { connection: "close" });
       }

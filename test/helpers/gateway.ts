@@ -20,6 +20,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** TOML written to gateway.toml and passed with --config. */
   configToml?: string;
+  /** Directory for the database (default: a fresh temp dir). */
+  dir?: string;
 }
 
 export interface TestGateway {
@@ -38,7 +40,7 @@ export interface TestGateway {
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
-  const dir = tempDir();
+  const dir = opts.dir ?? tempDir();
   const dbPath = join(dir, "gateway.db");
   const env: Record<string, string> = {
     GATEWAY_SECRET: TEST_SECRET,
