@@ -115,11 +115,13 @@ function buildReport(db: Db, q: ReportQuery, folded: number): Report {
     raw(q.from, q.to);
   }
   const col = GROUP_COLUMN[q.groupBy];
+  // total() rather than sum(): sum() raises "integer overflow" past 2^63 (rows stored before usage was
+  // checked could get there), total() cannot; both are exact below 2^53, beyond which JSON is not anyway.
   const sql = `
     SELECT r.g, ${q.groupBy === "key" ? "k.name" : "NULL"} AS key_name, r.requests, r.prompt_tokens, r.completion_tokens, r.cost, r.unpriced, r.estimated
     FROM (
-      SELECT ${col} AS g, sum(requests) AS requests, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-             sum(cost_nano_usd) AS cost, sum(unpriced_requests) AS unpriced, sum(estimated_requests) AS estimated
+      SELECT ${col} AS g, total(requests) AS requests, total(prompt_tokens) AS prompt_tokens, total(completion_tokens) AS completion_tokens,
+             total(cost_nano_usd) AS cost, total(unpriced_requests) AS unpriced, total(estimated_requests) AS estimated
       FROM (${parts.join(" UNION ALL ")}) GROUP BY ${col}
     ) r ${q.groupBy === "key" ? "LEFT JOIN api_keys k ON k.id = r.g" : ""}
     ORDER BY ${q.groupBy === "day" ? "r.g" : "r.cost DESC, r.requests DESC, r.g"}`;

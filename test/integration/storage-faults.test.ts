@@ -238,6 +238,24 @@ describe("absurd upstream usage", () => {
       expect(report.status).toBe(200);
       const total = ((await report.json()) as { total: { requests: number; estimated_requests: number } }).total;
       expect(total).toMatchObject({ requests: 3, estimated_requests: 3 });
+      // Rows an older release stored as given: reports must not overflow (sum() would past 2^63).
+      const sqlite = new Database(gw.dbPath);
+      for (let i = 0; i < 20; i++) {
+        sqlite.run(
+          "INSERT INTO usage (request_id, key_id, model_requested, provider, prompt_tokens, completion_tokens, cost_nano_usd, estimated, upstream_status, latency_ms, streamed, created_at) VALUES ('old', (SELECT id FROM api_keys), 'gpt-4o-mini', 'openai', 5000000000000000, 1, 750000000000000000, 0, 200, 1, 0, ?)",
+          [Date.now() - 86_400_000 * 2],
+        );
+      }
+      sqlite.close();
+      await Bun.sleep(600); // the roll-up job folds them
+      for (const group of ["model", "key", "day"]) {
+        const res = await fetch(`${gw.url}/admin/usage?group_by=${group}`, { headers: { authorization: "Bearer admin-token-absurd-0123456789" } });
+        expect(res.status).toBe(200);
+        expect(((await res.json()) as { total: { requests: number } }).total.requests).toBe(23);
+      }
+      const cli = await runCli(["usage", "--by", "model", "--db", gw.dbPath], { cwd: gw.dir, env: { GATEWAY_SECRET: TEST_SECRET } });
+      expect(cli.stderr).toBe("");
+      expect(cli.code).toBe(0);
     } finally {
       await gw.stop();
     }
