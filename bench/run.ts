@@ -1,9 +1,10 @@
 // `bun run bench`: what the gateway costs on top of the upstream, against a do-nothing Bun proxy (the floor),
 // measured in the same run with targets interleaved. Loopback only; every run bounded in time.
 import { Database } from "bun:sqlite";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { memoryMb, spawnServer, type Proc } from "./lib/procs.ts";
+import { sequentialTail, type TailResult } from "./lib/sequential.ts";
 import { percentile, timeStreams } from "./lib/sse-timing.ts";
 import { hasWrk, wrk, type WrkResult } from "./lib/wrk.ts";
 import { prepareGateway } from "./setup-gateway.ts";
@@ -12,6 +13,7 @@ const ROOT = resolve(import.meta.dir, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+const TAIL_SECONDS = Number(process.env.BENCH_TAIL_SECONDS ?? 20);
 const BUN = process.execPath;
 
 if (!hasWrk()) {
@@ -103,17 +105,37 @@ const [slow] = await timeStreams(slowGateway.url, small.keys[1]!, 1);
 const gaps = slow!.eventTimesMs.slice(1).map((t, i) => t - slow!.eventTimesMs[i]!);
 await slowGateway.stop();
 
-// Soak: memory over a long run at 50 connections.
+// Tails: every latency of a sequential client, floor then gateway (the gateway's database already holds
+// the rows of the runs above, as a live one would).
+console.log(`tails: ${TAIL_SECONDS} s sequential client per target ...`);
+const tails: Record<"floor" | "gateway", TailResult> = {
+  floor: await sequentialTail(floor.url, small.keys[3]!, TAIL_SECONDS),
+  gateway: await sequentialTail(gateway.url, small.keys[3]!, TAIL_SECONDS),
+};
+completed.gateway += tails.gateway.requests;
+
+// Soak: memory and WAL size over a long run at 50 connections.
 console.log(`soak: ${SOAK_SECONDS} s at 50 connections ...`);
 const samples: number[] = [];
-const sampler = setInterval(() => samples.push(memoryMb(gateway.pid).rss), 1000);
+let walPeakMb = 0;
+const walSize = () => {
+  try {
+    return statSync(`${small.dbPath}-wal`).size / 1024 / 1024;
+  } catch {
+    return 0;
+  }
+};
+const sampler = setInterval(() => {
+  samples.push(memoryMb(gateway.pid).rss);
+  walPeakMb = Math.max(walPeakMb, walSize());
+}, 250);
 const soak = await wrk(gateway.url, { connections: 50, seconds: SOAK_SECONDS, key: small.keys[2]!, stream: false });
 clearInterval(sampler);
 completed.gateway += soak.requests;
 if (soak.non2xx || soak.socketErrors) failures.push(`soak: ${soak.non2xx} non-2xx, ${soak.socketErrors} socket errors`);
 const peakMb = memoryMb(gateway.pid).peak;
 const tail = samples.slice(Math.floor(samples.length / 3));
-const slopeMbPerMin = linearSlope(tail) * 60;
+const slopeMbPerMin = linearSlope(tail) * 60 * 4; // samples every 250 ms
 
 // Every request the gateway forwarded has its row; every request wrk completed was forwarded.
 await Bun.sleep(300);
@@ -162,14 +184,26 @@ table(["target", "mode", "conns", "req/s", "p50", "p99"], rows2);
 console.log(`\nstreaming time to first event (median of ${ttfb.gateway!.length}): upstream ${ms(percentile(ttfb.upstream!, 50))}, floor ${ms(ttfbFloor)}, gateway ${ms(ttfbGateway)}`);
 console.log(`chunks 20 ms apart upstream arrive through the gateway with gaps of ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`);
 console.log(`keys: 10 keys ${med("keys|10 keys", (r) => r.rps).toFixed(0)} req/s, 100,000 keys ${med("keys|100,000 keys", (r) => r.rps).toFixed(0)} req/s`);
+for (const t of ["floor", "gateway"] as const) {
+  const r = tails[t];
+  console.log(
+    `sequential ${t}: ${r.requests} requests, p99 ${ms(r.p99Ms)}, p99.9 ${ms(r.p999Ms)}, max ${ms(r.maxMs)}; pauses over 10 ms at ${r.pausesAt.map((x) => `${x.toFixed(1)}s`).join(", ") || "none"}`,
+  );
+}
+console.log(`WAL file during the soak: at most ${walPeakMb.toFixed(1)} MB`);
 console.log(`memory: idle ${idleMb.toFixed(1)} MB, after load ${afterLoad.rss.toFixed(1)} MB, peak ${peakMb.toFixed(1)} MB, soak trend ${slopeMbPerMin.toFixed(2)} MB/min over the last ${tail.length} s`);
 console.log(`start-up to first /health: median ${startup.toFixed(0)} ms (${startups.map((s) => s.toFixed(0)).join(", ")})`);
 console.log(
   `usage rows ${rowsTotal} (${estimatedRows} estimated: streams cut when wrk stopped); requests the upstreams got from the gateways ${counts.fromGateway}; wrk completed ${wrkTotal}\n`,
 );
 
+const tailRatio = tails.gateway.p999Ms / tails.floor.p999Ms;
 const checks: [string, boolean, string][] = [
-  ["throughput @50, gateway/floor >= 0.8", tput >= 0.8, tput.toFixed(2)],
+  [`largest latency, sequential ${TAIL_SECONDS} s <= 25 ms`, tails.gateway.maxMs <= 25, `${ms(tails.gateway.maxMs)} (${tails.gateway.pausesAt.length} over 10 ms)`],
+  ["sequential p99.9, gateway/floor <= 3", tailRatio <= 3, `${tailRatio.toFixed(2)} (${ms(tails.gateway.p999Ms)} vs ${ms(tails.floor.p999Ms)})`],
+  ["JSON throughput @50, gateway/floor >= 0.85", tput >= 0.85, tput.toFixed(2)],
+  ["streaming throughput @50, gateway/floor >= 0.6", streamTput >= 0.6, streamTput.toFixed(2)],
+  ["WAL file during the soak <= 64 MB", walPeakMb <= 64, `${walPeakMb.toFixed(1)} MB`],
   ["added p50 @1 <= 50 us", addedP50 <= 50, `${addedP50.toFixed(0)} us`],
   ["p99 @50, gateway/floor <= 1.5", p99Ratio <= 1.5, p99Ratio.toFixed(2)],
   ["stream time to first event within 0.1 ms of floor", ttfbGateway - ttfbFloor <= 0.1, `${((ttfbGateway - ttfbFloor) * 1000).toFixed(0)} us`],
@@ -187,7 +221,6 @@ const checks: [string, boolean, string][] = [
   ],
 ];
 table(["target", "", "measured"], checks.map(([name, ok, v]) => [name, ok ? "ok" : "MISSED", v]));
-console.log(`(streaming gateway/floor throughput @50: ${streamTput.toFixed(2)})`);
 process.exit(0);
 
 function us(v: number): string {
