@@ -1,5 +1,6 @@
 import type { ArgsDef } from "citty";
 import { UserError } from "../src/errors.ts";
+import { closest } from "./suggest.ts";
 
 export interface StrictArgs {
   positionals: string[];
@@ -29,9 +30,11 @@ export function parseStrict(rawArgs: string[], def: ArgsDef): StrictArgs {
     const [rawName, inline] = arg.startsWith("--") ? splitOnce(arg.slice(2)) : [arg.slice(1), undefined];
     const flagDef = flagDefs.get(rawName);
     if (!flagDef || (!arg.startsWith("--") && rawName.length !== 1)) {
-      throw new UserError(
-        `unknown option '${arg}' (a value that starts with '-' must come after '--', or be read from stdin with '-')`,
-      );
+      const near = arg.startsWith("--") ? closest(rawName, [...flagDefs.keys(), "help"]) : undefined;
+      if (near) throw new UserError(`unknown option '${arg}' (did you mean --${near}?)`);
+      // Only commands that take values such as keys can be meant to get one that starts with '-'.
+      const hint = positionalDefs.length > 0 ? "a value that starts with '-' must come after '--', or be read from stdin with '-'" : "see --help";
+      throw new UserError(`unknown option '${arg}' (${hint})`);
     }
     if (flagDef.type === "boolean") {
       if (inline !== undefined) throw new UserError(`option --${rawName} takes no value`);

@@ -18,11 +18,24 @@ const main = defineCommand({
   },
 });
 
-const rawArgs = process.argv.slice(2);
+let rawArgs = process.argv.slice(2);
+// `gateway help [command]` and `gateway version` work like --help and --version.
+if (rawArgs[0] === "help") rawArgs = [...rawArgs.slice(1), "--help"];
+if (rawArgs.length === 1 && rawArgs[0] === "version") rawArgs = ["--version"];
 const beforeDashDash = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
+const commands = Object.keys(main.subCommands ?? {});
+const first = rawArgs[0];
+const wellKnown = ["--help", "-h", "--version", "-v"];
 
 if (rawArgs.length === 0) {
   await showUsage(main);
+  process.exit(1);
+} else if (first !== undefined && !commands.includes(first) && !wellKnown.includes(first)) {
+  const { closest } = await import("./suggest.ts");
+  const candidates = first.startsWith("-") ? ["--help", "--version"] : [...commands, "help", "version"];
+  const near = closest(first, candidates);
+  const what = first.startsWith("-") ? "option" : "command";
+  console.error(`error: unknown ${what} '${first}'${near ? ` (did you mean ${near}?)` : ""}; see 'gateway --help' for the commands`);
   process.exit(1);
 } else if (beforeDashDash.some((a) => a === "--help" || a === "-h") || (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v"))) {
   await runMain(main, { rawArgs: beforeDashDash });

@@ -6,7 +6,7 @@ import type { CustomerGate } from "./keys/auth.ts";
 import { adminKeyRoutes } from "./keys/routes.ts";
 import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
-import type { ModelList } from "./providers/models.ts";
+import type { ModelCatalog } from "./providers/models.ts";
 import { chatRoutes } from "./providers/routes.ts";
 import { isBusy, type Db } from "./db/client.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
@@ -20,7 +20,9 @@ export interface AppDeps {
   admit: CustomerGate;
   requireAdmin: AdminGuard;
   chat: ChatProxy;
-  models: ModelList;
+  models: ModelCatalog;
+  /** GATEWAY_ADMIN_TOKEN is set: /admin/* exists (and is documented). */
+  adminEnabled: boolean;
   health: StorageHealth;
   /** Customer bodies: larger declared sizes get 413 before a byte of the body is read. */
   maxBodyBytes: number;
@@ -65,7 +67,7 @@ export function createApp(deps: AppDeps) {
       if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
       return errorResponse(error);
     })
-    .use(docsPlugin(deps.version))
+    .use(docsPlugin(deps.version, { admin: deps.adminEnabled }))
     .get(
       "/health",
       ({ set }) => {

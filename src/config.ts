@@ -37,6 +37,8 @@ export interface ServerConfig extends BaseConfig {
   prices: PriceTable;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** Used when a request names no model. */
+  defaultModel: string | undefined;
   /** Closes a connection that sends nothing for this long (keep-alive idle, or a stalled request). */
   idleTimeoutMs: number;
   /** A request body must arrive within this long after its headers. */
@@ -77,13 +79,18 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
       if (p.api_key_env !== undefined && apiKey === undefined) {
         throw new UserError(`config file ${configPath}: providers[${i}].api_key_env: environment variable ${p.api_key_env} is not set`);
       }
+      if (apiKey === undefined && p.api_key_required !== false) {
+        throw new UserError(`config file ${configPath}: providers[${i}] ('${p.name}') has no provider key: set api_key_env, or api_key_required = false for a server that needs none`);
+      }
       return { name: p.name, baseUrl: trimSlash(p.base_url), apiKey, models: p.models };
     });
   } else {
     const apiKey = nonEmpty(env.OPENAI_API_KEY);
-    if (!apiKey) warnings.push("OPENAI_API_KEY is not set: requests are forwarded without a provider key");
     const baseUrl = nonEmpty(env.OPENAI_BASE_URL) ?? "https://api.openai.com/v1";
     if (!/^https?:\/\//.test(baseUrl)) throw new UserError(`OPENAI_BASE_URL must start with http:// or https://, got '${baseUrl}'`);
+    if (!apiKey && !isLoopback(baseUrl)) {
+      throw new UserError(`OPENAI_API_KEY is not set: the gateway would call ${baseUrl} without a provider key (set it, or use a config file with api_key_required = false)`);
+    }
     providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"] }];
   }
   return {
@@ -95,6 +102,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
+    defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model,
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
@@ -104,6 +112,12 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
 
 /** Bun counts idle time in whole seconds, at most 255. */
 const MAX_IDLE_TIMEOUT_MS = 255_000;
+
+/** A provider on this machine (a local model server) may take no key. */
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");

@@ -9,7 +9,7 @@ import { createKeyService, secretInUse } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
 import { createAdminGuard } from "./keys/admin-auth.ts";
 import { createCustomerGate } from "./keys/auth.ts";
-import { modelList } from "./providers/models.ts";
+import { createModelCatalog } from "./providers/models.ts";
 import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
 import { createChatProxy } from "./providers/chat-proxy.ts";
 import { createRouter } from "./providers/router.ts";
@@ -52,21 +52,24 @@ export async function startServer(config: ServerConfig, { log = console.error }:
   const fileWatch = watchDatabaseFile(config.dbPath, health);
   const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log });
   const rollups = startRollupJob({ sqlite: db.$client, log });
+  const route = createRouter(config.providers);
   const app = createApp({
     version: VERSION,
     db,
     keys,
     admit: createCustomerGate(createKeyVerifier({ db, secret }), createFixedWindowLimiter()),
+    adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,
     maxBodyBytes: config.maxBodyBytes,
     busyTimeoutMs: config.busyTimeoutMs,
-    models: modelList(config.providers, config.prices),
+    models: createModelCatalog({ providers: config.providers, route, log }),
     chat: createChatProxy({
-      route: createRouter(config.providers),
+      route,
       prices: config.prices,
       recorder,
       health,
+      defaultModel: config.defaultModel,
       maxBodyBytes: config.maxBodyBytes,
       bodyTimeoutMs: config.bodyTimeoutMs,
       upstreamTimeoutMs: config.upstreamTimeoutMs,

@@ -32,7 +32,7 @@ export const usage = defineCommand({
     if (flags.json) return void console.log(JSON.stringify(report, null, 2));
     console.log(`Usage ${report.from} to ${report.to} (exclusive), by ${by}`);
     const label = (r: (typeof report.rows)[number]) => (by === "key" ? `${r.key_name ?? "?"} (${r.key_id})` : by === "model" ? r.model! : r.day!);
-    const usd = (nano: number) => `$${(nano / 1e9).toFixed(6)}`;
+    const usd = (nano: number | null) => (nano === null ? "—" : `$${(nano / 1e9).toFixed(6)}`);
     const cells = (name: string, t: (typeof report)["total"]) => [
       name,
       String(t.requests),

@@ -8,18 +8,21 @@ import { errorBody } from "../errors.ts";
  * GET /docs (Swagger UI) and GET /docs/json (OpenAPI 3). Swagger UI's script and stylesheet are embedded
  * in the binary and served from /docs/assets, so the page renders with no network access.
  */
-export function docsPlugin(version: string) {
+export function docsPlugin(version: string, { admin }: { admin: boolean }) {
   const asset = (path: string, type: string) => () =>
     new Response(Bun.file(path), { headers: { "content-type": type, "cache-control": "public, max-age=86400" } });
   return new Elysia({ name: "docs" })
     .get("/docs/assets/swagger-ui-bundle.js", asset(swaggerJs, "application/javascript; charset=utf-8"), { detail: { hide: true } })
     .get("/docs/assets/swagger-ui.css", asset(swaggerCss, "text/css; charset=utf-8"), { detail: { hide: true } })
+    // The root names where to go: the docs (which link health and every route).
+    .get("/", () => new Response(null, { status: 302, headers: { location: "/docs" } }), { detail: { hide: true } })
     .use(
       openapi({
         path: "/docs",
         specPath: "/docs/json",
         provider: "swagger-ui",
-        exclude: { paths: ["/docs", "/docs/json"] },
+        // Without an admin token /admin/* does not exist: neither does its documentation.
+        exclude: { paths: ["/docs", "/docs/json"], tags: admin ? [] : ["Admin"] },
         swagger: {
           cdn: "/docs/assets/swagger-ui-bundle.js",
           theme: "/docs/assets/swagger-ui.css",
@@ -33,18 +36,20 @@ export function docsPlugin(version: string) {
             version,
             description:
               "OpenAI-compatible gateway: customer keys, per-key rate limits, exact usage and cost records.\n\n" +
-              "Customers authenticate with their API key (`customerKey`); `/admin/*` needs the operator's `GATEWAY_ADMIN_TOKEN` (`adminToken`). " +
+              (admin
+                ? "Customers authenticate with their API key (`customerKey`); `/admin/*` needs the operator's `GATEWAY_ADMIN_TOKEN` (`adminToken`). "
+                : "Customers authenticate with their API key (`customerKey`). ") +
               "Every error has OpenAI's shape: " + "`" + JSON.stringify(errorBody("...", "invalid_request_error", "invalid_api_key")) + "`.",
           },
           tags: [
             { name: "Customer", description: "OpenAI-compatible endpoints, authenticated with a customer API key" },
-            { name: "Admin", description: "Key management and cost analytics, authenticated with the admin token" },
+            ...(admin ? [{ name: "Admin", description: "Key management and cost analytics, authenticated with the admin token" }] : []),
             { name: "Operations", description: "Health" },
           ],
           components: {
             securitySchemes: {
               customerKey: { type: "http", scheme: "bearer", description: "A customer API key created with `gateway create-key`" },
-              adminToken: { type: "http", scheme: "bearer", description: "The operator's GATEWAY_ADMIN_TOKEN" },
+              ...(admin ? { adminToken: { type: "http" as const, scheme: "bearer", description: "The operator's GATEWAY_ADMIN_TOKEN" } } : {}),
             },
           },
         },

@@ -1,21 +1,66 @@
 // TypeBox schemas shared by routes for validation and the OpenAPI document.
 import { t } from "elysia";
 
-export const ErrorSchema = t.Object(
-  {
-    error: t.Object({
-      message: t.String(),
-      type: t.String({ examples: ["invalid_request_error"] }),
-      param: t.Union([t.String(), t.Null()]),
-      code: t.Union([t.String(), t.Null()], { examples: ["invalid_api_key"] }),
-    }),
-  },
-  { description: "OpenAI-shaped error", examples: [{ error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" } }] },
-);
+type Example = [status: number, message: string, type: string, code: string, param?: string];
 
-/** Standard error responses for an operation. */
-export function errors(...statuses: number[]): Record<number, typeof ErrorSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
+// One real example per status, as this gateway answers it.
+const CUSTOMER_EXAMPLES: Example[] = [
+  [400, "Missing required parameter: 'messages'.", "invalid_request_error", "missing_required_parameter", "messages"],
+  [401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"],
+  [403, "This API key has been disabled. Contact the gateway operator.", "invalid_request_error", "api_key_disabled"],
+  [404, "The model 'gpt-5-turbo' does not exist or is not routed by this gateway.", "invalid_request_error", "model_not_found", "model"],
+  [408, "The request body did not arrive within 30000 ms.", "invalid_request_error", "request_timeout"],
+  [413, "Request body is larger than the limit of 10485760 bytes.", "invalid_request_error", "request_too_large"],
+  [429, "Rate limit reached for this API key: 60 requests per minute. Retry after the window resets.", "requests", "rate_limit_exceeded"],
+  [502, "The upstream provider 'openai' could not be reached.", "upstream_error", "upstream_unavailable"],
+  [503, "The request was not forwarded because usage cannot be recorded right now (database file ./gateway.db was deleted). Retry later.", "server_error", "usage_not_recorded"],
+  [504, "The upstream provider 'openai' did not answer within 600000 ms.", "upstream_error", "upstream_timeout"],
+];
+
+const ADMIN_EXAMPLES: Example[] = [
+  [400, "rate limit must be a positive integer (requests per minute), got '0'", "invalid_request_error", "invalid_value"],
+  [401, "Invalid or missing admin token. Send 'Authorization: Bearer <GATEWAY_ADMIN_TOKEN>'.", "invalid_request_error", "invalid_admin_token"],
+  [404, "no key named or with id 'customer-acme'", "invalid_request_error", "not_found"],
+  [409, "a key named 'customer-acme-corp' already exists", "invalid_request_error", "conflict"],
+  [413, "Request body is larger than the limit of 65536 bytes.", "invalid_request_error", "request_too_large"],
+  [429, "Too many failed admin authentications from this address; retry after the minute ends.", "requests", "rate_limit_exceeded"],
+];
+
+function errorSchema([status, message, type, code, param]: Example) {
+  const example = { error: { message, type, param: param ?? null, code } };
+  return t.Object(
+    {
+      error: t.Object({
+        message: t.String(),
+        type: t.String(),
+        param: t.Union([t.String(), t.Null()]),
+        code: t.Union([t.String(), t.Null()]),
+      }),
+    },
+    { description: `OpenAI-shaped error (HTTP ${status})`, example, examples: [example] },
+  );
+}
+
+type ErrorSchemas = Record<number, ReturnType<typeof errorSchema>>;
+
+function pick(table: Example[], statuses: number[]): ErrorSchemas {
+  return Object.fromEntries(
+    statuses.map((s) => {
+      const example = table.find((e) => e[0] === s);
+      if (!example) throw new Error(`no documented example for HTTP ${s}`);
+      return [s, errorSchema(example)];
+    }),
+  );
+}
+
+/** Error responses of a customer operation, each with its own real example. */
+export function errors(...statuses: number[]): ErrorSchemas {
+  return pick(CUSTOMER_EXAMPLES, statuses);
+}
+
+/** Error responses of an admin operation, each with its own real example. */
+export function adminErrors(...statuses: number[]): ErrorSchemas {
+  return pick(ADMIN_EXAMPLES, statuses);
 }
 
 export const KeyInfoSchema = t.Object({
@@ -33,8 +78,8 @@ const totals = {
   requests: t.Integer(),
   prompt_tokens: t.Integer(),
   completion_tokens: t.Integer(),
-  cost_nano_usd: t.Integer({ description: "Exact sum of known costs in nano-dollars (1e-9 USD)" }),
-  cost_usd: t.Number(),
+  cost_nano_usd: t.Union([t.Integer(), t.Null()], { description: "Exact sum of known costs in nano-dollars (1e-9 USD); null when none of the requests had a price" }),
+  cost_usd: t.Union([t.Number(), t.Null()]),
   unpriced_requests: t.Integer({ description: "Requests whose model had no known price (not included in the cost)" }),
   estimated_requests: t.Integer({ description: "Requests whose tokens were estimated with a tokenizer" }),
 };

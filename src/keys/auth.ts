@@ -33,12 +33,13 @@ function toKey(result: VerifyResult): VerifiedKey {
 
 /**
  * The customer gate for /v1/*: authenticates the bearer key, applies its per-minute limit, and sets the
- * x-ratelimit-* headers on whatever response follows (success or error).
+ * x-ratelimit-* headers on whatever response follows (success or error). Only inference counts against
+ * the limit: `counted: false` (models, usage) authenticates and reports the window without using it.
  */
 export function createCustomerGate(verify: KeyVerifier, limiter: Limiter) {
-  return async function admit(request: Request, headers: Record<string, unknown>): Promise<VerifiedKey> {
+  return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
     const key = await authenticate(verify, request.headers.get("authorization"));
-    const decision = limiter(key.id, key.rateLimitPerMinute);
+    const decision = limiter(key.id, key.rateLimitPerMinute, counted);
     Object.assign(headers, rateLimitHeaders(decision));
     if (!decision.allowed) {
       throw new ApiError(

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { CreatedKeySchema, errors, KeyInfoSchema } from "../docs/schemas.ts";
+import { adminErrors, CreatedKeySchema, KeyInfoSchema } from "../docs/schemas.ts";
 import { retryBusy } from "../db/client.ts";
 import type { KeyService } from "./service.ts";
 
@@ -18,7 +18,7 @@ export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
   const write = <T>(fn: () => T | Promise<T>) => retryBusy(fn, busyTimeoutMs);
   return new Elysia({ name: "admin-key-routes" })
     .get("/admin/keys", () => keys.list(), {
-      response: { 200: t.Array(KeyInfoSchema), ...errors(401) },
+      response: { 200: t.Array(KeyInfoSchema), ...adminErrors(401) },
       detail: { tags: ["Admin"], summary: "List API keys (never the key or its hash)", security },
     })
     .post(
@@ -37,13 +37,13 @@ export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
           },
           { additionalProperties: false },
         ),
-        response: { 201: CreatedKeySchema, ...errors(400, 401, 409) },
+        response: { 201: CreatedKeySchema, ...adminErrors(400, 401, 409) },
         detail: { tags: ["Admin"], summary: "Create an API key; the plain key is returned once", security },
       },
     )
     .get("/admin/keys/:id", ({ params }) => keys.get(params.id), {
       params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
-      response: { 200: KeyInfoSchema, ...errors(401, 404) },
+      response: { 200: KeyInfoSchema, ...adminErrors(401, 404) },
       detail: { tags: ["Admin"], summary: "Get one API key", security },
     })
     .patch(
@@ -59,7 +59,7 @@ export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
           },
           { additionalProperties: false },
         ),
-        response: { 200: KeyInfoSchema, ...errors(400, 401, 404, 409) },
+        response: { 200: KeyInfoSchema, ...adminErrors(400, 401, 404, 409) },
         detail: { tags: ["Admin"], summary: "Rename, re-limit, disable or enable an API key", security },
       },
     );

@@ -18,7 +18,8 @@ export function createFixedWindowLimiter(clock: () => number = Date.now) {
   const windows = new Map<string, { start: number; count: number }>();
   let lastSweep = 0;
 
-  return function take(id: string, limit: number): LimitDecision {
+  /** Takes one request from the key's window; with `count` false only reports where it stands. */
+  return function take(id: string, limit: number, count = true): LimitDecision {
     const now = clock();
     const start = now - (now % WINDOW_MS);
     if (start !== lastSweep) {
@@ -32,6 +33,7 @@ export function createFixedWindowLimiter(clock: () => number = Date.now) {
       windows.set(id, w);
     }
     const resetMs = start + WINDOW_MS - now;
+    if (!count) return { allowed: true, limit, remaining: Math.max(0, limit - w.count), resetMs };
     if (w.count >= limit) return { allowed: false, limit, remaining: 0, resetMs };
     w.count++;
     return { allowed: true, limit, remaining: limit - w.count, resetMs };

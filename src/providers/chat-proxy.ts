@@ -14,6 +14,8 @@ export interface ChatProxyOptions {
   prices: PriceTable;
   recorder: UsageRecorder;
   health: StorageHealth;
+  /** Used when a request names no model. */
+  defaultModel?: string;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   upstreamTimeoutMs: number;
@@ -45,7 +47,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     opts.health.assertWritable();
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
-    const chatReq = parseChatRequest(sent);
+    const chatReq = parseChatRequest(sent, opts.defaultModel);
     const route = opts.route(chatReq.model);
     if (!route) {
       throw new ApiError(404, `The model '${chatReq.model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
@@ -163,7 +165,7 @@ export type ChatProxy = ReturnType<typeof createChatProxy>;
  * JSON with the routed model name and, for streams, `stream_options.include_usage` switched on.
  */
 export function upstreamBody(text: string, chatReq: ChatRequest, upstreamModel: string): string {
-  const sameModel = upstreamModel === chatReq.model;
+  const sameModel = upstreamModel === chatReq.model && !chatReq.modelDefaulted;
   if (!chatReq.stream && sameModel) return text;
   if (chatReq.stream && sameModel && chatReq.wantsUsage) return text;
   if (chatReq.stream && sameModel && chatReq.body.stream_options === undefined) {

@@ -8,6 +8,8 @@ export interface ChatRequest {
   stream: boolean;
   /** The customer asked for the usage chunk itself (stream_options.include_usage). */
   wantsUsage: boolean;
+  /** The body named no model: `model` is the gateway's default, not in the body. */
+  modelDefaulted: boolean;
 }
 
 function invalid(message: string, param: string | null, code = "invalid_request"): ApiError {
@@ -15,7 +17,7 @@ function invalid(message: string, param: string | null, code = "invalid_request"
 }
 
 /** Validates what the gateway itself relies on; every other field is the upstream's business. */
-export function parseChatRequest(text: string): ChatRequest {
+export function parseChatRequest(text: string, defaultModel?: string): ChatRequest {
   if (text.trim() === "") throw invalid("The request body is empty; expected a JSON object.", null, "invalid_json");
   let body: unknown;
   try {
@@ -25,10 +27,14 @@ export function parseChatRequest(text: string): ChatRequest {
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
   const b = body as Record<string, unknown>;
-  if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
-  if (typeof b.model !== "string" || b.model.trim() === "") throw invalid("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type");
-  if (b.model.length > 256) throw invalid("'model' is too long (at most 256 characters).", "model", "invalid_value");
-  if (hasHiddenCharacters(b.model)) throw invalid("'model' must not contain control or invisible formatting characters.", "model", "invalid_value");
+  const modelDefaulted = b.model === undefined && defaultModel !== undefined;
+  if (b.model === undefined && defaultModel === undefined) {
+    throw invalid("Missing required parameter: 'model'. This gateway has no default model (its operator can set GATEWAY_DEFAULT_MODEL or default_model in the config file).", "model", "missing_required_parameter");
+  }
+  const model = modelDefaulted ? defaultModel! : b.model;
+  if (typeof model !== "string" || model.trim() === "") throw invalid("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type");
+  if (model.length > 256) throw invalid("'model' is too long (at most 256 characters).", "model", "invalid_value");
+  if (hasHiddenCharacters(model)) throw invalid("'model' must not contain control or invisible formatting characters.", "model", "invalid_value");
   if (b.messages === undefined) throw invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
   if (!Array.isArray(b.messages)) throw invalid("Invalid type for 'messages': expected an array.", "messages", "invalid_type");
   if (b.messages.length === 0) throw invalid("'messages' must contain at least one message.", "messages", "invalid_value");
@@ -40,5 +46,5 @@ export function parseChatRequest(text: string): ChatRequest {
   const so = b.stream_options;
   if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) throw invalid("Invalid type for 'stream_options': expected an object.", "stream_options", "invalid_type");
   const stream = b.stream === true;
-  return { body: b, model: b.model, stream, wantsUsage: stream && (so as { include_usage?: unknown } | null | undefined)?.include_usage === true };
+  return { body: b, model, modelDefaulted, stream, wantsUsage: stream && (so as { include_usage?: unknown } | null | undefined)?.include_usage === true };
 }

@@ -17,6 +17,8 @@ const Provider = t.Object(
     name: t.String({ pattern: "^[A-Za-z0-9_.-]+$" }),
     base_url: t.String({ pattern: "^https?://" }),
     api_key_env: t.Optional(t.String({ minLength: 1 })),
+    /** false for local servers (Ollama, vLLM) that take no key. */
+    api_key_required: t.Optional(t.Boolean()),
     models: t.Array(t.String({ minLength: 1 }), { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -28,6 +30,7 @@ export const ConfigFileSchema = t.Object(
     providers: t.Optional(t.Array(Provider)),
     models: t.Optional(t.Record(t.String(), Price)),
     pricing_file: t.Optional(t.String({ minLength: 1 })),
+    default_model: t.Optional(t.String({ minLength: 1 })),
     max_body_bytes: t.Optional(t.Integer({ minimum: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
   },

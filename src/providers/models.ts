@@ -1,30 +1,89 @@
 import type { ProviderConfig } from "../config.ts";
-import type { PriceTable } from "../usage/pricing.ts";
-import { globToRegExp } from "./router.ts";
+import { upstreamHeaders } from "./openai-compatible.ts";
+import type { Router } from "./router.ts";
+
+export interface ModelEntry {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: string;
+}
 
 export interface ModelList {
   object: "list";
-  data: { id: string; object: "model"; created: number; owned_by: string }[];
+  data: ModelEntry[];
+}
+
+export interface ModelCatalogOptions {
+  providers: ProviderConfig[];
+  route: Router;
+  /** How long a provider's own model list is reused. */
+  ttlMs?: number;
+  /** How long to wait for a provider's `GET /models`. */
+  timeoutMs?: number;
+  clock?: () => number;
+  log?: (line: string) => void;
+}
+
+interface Cached {
+  at: number;
+  models: ModelEntry[];
 }
 
 /**
- * The models this gateway routes, in OpenAI's list shape: every literal model name in a provider's
- * patterns, and every priced model a wildcard pattern routes. Computed once at start-up.
+ * What `GET /v1/models` lists: the models the providers actually serve. A provider's literal model
+ * names, plus, for providers with patterns, the provider's own `GET /models` answer filtered by those
+ * patterns (cached; served stale while the provider is down). Each model is listed once, owned by the
+ * provider that requests for it are routed to.
  */
-export function modelList(providers: ProviderConfig[], prices: PriceTable): ModelList {
-  const seen = new Map<string, string>();
-  for (const p of providers) {
-    for (const pattern of p.models) {
-      if (!/[*?]/.test(pattern)) {
-        if (!seen.has(pattern)) seen.set(pattern, p.name);
-        continue;
-      }
-      const re = globToRegExp(pattern);
-      for (const name of prices.keys()) if (re.test(name) && !seen.has(name) && !name.includes("/")) seen.set(name, p.name);
-    }
+export function createModelCatalog({ providers, route, ttlMs = 5 * 60_000, timeoutMs = 5000, clock = Date.now, log = console.error }: ModelCatalogOptions) {
+  const cache = new Map<string, Cached>();
+  const inFlight = new Map<string, Promise<ModelEntry[]>>();
+
+  async function fetchProvider(p: ProviderConfig): Promise<ModelEntry[]> {
+    const res = await fetch(`${p.baseUrl}/models`, { headers: upstreamHeaders(p), signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const body = (await res.json()) as { data?: { id?: unknown; created?: unknown }[] };
+    if (!Array.isArray(body.data)) throw new Error("no data array");
+    return body.data
+      .filter((m): m is { id: string; created?: unknown } => typeof m?.id === "string")
+      .map((m) => ({ id: m.id, object: "model" as const, created: typeof m.created === "number" ? m.created : 0, owned_by: p.name }));
   }
-  return {
-    object: "list",
-    data: [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([id, owner]) => ({ id, object: "model", created: 0, owned_by: owner })),
+
+  async function served(p: ProviderConfig): Promise<ModelEntry[]> {
+    const hit = cache.get(p.name);
+    if (hit && clock() - hit.at < ttlMs) return hit.models;
+    let pending = inFlight.get(p.name);
+    if (!pending) {
+      pending = fetchProvider(p)
+        .then((models) => {
+          cache.set(p.name, { at: clock(), models });
+          return models;
+        })
+        .catch((err: unknown) => {
+          log(`[gateway] provider '${p.name}' model list unavailable (${(err as Error).message}); ${hit ? "serving the cached one" : "listing its literal models only"}`);
+          return hit?.models ?? [];
+        })
+        .finally(() => inFlight.delete(p.name));
+      inFlight.set(p.name, pending);
+    }
+    return pending;
+  }
+
+  return async function list(): Promise<ModelList> {
+    const candidates: ModelEntry[] = [];
+    for (const p of providers) {
+      for (const m of p.models) if (!/[*?]/.test(m)) candidates.push({ id: m, object: "model", created: 0, owned_by: p.name });
+    }
+    const fetched = await Promise.all(providers.filter((p) => p.models.some((m) => /[*?]/.test(m))).map(served));
+    candidates.push(...fetched.flat());
+    const seen = new Map<string, ModelEntry>();
+    for (const m of candidates) {
+      if (seen.has(m.id) || route(m.id)?.provider.name !== m.owned_by) continue;
+      seen.set(m.id, m);
+    }
+    return { object: "list", data: [...seen.values()].sort((a, b) => a.id.localeCompare(b.id)) };
   };
 }
+
+export type ModelCatalog = ReturnType<typeof createModelCatalog>;

@@ -14,6 +14,11 @@ export function upstreamUrl(provider: ProviderConfig): string {
   return `${provider.baseUrl}/chat/completions`;
 }
 
+/** The operator's provider key as the upstream expects it; nothing of the customer's. */
+export function upstreamHeaders(provider: ProviderConfig): Record<string, string> {
+  return provider.apiKey ? { authorization: `Bearer ${provider.apiKey}` } : {};
+}
+
 /** The upstream request: the operator's provider key, never anything of the customer's. */
 export function upstreamInit(provider: ProviderConfig, body: string, requestId: string, stream: boolean, signal: AbortSignal): RequestInit {
   const headers: Record<string, string> = {

@@ -6,16 +6,19 @@ export interface Route {
   upstreamModel: string;
 }
 
-/** Routes a model to the first provider whose glob matches; `provider/model` picks a provider explicitly. */
+/**
+ * Routes a model to the first provider whose glob matches. `provider/model` picks a provider
+ * explicitly, but only for a model that provider's own patterns allow: a prefix never widens routing.
+ */
 export function createRouter(providers: ProviderConfig[]) {
   const compiled = providers.map((p) => ({ provider: p, patterns: p.models.map(globToRegExp) }));
-  const byName = new Map(providers.map((p) => [p.name, p]));
+  const byName = new Map(compiled.map((c) => [c.provider.name, c]));
   return function route(model: string): Route | undefined {
     const slash = model.indexOf("/");
     if (slash > 0) {
       const named = byName.get(model.slice(0, slash));
       const rest = model.slice(slash + 1);
-      if (named && rest !== "") return { provider: named, upstreamModel: rest };
+      if (named) return rest !== "" && named.patterns.some((re) => re.test(rest)) ? { provider: named.provider, upstreamModel: rest } : undefined;
     }
     const hit = compiled.find((c) => c.patterns.some((re) => re.test(model)));
     return hit && { provider: hit.provider, upstreamModel: model };

@@ -2,12 +2,12 @@ import { Elysia } from "elysia";
 import type { CustomerGate } from "../keys/auth.ts";
 import { ChatCompletionSchema, errors, ModelListSchema } from "../docs/schemas.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
-import type { ModelList } from "./models.ts";
+import type { ModelCatalog } from "./models.ts";
 
 export interface ChatRoutesOptions {
   admit: CustomerGate;
   chat: ChatProxy;
-  models: ModelList;
+  models: ModelCatalog;
 }
 
 const chatRequestExample = {
@@ -22,12 +22,12 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
     .get(
       "/v1/models",
       async ({ request, set }) => {
-        await admit(request, set.headers);
-        return models;
+        await admit(request, set.headers, { counted: false });
+        return models();
       },
       {
         response: { 200: ModelListSchema, ...errors(401, 403, 429) },
-        detail: { tags: ["Customer"], summary: "List the models this gateway routes", security: [{ customerKey: [] }] },
+        detail: { tags: ["Customer"], summary: "List the models the providers serve (does not count against the request limit)", security: [{ customerKey: [] }] },
       },
     )
     .post(
@@ -69,7 +69,7 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
             },
           },
         },
-        response: { 200: ChatCompletionSchema, ...errors(400, 401, 403, 404, 413, 429, 502, 504) },
+        response: { 200: ChatCompletionSchema, ...errors(400, 401, 403, 404, 408, 413, 429, 502, 503, 504) },
       },
     );
 }

@@ -13,9 +13,9 @@ export interface Totals {
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
-  /** Exact sum of the known costs, integer nano-dollars. */
-  cost_nano_usd: number;
-  cost_usd: number;
+  /** Exact sum of the known costs, integer nano-dollars; null when no request of the group had a price. */
+  cost_nano_usd: number | null;
+  cost_usd: number | null;
   /** Requests whose model had no price: counted here, not priced at zero in the cost. */
   unpriced_requests: number;
   /** Requests whose tokens were estimated (no usage reported upstream, or client disconnect). */
@@ -127,25 +127,32 @@ function buildReport(db: Db, q: ReportQuery, folded: number): Report {
     ORDER BY ${q.groupBy === "day" ? "r.g" : "r.cost DESC, r.requests DESC, r.g"}`;
   const found = db.$client.query<RawRow, (string | number)[]>(sql).all(...params);
 
-  const total: Totals = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_nano_usd: 0, cost_usd: 0, unpriced_requests: 0, estimated_requests: 0 };
+  const sum = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0, unpriced: 0, estimated: 0 };
   const rows = found.map((r): ReportRow => {
     const totals = toTotals(r);
-    for (const k of ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"] as const) total[k] += totals[k];
+    sum.requests += r.requests;
+    sum.prompt_tokens += r.prompt_tokens;
+    sum.completion_tokens += r.completion_tokens;
+    sum.cost += r.cost;
+    sum.unpriced += r.unpriced;
+    sum.estimated += r.estimated;
     if (q.groupBy === "key") return { key_id: String(r.g), key_name: r.key_name, ...totals };
     if (q.groupBy === "model") return { model: String(r.g), ...totals };
     return { day: isoDay(Number(r.g)), ...totals };
   });
-  total.cost_usd = nanoToUsd(total.cost_nano_usd);
+  const total = toTotals({ g: "", key_name: null, ...sum });
   return { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), group_by: q.groupBy, rows, total };
 }
 
+/** A group whose requests all lack a price has no cost (null), never a fake zero. */
 function toTotals(r: RawRow): Totals {
+  const unknown = r.requests > 0 && r.unpriced === r.requests;
   return {
     requests: r.requests,
     prompt_tokens: r.prompt_tokens,
     completion_tokens: r.completion_tokens,
-    cost_nano_usd: r.cost,
-    cost_usd: nanoToUsd(r.cost),
+    cost_nano_usd: unknown ? null : r.cost,
+    cost_usd: unknown ? null : nanoToUsd(r.cost),
     unpriced_requests: r.unpriced,
     estimated_requests: r.estimated,
   };

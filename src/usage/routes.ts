@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../db/client.ts";
 import { ApiError } from "../errors.ts";
-import { errors, RangeQuery, ReportSchema, RequestsPageSchema } from "../docs/schemas.ts";
+import { adminErrors, errors, RangeQuery, ReportSchema, RequestsPageSchema } from "../docs/schemas.ts";
 import type { CustomerGate } from "../keys/auth.ts";
 import { usageReport } from "./analytics.ts";
 import { listRequests } from "./requests.ts";
@@ -36,7 +36,7 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
       },
       {
         query: t.Object({ ...RangeQuery, group_by: ADMIN_GROUPS, key_id: t.Optional(t.String()), model: t.Optional(t.String()) }),
-        response: { 200: ReportSchema, ...errors(400, 401) },
+        response: { 200: ReportSchema, ...adminErrors(400, 401) },
         detail: {
           tags: ["Admin"],
           summary: "Usage and cost report, grouped by key, model or UTC day",
@@ -57,7 +57,7 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
           limit: t.Optional(t.String({ description: "Page size, 1-1000 (default 100)", examples: ["100"] })),
           cursor: t.Optional(t.String({ description: "next_cursor from the previous page" })),
         }),
-        response: { 200: RequestsPageSchema, ...errors(400, 401) },
+        response: { 200: RequestsPageSchema, ...adminErrors(400, 401) },
         detail: { tags: ["Admin"], summary: "Individual request records, newest first, cursor-paginated", security: [{ adminToken: [] }] },
       },
     )
@@ -66,7 +66,7 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
 
 function customerUsageRoutes({ db, admit }: UsageRoutesOptions) {
   return new Elysia({ name: "customer-usage-routes" })
-    .derive(async ({ request, set }) => ({ customer: await admit(request, set.headers) }))
+    .derive(async ({ request, set }) => ({ customer: await admit(request, set.headers, { counted: false }) }))
     .get(
       "/v1/usage",
       ({ query, customer }) => usageReport(db, { ...parseTimeRange(query.from, query.to), groupBy: query.group_by ?? "model", keyId: customer.id }),

@@ -86,6 +86,9 @@ export function sseResponse(events: string[], delayMs = 0, onCancel?: () => void
   );
 }
 
+/** What the fake provider's `GET /models` lists (a real provider lists far more than a gateway routes). */
+export const UPSTREAM_MODELS = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "dall-e-3", "o3"];
+
 export function startFakeUpstream(): FakeUpstream {
   const received: ReceivedRequest[] = [];
   const fake: FakeUpstream = {
@@ -97,8 +100,12 @@ export function startFakeUpstream(): FakeUpstream {
     reset: () => void (handler = defaultHandler),
     stop: async () => void (await fake.server.stop(true)),
   };
-  const defaultHandler: Handler = (body) =>
-    body.stream === true ? sseResponse(streamEvents(body)) : Response.json(completion(body));
+  const defaultHandler: Handler = (body, req) => {
+    if (req.method === "GET" && new URL(req.url).pathname.endsWith("/models")) {
+      return Response.json({ object: "list", data: UPSTREAM_MODELS.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })) });
+    }
+    return body.stream === true ? sseResponse(streamEvents(body)) : Response.json(completion(body));
+  };
   let handler = defaultHandler;
   fake.server = Bun.serve({
     port: 0,

@@ -69,7 +69,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   expect(await Bun.password.verify(plain, String(row.key_hash))).toBe(true);
   expect(readFileSync(join(dir, "gateway.db")).includes(plain)).toBe(false);
 
-  const server = await startServerProcess({ cwd: dir, binary });
+  const server = await startServerProcess({ cwd: dir, binary, env: { OPENAI_API_KEY: "sk-provider-binary-test" } });
   try {
     const res = await fetch(`${server.url}/health`);
     expect(res.status).toBe(200);

@@ -1,16 +1,16 @@
 // The OpenAPI document validates as OpenAPI 3, and Swagger UI renders from the compiled binary with the network blocked.
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { ensureChromium } from "../helpers/chromium.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 
 // Real servers and processes: more than the 5 s default per test.
 setDefaultTimeout(60_000);
 
-const CHROMIUM = "/usr/bin/chromium";
 const upstream = startFakeUpstream();
 let gw: TestGateway;
 
@@ -44,17 +44,51 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/admin/keys"].post.security).toEqual([{ adminToken: [] }]);
     expect(doc.paths["/admin/keys"].post.requestBody.content["application/json"].schema.properties.rate_limit_per_minute).toBeTruthy();
   });
+
+  test("every error status shows its own real example, in the shape the gateway answers", async () => {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as Record<string, any>;
+    const example = (op: any, status: string) => op.responses[status].content["application/json"].schema.example.error;
+    const chat = doc.paths["/v1/chat/completions"].post;
+    const codes: Record<string, string> = {
+      "400": "missing_required_parameter", "401": "invalid_api_key", "403": "api_key_disabled", "404": "model_not_found", "408": "request_timeout",
+      "413": "request_too_large", "429": "rate_limit_exceeded", "502": "upstream_unavailable", "503": "usage_not_recorded", "504": "upstream_timeout",
+    };
+    for (const [status, code] of Object.entries(codes)) expect({ status, code: example(chat, status).code }).toEqual({ status, code });
+    expect(example(chat, "429").type).toBe("requests");
+    expect(example(chat, "404").param).toBe("model");
+    const admin = doc.paths["/admin/keys"].post;
+    expect(example(admin, "401").code).toBe("invalid_admin_token");
+    expect(example(admin, "409").code).toBe("conflict");
+    // The real answer for one of them has exactly the documented shape.
+    const real = (await (await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: "Bearer nobody-has-this-key" }, body: "{}" })).json()) as any;
+    expect(Object.keys(real.error).sort()).toEqual(Object.keys(example(chat, "401")).sort());
+    expect(real.error.code).toBe(example(chat, "401").code);
+  });
+
+  test("'/' leads to the docs; without an admin token /admin is neither served nor documented", async () => {
+    const root = await fetch(`${gw.url}/`, { redirect: "manual" });
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/docs");
+    const plain = await startGateway({ mode: "binary", upstreamUrl: upstream.url });
+    try {
+      const doc = (await (await fetch(`${plain.url}/docs/json`)).json()) as Record<string, any>;
+      expect(Object.keys(doc.paths).filter((p) => p.startsWith("/admin"))).toEqual([]);
+      expect(Object.keys(doc.components.securitySchemes)).toEqual(["customerKey"]);
+      expect(doc.paths["/v1/chat/completions"]).toBeTruthy();
+    } finally {
+      await plain.stop();
+    }
+  });
 });
 
 describe("Swagger UI in a browser", () => {
   let browser: Browser;
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM)).toBe(true); // .ci/run installs Debian's chromium
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: ensureChromium(),
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
-  });
+  }, 600_000); // a first run on a fresh machine installs Chromium
   afterAll(async () => {
     await browser?.close();
   });

@@ -37,7 +37,8 @@ function expected(rows: SeedRow[], from: number, to: number, by: "key" | "model"
     acc.estimated_requests += r.estimated;
     groups.set(g, acc);
   }
-  return groups;
+  // A group whose requests all lack a price reports a null cost, never a fake zero.
+  return new Map([...groups].map(([g, a]) => [g, { ...a, cost_nano_usd: a.unpriced_requests === a.requests ? null : a.cost_nano_usd }]));
 }
 
 function asMap(report: Report, by: "key" | "model" | "day") {
@@ -107,7 +108,7 @@ describe("usage report matches the raw rows exactly", () => {
         expect(asMap(report, by)).toEqual(want as never);
         const totalRequests = [...want.values()].reduce((a, g) => a + g.requests, 0);
         expect(report.total.requests).toBe(totalRequests);
-        expect(report.total.cost_nano_usd).toBe([...want.values()].reduce((a, g) => a + g.cost_nano_usd, 0));
+        expect(report.total.cost_nano_usd).toBe([...want.values()].reduce((a, g) => a + (g.cost_nano_usd ?? 0), 0));
         expect(report.total.cost_usd).toBe(report.total.cost_nano_usd / 1e9);
         if (by === "key") for (const r of report.rows) expect(r.key_name).toBe(keys.find((k) => k.id === r.key_id)!.name);
       }
@@ -126,7 +127,8 @@ describe("usage report matches the raw rows exactly", () => {
     const report = (await (await admin(`/admin/usage?from=2026-10-01&to=2026-11-01&group_by=model&key_id=${k.id}`)).json()) as Report;
     expect(asMap(report, "model")).toEqual(expected(seeded, D0, D0 + 31 * DAY, "model", k.id) as never);
     const unpriced = report.rows.find((r) => r.model === "my-unpriced-model")!;
-    expect(unpriced.cost_nano_usd).toBe(0);
+    expect(unpriced.cost_nano_usd).toBeNull();
+    expect(unpriced.cost_usd).toBeNull();
     expect(unpriced.unpriced_requests).toBe(unpriced.requests);
     expect(Number(unpriced.requests)).toBeGreaterThan(0);
     const one = (await (await admin(`/admin/usage?from=2026-10-01&to=2026-11-01&group_by=key&model=gpt-4o`)).json()) as Report;
@@ -235,7 +237,7 @@ test("CLI usage prints the same report as a table with totals, and as JSON", asy
   expect(lines[1]).toMatch(/^KEY\s+REQUESTS\s+PROMPT TOKENS\s+COMPLETION TOKENS\s+COST\s+UNPRICED$/);
   const alpha = expected(seeded, D0, D0 + 31 * DAY, "key", keys[0]!.id).get(keys[0]!.id)!;
   const total = lines.find((l) => l.startsWith("TOTAL"))!;
-  expect(total.split(/\s+/).slice(1, 5)).toEqual([String(alpha.requests), String(alpha.prompt_tokens), String(alpha.completion_tokens), `$${(alpha.cost_nano_usd / 1e9).toFixed(6)}`]);
+  expect(total.split(/\s+/).slice(1, 5)).toEqual([String(alpha.requests), String(alpha.prompt_tokens), String(alpha.completion_tokens), `$${((alpha.cost_nano_usd ?? 0) / 1e9).toFixed(6)}`]);
   const bad = await cli("--by", "week");
   expect(bad.code).toBe(1);
   expect(bad.stderr).toBe("error: --by must be key, model or day, got 'week'\n");

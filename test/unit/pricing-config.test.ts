@@ -13,7 +13,7 @@ const write = (name: string, text: string) => {
   writeFileSync(p, text);
   return p;
 };
-const load = (toml: string, env: Record<string, string> = {}) => loadServerConfig({ config: write(`c${Math.random()}.toml`, toml) }, env);
+const load = (toml: string, env: Record<string, string> = { OPENAI_API_KEY: "sk-unit" }) => loadServerConfig({ config: write(`c${Math.random()}.toml`, toml) }, env);
 const problems = (toml: string, env: Record<string, string> = {}) => {
   try {
     load(toml, env);
