@@ -104,10 +104,7 @@ describe("disk full", () => {
       Bun.spawnSync(["umount", "-l", mount]);
     }
   });
-  test.if(!isRoot)("needs root to mount a small tmpfs", () => {
-    console.warn("SKIPPED: the disk-full test needs root (mount -t tmpfs); CI runs it as root");
-    expect(isRoot).toBe(false);
-  });
+  if (!isRoot) console.warn("SKIPPED: the disk-full test needs root to mount a small tmpfs; CI runs it as root");
 });
 
 describe("read-only database", () => {
