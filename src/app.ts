@@ -1,16 +1,16 @@
 import { Elysia, t } from "elysia";
 import { docsPlugin } from "./docs/plugin.ts";
-import { ApiError, errorResponse, UserError } from "./errors.ts";
+import { ApiError, errorResponse } from "./errors.ts";
 import type { AdminGuard } from "./keys/admin-auth.ts";
 import type { CustomerGate } from "./keys/auth.ts";
 import { adminKeyRoutes } from "./keys/routes.ts";
 import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
 import type { ModelCatalog } from "./providers/models.ts";
-import { chatRoutes } from "./providers/routes.ts";
-import { isBusy, type Db } from "./db/client.ts";
+import { chatRoutes, nativeChatRoute } from "./providers/routes.ts";
+import type { Db } from "./db/client.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
-import { ADMIN_BODY_LIMIT, bodyTooLarge } from "./http/body.ts";
+import { checkBeforeBody, mapError, requestId } from "./http/edge.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
@@ -31,41 +31,22 @@ export interface AppDeps {
 }
 
 
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** The root Elysia instance: request ids, one error mapper, and the feature routes. */
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
-  return new Elysia({ serve: { reusePort: false, development: false } })
+  // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
+  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, log }) } };
+  return new Elysia({ serve: { reusePort: false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
-      const given = request.headers.get("x-request-id");
-      set.headers["x-request-id"] = given && REQUEST_ID.test(given) ? given : `req_${crypto.randomUUID().replace(/-/g, "")}`;
-      // Before routing and before any body is read: admin authentication, then the declared size.
-      const admin = pathOf(request.url).startsWith("/admin");
-      if (admin) {
-        try {
-          deps.requireAdmin(request, server?.requestIP(request)?.address);
-        } catch (err) {
-          // Close rather than drain whatever body an unauthenticated client is still sending.
-          if (err instanceof ApiError && request.body) err.headers.connection = "close";
-          throw err;
-        }
-        // A body without a declared length could only be measured by reading it.
-        if (request.headers.has("transfer-encoding")) throw new ApiError(411, "Admin requests need a Content-Length header.", "invalid_request_error", "length_required", null, { connection: "close" });
-      }
-      const limit = admin ? ADMIN_BODY_LIMIT : deps.maxBodyBytes;
-      if (Number(request.headers.get("content-length") ?? 0) > limit) throw bodyTooLarge(limit);
+      set.headers["x-request-id"] = requestId(request);
+      checkBeforeBody(request, server, deps);
     })
     .onError({ as: "global" }, ({ error, code }) => {
       if (code === "NOT_FOUND") return errorResponse(new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url"));
       if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"));
       if (code === "VALIDATION") return errorResponse(validationError(error));
-      // Another process holds a lock the event loop will not wait for (reads almost never meet one).
-      if (isBusy(error)) return errorResponse(new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }));
-      // JSON nested deeper than the parser's stack: the client's mistake, not ours.
-      if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"));
-      if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
-      return errorResponse(error);
+      return mapError(error, log);
     })
     .use(docsPlugin(deps.version, { admin: deps.adminEnabled }))
     .get(
@@ -87,11 +68,6 @@ export function createApp(deps: AppDeps) {
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, models: deps.models }))
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
-}
-
-/** The path of a request URL (with its query), without parsing the whole URL on the hot path. */
-function pathOf(url: string): string {
-  return url.slice(url.indexOf("/", url.indexOf("//") + 2));
 }
 
 interface SchemaShape {

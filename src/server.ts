@@ -34,7 +34,9 @@ export async function startServer(config: ServerConfig, { log = console.error }:
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   assertWritable(db, config.dbPath);
   const secret = loadSecret(config.secret, config.secretFile, { mayCreate: !secretInUse(db) });
-  const keys = createKeyService({ db, secret, adminToken: config.adminToken }); // refuses a secret other than the database's
+  const verifier = createKeyVerifier({ db, secret });
+  // Refuses a secret other than the database's.
+  const keys = createKeyService({ db, secret, adminToken: config.adminToken, onChange: verifier.invalidate });
   db.$client.run("PRAGMA busy_timeout = 0");
   db.$client.run("PRAGMA wal_autocheckpoint = 0"); // checkpoints run on a worker thread instead
   db.$client.run(`PRAGMA journal_size_limit = ${32 * 1024 * 1024}`);
@@ -57,7 +59,7 @@ export async function startServer(config: ServerConfig, { log = console.error }:
     version: VERSION,
     db,
     keys,
-    admit: createCustomerGate(createKeyVerifier({ db, secret }), createFixedWindowLimiter()),
+    admit: createCustomerGate(verifier, createFixedWindowLimiter()),
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,

@@ -36,6 +36,8 @@ export interface KeyServiceOptions {
   bcryptCost?: number;
   /** The admin token: a customer key may never equal it. */
   adminToken?: string;
+  /** Called after every change to a key (the server's verifier forgets what it cached). */
+  onChange?: () => void;
 }
 
 const SECRET_CHECK = "lookup_secret_check";
@@ -52,7 +54,7 @@ export function toKeyInfo(row: ApiKey): KeyInfo {
 }
 
 /** Key administration shared by the CLI and the admin HTTP API. */
-export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10, adminToken }: KeyServiceOptions) {
+export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange }: KeyServiceOptions) {
   checkSecret(db, secret);
 
   function find(nameOrId: string): ApiKey {
@@ -93,6 +95,7 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
       };
       try {
         db.insert(apiKeys).values(row).run();
+        onChange?.();
       } catch (err) {
         // Lost a race with a concurrent create: report it like the checks above would have.
         if (String((err as Error).message).includes("UNIQUE")) throw new ConflictError(`a key named '${name}' or with this value already exists`);
@@ -126,6 +129,7 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
       }
       const updated = { ...row, ...changes, updatedAt: clock() };
       db.update(apiKeys).set({ ...changes, updatedAt: updated.updatedAt }).where(eq(apiKeys.id, row.id)).run();
+      onChange?.();
       return toKeyInfo(updated);
     },
   };

@@ -35,6 +35,30 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: 
   const byLookup = db.$client.query<Row, [string]>(
     "SELECT id, name, key_hash, rate_limit_per_minute, is_active FROM api_keys WHERE lookup = ?",
   );
+  // Rows read since the database last changed. PRAGMA data_version changes whenever another connection
+  // (the CLI, a sqlite3 shell's UPDATE, another server) commits, so such a change is still seen on the
+  // next request; changes made through this connection (the admin API) call invalidate().
+  const dataVersion = db.$client.query<{ data_version: number }, []>("PRAGMA data_version");
+  let seenVersion = -1;
+  const rows = new Map<string, Row | null>();
+  const MAX_CACHED = 100_000;
+  function read(lookup: string): Row | null {
+    const version = dataVersion.get()!.data_version;
+    if (version !== seenVersion) {
+      rows.clear();
+      seenVersion = version;
+    }
+    let row = rows.get(lookup);
+    if (row === undefined) {
+      row = byLookup.get(lookup);
+      // Unknown keys are not remembered: a flood of random keys must not grow memory.
+      if (row) {
+        if (rows.size >= MAX_CACHED) rows.clear();
+        rows.set(lookup, row);
+      }
+    }
+    return row ?? null;
+  }
   // lookup digest -> the bcrypt outcome for the hash it was checked against. Bounded by the number of keys.
   // `settled` lets the hot path skip awaiting a promise once bcrypt has answered.
   const verified = new Map<string, { hash: string; ok: Promise<boolean>; settled?: boolean }>();
@@ -46,9 +70,9 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: 
   }
 
   /** Synchronous when the key was verified before (the common case); a promise only while bcrypt runs. */
-  return function verify(plainKey: string): VerifyResult | Promise<VerifyResult> {
+  function verify(plainKey: string): VerifyResult | Promise<VerifyResult> {
     const lookup = lookupDigest(secret, plainKey);
-    const row = byLookup.get(lookup);
+    const row = read(lookup);
     if (!row) return { ok: false, reason: "not_found" };
     let entry = verified.get(lookup);
     if (!entry || entry.hash !== row.key_hash) {
@@ -64,7 +88,10 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: 
     }
     if (entry.settled !== undefined) return outcome(row, entry.settled);
     return entry.ok.then((ok) => outcome(row, ok));
-  };
+  }
+  /** Forgets cached rows: keys were changed through this process's own connection. */
+  verify.invalidate = () => rows.clear();
+  return verify;
 }
 
 export type KeyVerifier = ReturnType<typeof createKeyVerifier>;

@@ -1,4 +1,6 @@
+import type { Server } from "bun";
 import { Elysia } from "elysia";
+import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
 import type { CustomerGate } from "../keys/auth.ts";
 import { ChatCompletionSchema, errors, ModelListSchema } from "../docs/schemas.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
@@ -16,7 +18,34 @@ const chatRequestExample = {
   stream: false,
 };
 
-/** The customer-facing OpenAI-compatible routes. */
+export interface NativeChatRouteOptions {
+  admit: CustomerGate;
+  chat: ChatProxy;
+  checks: BeforeBodyOptions;
+  log: (line: string) => void;
+}
+
+/**
+ * POST /v1/chat/completions as a Bun native route: the same request id, header checks, gate, proxy and
+ * error mapping as every Elysia route, without building an Elysia context for the busiest route.
+ */
+export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOptions) {
+  return async function chatRoute(request: Request, server: Server<unknown>): Promise<Response> {
+    const headers: Record<string, string> = { "x-request-id": requestId(request) };
+    let res: Response;
+    try {
+      checkBeforeBody(request, server, checks);
+      const key = await admit(request, headers);
+      res = await chat(request, { requestId: headers["x-request-id"]!, keyId: key.id, holdOpen: () => server.timeout(request, 0) });
+    } catch (err) {
+      res = mapError(err, log);
+    }
+    for (const name in headers) res.headers.set(name, headers[name]!);
+    return res;
+  };
+}
+
+/** The customer-facing OpenAI-compatible routes (chat completions is served natively; this one documents it). */
 export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
   return new Elysia({ name: "chat-routes" })
     .get(

@@ -111,7 +111,7 @@ for (const mode of ["source", "binary"] as GatewayMode[]) {
       });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toContain("text/event-stream");
-      expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
+      expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{16}[0-9a-z]{6,}$/);
       expect(await res.text()).toBe(streamEvents(body).join(""));
       const row = gw.rows().find((r) => r.request_id === res.headers.get("x-request-id"))!;
       expect(row).toMatchObject({ streamed: 1, estimated: 0, cached_tokens: 200 });

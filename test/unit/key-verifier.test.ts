@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { openDatabase } from "../../src/db/client.ts";
+import { createKeyService } from "../../src/keys/service.ts";
 import { createKeyVerifier } from "../../src/keys/verifier.ts";
 import { harness, TEST_SECRET } from "../helpers/harness.ts";
 
@@ -42,16 +45,32 @@ describe("key verification", () => {
     expect(runs).toEqual([]);
   });
 
-  test("disable, enable and re-limit are seen on the very next verification, without another bcrypt", async () => {
+  test("disable, enable and re-limit from another connection (the CLI, a sqlite3 UPDATE) are seen on the very next verification, without another bcrypt", async () => {
     const h = harness();
     const a = await h.keys.create({ name: "a", key: "sk-key-aaaaaaaa", rateLimitPerMinute: 5 });
     const { verify, runs } = countingVerifier(h);
     expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true);
-    h.keys.update(a.id, { isActive: false });
+    expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true); // served from the cache
+    const cli = createKeyService({ db: openDatabase({ path: h.dbPath, busyTimeoutMs: 1000 }), secret: TEST_SECRET, bcryptCost: 4 });
+    cli.update(a.id, { isActive: false });
     expect(await verify("sk-key-aaaaaaaa")).toEqual({ ok: false, reason: "disabled" });
-    h.keys.update("a", { isActive: true, rateLimitPerMinute: 9 });
+    cli.update("a", { isActive: true, rateLimitPerMinute: 9 });
     expect(await verify("sk-key-aaaaaaaa")).toMatchObject({ ok: true, key: { rateLimitPerMinute: 9 } });
+    const shell = new Database(h.dbPath);
+    shell.run("UPDATE api_keys SET rate_limit_per_minute = 3 WHERE name = 'a'");
+    shell.close();
+    expect(await verify("sk-key-aaaaaaaa")).toMatchObject({ ok: true, key: { rateLimitPerMinute: 3 } });
     expect(runs).toHaveLength(1);
+  });
+
+  test("changes through the server's own connection (the admin API) reach the cache through onChange", async () => {
+    const h = harness();
+    const { verify } = countingVerifier(h);
+    const keys = createKeyService({ db: h.db, secret: TEST_SECRET, bcryptCost: 4, onChange: verify.invalidate });
+    const a = await keys.create({ name: "own", key: "sk-key-ownconn1" });
+    expect((await verify("sk-key-ownconn1")).ok).toBe(true);
+    keys.update(a.id, { isActive: false });
+    expect(await verify("sk-key-ownconn1")).toEqual({ ok: false, reason: "disabled" });
   });
 
   test("a row whose bcrypt hash does not match the presented key is refused", async () => {

@@ -1,0 +1,61 @@
+// What every request meets before its route: its request id, the checks made from headers alone, and
+// the one mapping of errors to OpenAI-shaped responses. Shared by the Elysia app and the native hot route.
+import type { Server } from "bun";
+import { isBusy } from "../db/client.ts";
+import { ApiError, errorResponse, UserError } from "../errors.ts";
+import type { AdminGuard } from "../keys/admin-auth.ts";
+import { ADMIN_BODY_LIMIT, bodyTooLarge } from "./body.ts";
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+// A random per-process prefix and a counter: unique across processes and restarts, and far cheaper per
+// request than a UUID.
+const ID_PREFIX = `req_${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex")}`;
+let idCounter = 0;
+
+/** The client's own x-request-id when it is sane, otherwise a new one. */
+export function requestId(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given && REQUEST_ID.test(given) ? given : `${ID_PREFIX}${(idCounter++).toString(36).padStart(6, "0")}`;
+}
+
+export interface BeforeBodyOptions {
+  requireAdmin: AdminGuard;
+  maxBodyBytes: number;
+}
+
+/**
+ * Checks made before routing and before any body is read: admin authentication for /admin, then the
+ * declared body size. Throws the ApiError to answer with.
+ */
+export function checkBeforeBody(request: Request, server: Server<unknown> | null | undefined, { requireAdmin, maxBodyBytes }: BeforeBodyOptions): void {
+  const admin = pathOf(request.url).startsWith("/admin");
+  if (admin) {
+    try {
+      requireAdmin(request, server?.requestIP(request)?.address);
+    } catch (err) {
+      // Close rather than drain whatever body an unauthenticated client is still sending.
+      if (err instanceof ApiError && request.body) err.headers.connection = "close";
+      throw err;
+    }
+    // A body without a declared length could only be measured by reading it.
+    if (request.headers.has("transfer-encoding")) throw new ApiError(411, "Admin requests need a Content-Length header.", "invalid_request_error", "length_required", null, { connection: "close" });
+  }
+  const limit = admin ? ADMIN_BODY_LIMIT : maxBodyBytes;
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw bodyTooLarge(limit);
+}
+
+/** Any error as the OpenAI-shaped response the client gets; only surprises are logged (with their stack). */
+export function mapError(error: unknown, log: (line: string) => void): Response {
+  // Another process holds a lock the event loop will not wait for (reads almost never meet one).
+  if (isBusy(error)) return errorResponse(new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }));
+  // JSON nested deeper than the parser's stack: the client's mistake, not ours.
+  if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"));
+  if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
+  return errorResponse(error);
+}
+
+/** The path of a request URL (with its query), without parsing the whole URL on the hot path. */
+function pathOf(url: string): string {
+  return url.slice(url.indexOf("/", url.indexOf("//") + 2));
+}
