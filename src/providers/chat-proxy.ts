@@ -58,13 +58,22 @@ export function createChatProxy(opts: ChatProxyOptions) {
     // timeout), and a client that goes away aborts the upstream request.
     const abort = new AbortController();
     let timedOut = false;
+    // One timer per request: activity only moves a timestamp, and the timer re-arms itself for what is
+    // left when it fires early (re-creating a timer per streamed chunk cost more than the chunk).
     let timer: Timer | undefined;
+    let lastActivity = 0;
+    const fire = () => {
+      const idle = Date.now() - lastActivity;
+      if (idle < opts.upstreamTimeoutMs) {
+        timer = setTimeout(fire, opts.upstreamTimeoutMs - idle);
+        return;
+      }
+      timedOut = true;
+      abort.abort();
+    };
     const armTimeout = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        abort.abort();
-      }, opts.upstreamTimeoutMs);
+      lastActivity = Date.now();
+      timer ??= setTimeout(fire, opts.upstreamTimeoutMs);
     };
     const onClientAbort = () => abort.abort();
     if (chatReq.stream) req.signal.addEventListener("abort", onClientAbort, { once: true });

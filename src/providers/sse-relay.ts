@@ -34,6 +34,8 @@ const EVENT_END = /\r?\n\r?\n/;
 const HAS_USAGE = /"usage"\s*:\s*\{/;
 const USAGE_BYTES = [Buffer.from('"usage":{'), Buffer.from('"usage": {')];
 const DONE_BYTES = Buffer.from("[DONE]");
+const NOT_READY_VALUE = Symbol("not ready");
+const NOT_READY = Promise.resolve(NOT_READY_VALUE);
 
 /**
  * True when a network chunk can go to the client untouched without being decoded: it holds whole
@@ -123,16 +125,29 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   return new ReadableStream({
     type: "direct",
     async pull(controller: ReadableStreamDirectController) {
+      // Written bytes are flushed to the socket only when no further upstream data is ready at once:
+      // chunks that arrive together leave together, a chunk followed by a pause is not held back.
+      let unflushed = false;
       const send = async (data: string | Uint8Array) => {
         if (ended && opts.clientGone?.()) return;
         await controller.write(data);
+        unflushed = true;
+      };
+      const flush = async () => {
+        if (!unflushed) return;
+        unflushed = false;
         await controller.flush();
       };
       try {
         for (;;) {
           let chunk: Awaited<ReturnType<typeof reader.read>>;
           try {
-            chunk = await reader.read();
+            const next = reader.read();
+            if (unflushed) {
+              const ready = await Promise.race([next, NOT_READY]);
+              if (ready === NOT_READY_VALUE) await flush();
+            }
+            chunk = await next;
           } catch {
             if (opts.clientGone?.()) return void (await end("client_gone"));
             await end("upstream_error");
@@ -166,6 +181,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
             const verdict = inspect(event);
             if (verdict === "done") {
               if (out) await send(out);
+              await flush(); // the content goes out while the row commits; only [DONE] waits for it
               const failed = await end("done");
               await send(failed ?? event);
               void reader.cancel().catch(() => {});
