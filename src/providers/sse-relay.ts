@@ -60,8 +60,8 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   let buffered = "";
   let usage: ReportedUsage | undefined;
   let modelAnswered: string | null = null;
-  // Event payloads (and raw chunks passed through unread) kept until usage arrives, to estimate tokens if it never does.
-  let payloads: string[] = [];
+  // Events (and raw chunks passed through unread) kept until usage arrives, to estimate tokens if it never does.
+  let events: string[] = [];
   let rawChunks: Uint8Array[] = [];
   let ended = false;
 
@@ -71,16 +71,14 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
     ended = true;
     let text = "";
     if (!usage) {
-      for (const raw of rawChunks) {
-        for (const event of new TextDecoder().decode(raw).split(EVENT_END)) inspect(event);
-      }
-      for (const p of payloads) {
+      for (const raw of rawChunks) events.push(...new TextDecoder().decode(raw).split(EVENT_END));
+      for (const event of events) {
         try {
-          text += completionText(JSON.parse(p) as Record<string, unknown>);
+          text += completionText(JSON.parse(dataOf(event)) as Record<string, unknown>);
         } catch {}
       }
     }
-    payloads = [];
+    events = [];
     rawChunks = [];
     try {
       await opts.onEnd({ usage, modelAnswered, text, end: how });
@@ -93,10 +91,12 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
 
   /** Looks at one complete event; "drop" when it must not reach the client. */
   function inspect(event: string): "keep" | "drop" | "done" {
-    let data = "";
-    for (const line of event.split(/\r?\n/)) {
-      if (line.startsWith("data:")) data += (data ? "\n" : "") + line.slice(line.startsWith("data: ") ? 6 : 5);
+    // Most events are content: once the model is known, two substring searches clear them.
+    if (modelAnswered !== null && event.indexOf('"usage"') === -1 && event.indexOf("[DONE]") === -1) {
+      if (!usage) events.push(event);
+      return "keep";
     }
+    const data = dataOf(event);
     if (data === "") return "keep";
     if (data.trim() === "[DONE]") return "done";
     if (modelAnswered === null) {
@@ -104,7 +104,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       if (m) modelAnswered = m[1]!;
     }
     if (!HAS_USAGE.test(data)) {
-      if (!usage) payloads.push(data);
+      if (!usage) events.push(event);
       return "keep";
     }
     let payload: Record<string, unknown>;
@@ -116,7 +116,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
     const u = readUsage(payload.usage);
     if (!u) return "keep";
     usage = u;
-    payloads = [];
+    events = [];
     rawChunks = [];
     const choices = payload.choices;
     return opts.hideUsage && Array.isArray(choices) && choices.length === 0 ? "drop" : "keep";
@@ -205,6 +205,15 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       await end("client_gone");
     },
   } satisfies Bun.DirectUnderlyingSource<Uint8Array>);
+}
+
+/** The data of one SSE event (its `data:` lines joined). */
+function dataOf(event: string): string {
+  let data = "";
+  for (const line of event.split(/\r?\n/)) {
+    if (line.startsWith("data:")) data += (data ? "\n" : "") + line.slice(line.startsWith("data: ") ? 6 : 5);
+  }
+  return data;
 }
 
 export function errorEvent(message: string, code = "upstream_error", type = "upstream_error"): string {
