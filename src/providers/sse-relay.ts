@@ -34,8 +34,6 @@ const EVENT_END = /\r?\n\r?\n/;
 const HAS_USAGE = /"usage"\s*:\s*\{/;
 const USAGE_BYTES = [Buffer.from('"usage":{'), Buffer.from('"usage": {')];
 const DONE_BYTES = Buffer.from("[DONE]");
-const NOT_READY_VALUE = Symbol("not ready");
-const NOT_READY = Promise.resolve(NOT_READY_VALUE);
 
 /**
  * True when a network chunk can go to the client untouched without being decoded: it holds whole
@@ -55,7 +53,10 @@ function passesThrough(chunk: Uint8Array): boolean {
  * change is forwarded as the very bytes received.
  */
 export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array> {
-  const reader = opts.upstream.getReader();
+  // Bun's reader also has readMany(), which TypeScript's DOM types do not know.
+  const reader = opts.upstream.getReader() as ReadableStreamDefaultReader<Uint8Array> & {
+    readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>;
+  };
   const decoder = new TextDecoder();
   let buffered = "";
   let usage: ReportedUsage | undefined;
@@ -128,10 +129,12 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       // Written bytes are flushed to the socket only when no further upstream data is ready at once:
       // chunks that arrive together leave together, a chunk followed by a pause is not held back.
       let unflushed = false;
-      const send = async (data: string | Uint8Array) => {
-        if (ended && opts.clientGone?.()) return;
-        await controller.write(data);
+      /** Writes without awaiting unless the socket pushes back (then the returned promise must be awaited). */
+      const write = (data: string | Uint8Array): Promise<number> | undefined => {
+        if (ended && opts.clientGone?.()) return undefined;
         unflushed = true;
+        const written = controller.write(data);
+        return written instanceof Promise ? written : undefined;
       };
       const flush = async () => {
         if (!unflushed) return;
@@ -140,59 +143,59 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       };
       try {
         for (;;) {
-          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          let batch: Bun.ReadableStreamDefaultReadManyResult<Uint8Array>;
           try {
-            const next = reader.read();
-            if (unflushed) {
-              const ready = await Promise.race([next, NOT_READY]);
-              if (ready === NOT_READY_VALUE) await flush();
-            }
-            chunk = await next;
+            // Everything the upstream already delivered, synchronously; only an empty buffer means waiting.
+            const ready = reader.readMany();
+            if (ready instanceof Promise) await flush();
+            batch = ready instanceof Promise ? await ready : ready;
           } catch {
             if (opts.clientGone?.()) return void (await end("client_gone"));
             await end("upstream_error");
-            await send(errorEvent(opts.upstreamErrorMessage()));
+            await write(errorEvent(opts.upstreamErrorMessage()));
             return controller.close();
           }
           opts.onActivity?.();
-          if (chunk.done) {
+          for (const value of batch.value) {
+            // Fast path once the answering model is known: whole ordinary events go out as received.
+            if (buffered === "" && modelAnswered !== null && passesThrough(value)) {
+              if (!usage) rawChunks.push(value);
+              await write(value);
+              continue;
+            }
+            const hadPartial = buffered !== "";
+            buffered += decoder.decode(value, { stream: true });
+            let out = "";
+            let changed = hadPartial;
+            let match: RegExpExecArray | null;
+            while ((match = EVENT_END.exec(buffered))) {
+              const eventEnd = match.index + match[0].length;
+              const event = buffered.slice(0, eventEnd);
+              buffered = buffered.slice(eventEnd);
+              const verdict = inspect(event);
+              if (verdict === "done") {
+                if (out) await write(out);
+                await flush(); // the content goes out while the row commits; only [DONE] waits for it
+                const failed = await end("done");
+                await write(failed ?? event);
+                void reader.cancel().catch(() => {});
+                return controller.close();
+              }
+              if (verdict === "keep") out += event;
+              else changed = true;
+            }
+            if (buffered !== "") changed = true;
+            if (!changed) await write(value);
+            else if (out) await write(out);
+          }
+          if (batch.done) {
             buffered += decoder.decode();
             if (buffered.trim() !== "") inspect(buffered);
             await end("upstream_error");
             const tail = buffered.trim() === "" ? "" : `${buffered}\n\n`;
-            await send(tail + errorEvent("The upstream stream ended before [DONE]; the response may be incomplete."));
+            await write(tail + errorEvent("The upstream stream ended before [DONE]; the response may be incomplete."));
             return controller.close();
           }
-          const hadPartial = buffered !== "";
-          // Fast path once the answering model is known: whole ordinary events go out as received.
-          if (!hadPartial && modelAnswered !== null && passesThrough(chunk.value)) {
-            if (!usage) rawChunks.push(chunk.value);
-            await send(chunk.value);
-            continue;
-          }
-          buffered += decoder.decode(chunk.value, { stream: true });
-          let out = "";
-          let changed = hadPartial;
-          let match: RegExpExecArray | null;
-          while ((match = EVENT_END.exec(buffered))) {
-            const eventEnd = match.index + match[0].length;
-            const event = buffered.slice(0, eventEnd);
-            buffered = buffered.slice(eventEnd);
-            const verdict = inspect(event);
-            if (verdict === "done") {
-              if (out) await send(out);
-              await flush(); // the content goes out while the row commits; only [DONE] waits for it
-              const failed = await end("done");
-              await send(failed ?? event);
-              void reader.cancel().catch(() => {});
-              return controller.close();
-            }
-            if (verdict === "keep") out += event;
-            else changed = true;
-          }
-          if (buffered !== "") changed = true;
-          if (!changed) await send(chunk.value);
-          else if (out) await send(out);
         }
       } catch {
         // Writing to a client that went away.
