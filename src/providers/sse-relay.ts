@@ -32,18 +32,27 @@ export interface SseRelayOptions {
 
 const EVENT_END = /\r?\n\r?\n/;
 const HAS_USAGE = /"usage"\s*:\s*\{/;
-const USAGE_BYTES = [Buffer.from('"usage":{'), Buffer.from('"usage": {')];
+const USAGE_BYTES = Buffer.from('"usage"');
 const DONE_BYTES = Buffer.from("[DONE]");
+const LF_LF = Buffer.from("\n\n");
+const LF_CR_LF = Buffer.from("\n\r\n");
+const MODEL = /"model"\s*:\s*"([^"\\]*)"/;
 
 /**
- * True when a network chunk can go to the client untouched without being decoded: it holds whole
- * events only, carries no usage object and no [DONE]. Checked with native byte searches.
+ * How many leading bytes of a network chunk can go to the client untouched, without being decoded:
+ * the whole events before the first one that may carry usage or [DONE] (found with native byte
+ * searches). 0 when the chunk starts with such an event or holds no complete event.
  */
-function passesThrough(chunk: Uint8Array): boolean {
-  const n = chunk.length;
-  if (n < 2 || chunk[n - 1] !== 10 || (chunk[n - 2] !== 10 && !(n >= 4 && chunk[n - 2] === 13 && chunk[n - 3] === 10))) return false;
-  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, n);
-  return buf.indexOf(DONE_BYTES) === -1 && USAGE_BYTES.every((u) => buf.indexOf(u) === -1);
+function plainPrefix(chunk: Uint8Array): number {
+  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+  const usageAt = buf.indexOf(USAGE_BYTES);
+  const doneAt = buf.indexOf(DONE_BYTES);
+  const special = usageAt === -1 ? doneAt : doneAt === -1 ? usageAt : Math.min(usageAt, doneAt);
+  const limit = special === -1 ? buf.length : special;
+  // The end of the last event that ends before `limit` (LF or CRLF blank line).
+  const lf = buf.lastIndexOf(LF_LF, limit - 2);
+  const crlf = buf.lastIndexOf(LF_CR_LF, limit - 3);
+  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 3);
 }
 
 /**
@@ -101,7 +110,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
     if (data === "") return "keep";
     if (data.trim() === "[DONE]") return "done";
     if (modelAnswered === null) {
-      const m = /"model"\s*:\s*"([^"\\]*)"/.exec(data);
+      const m = MODEL.exec(data);
       if (m) modelAnswered = m[1]!;
     }
     if (!HAS_USAGE.test(data)) {
@@ -156,12 +165,19 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
             return controller.close();
           }
           opts.onActivity?.();
-          for (const value of batch.value) {
-            // Fast path once the answering model is known: whole ordinary events go out as received.
-            if (buffered === "" && modelAnswered !== null && passesThrough(value)) {
-              if (!usage) rawChunks.push(value);
-              await write(value);
-              continue;
+          for (let value of batch.value) {
+            // Fast path: whole ordinary events go out as the very bytes received; only what may carry
+            // usage or [DONE] (normally the last few events) is decoded and inspected.
+            if (buffered === "") {
+              const plain = plainPrefix(value);
+              if (plain > 0) {
+                const head = plain === value.length ? value : value.subarray(0, plain);
+                if (modelAnswered === null) modelAnswered = modelOf(head);
+                if (!usage) rawChunks.push(head);
+                await write(head);
+                if (plain === value.length) continue;
+                value = value.subarray(plain);
+              }
             }
             const hadPartial = buffered !== "";
             buffered += decoder.decode(value, { stream: true });
@@ -208,6 +224,14 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       await end("client_gone");
     },
   } satisfies Bun.DirectUnderlyingSource<Uint8Array>);
+}
+
+/** The model named in the first event of `bytes` (only that event is decoded). */
+function modelOf(bytes: Uint8Array): string | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const end = buf.indexOf(LF_LF);
+  const first = buf.toString("utf8", 0, Math.min(end === -1 ? buf.length : end, 4096));
+  return MODEL.exec(first)?.[1] ?? null;
 }
 
 /** The data of one SSE event (its `data:` lines joined). */

@@ -60,6 +60,18 @@ describe("SSE relay", () => {
     expect(shown.out).toBe(whole);
   });
 
+  test("a whole stream in one network chunk: content passes untouched, usage is found and hidden, the model is read from the first event", async () => {
+    const content = [1, 2, 3].map((i) => chunk.replace("Hi", `Hi${i} \\"usage\\" talk`)).join("");
+    for (const sep of ["\n\n", "\r\n\r\n"]) {
+      const events = (content + usage).replaceAll("\n\n", sep) + `data: [DONE]${sep}`;
+      const hidden = await relay([events], true);
+      expect(hidden.out).toBe(content.replaceAll("\n\n", sep) + `data: [DONE]${sep}`);
+      expect(hidden.outcomes[0]).toMatchObject({ usage: { promptTokens: 3 }, modelAnswered: "m-1", end: "done" });
+      const noUsage = await relay([content.replaceAll("\n\n", sep) + `data: [DONE]${sep}`], true);
+      expect(noUsage.outcomes[0]).toMatchObject({ usage: undefined, modelAnswered: "m-1", text: 'Hi1 "usage" talkHi2 "usage" talkHi3 "usage" talk' });
+    }
+  });
+
   test("CRLF-separated events and an upstream that ends without [DONE]", async () => {
     const crlf = chunk.replace("\n\n", "\r\n\r\n");
     const { out, outcomes } = await relay([crlf], true);
