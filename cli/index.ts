@@ -14,6 +14,9 @@ const main = defineCommand({
     "disable-key": () => import("./commands/keys.ts").then((m) => m.disableKey),
     "enable-key": () => import("./commands/keys.ts").then((m) => m.enableKey),
     "set-rate-limit": () => import("./commands/keys.ts").then((m) => m.setRateLimit),
+    "update-key": () => import("./commands/keys.ts").then((m) => m.updateKey),
+    "rotate-key": () => import("./commands/keys.ts").then((m) => m.rotateKey),
+    "delete-key": () => import("./commands/keys.ts").then((m) => m.deleteKey),
     usage: () => import("./commands/usage.ts").then((m) => m.usage),
   },
 });

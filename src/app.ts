@@ -8,6 +8,8 @@ import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
 import type { ModelCatalog } from "./providers/models.ts";
 import { chatRoutes, nativeChatRoute } from "./providers/routes.ts";
+import type { Admission } from "./admission/admit.ts";
+import { keyRoutes } from "./admission/routes.ts";
 import type { Db } from "./db/client.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
 import { checkBeforeBody, mapError, requestId } from "./http/edge.ts";
@@ -24,6 +26,7 @@ export interface AppDeps {
   /** GATEWAY_ADMIN_TOKEN is set: /admin/* exists (and is documented). */
   adminEnabled: boolean;
   health: StorageHealth;
+  admission: Admission;
   /** Customer bodies: larger declared sizes get 413 before a byte of the body is read. */
   maxBodyBytes: number;
   busyTimeoutMs: number;
@@ -67,6 +70,7 @@ export function createApp(deps: AppDeps) {
     )
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, models: deps.models }))
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
+    .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
 }
 

@@ -39,6 +39,8 @@ export interface ServerConfig extends BaseConfig {
   upstreamTimeoutMs: number;
   /** Used when a request names no model. */
   defaultModel: string | undefined;
+  /** The output a request may produce when it sets no max_tokens and its model's maximum is unknown (reservations). */
+  defaultMaxOutputTokens: number;
   /** Closes a connection that sends nothing for this long (keep-alive idle, or a stalled request). */
   idleTimeoutMs: number;
   /** A request body must arrive within this long after its headers. */
@@ -103,6 +105,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
     defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model,
+    defaultMaxOutputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_OUTPUT_TOKENS", file.default_max_output_tokens ?? 4096, 1),
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),

@@ -5,6 +5,9 @@ import { describeSqliteError, openDatabase, probeWrite, type Db } from "./db/cli
 import { createStorageHealth, watchDatabaseFile } from "./db/storage-health.ts";
 import { UserError } from "./errors.ts";
 import { loadSecret } from "./keys/secret.ts";
+import { createAdmission } from "./admission/admit.ts";
+import { createMemoryCounters } from "./admission/counters.ts";
+import { spentSince } from "./usage/analytics.ts";
 import { createKeyService, secretInUse } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
 import { createAdminGuard } from "./keys/admin-auth.ts";
@@ -27,16 +30,18 @@ export interface RunningServer {
 
 export interface StartOptions {
   log?: (line: string) => void;
+  /** The time the server believes it is: budget periods, expiry and row times (tests move it). */
+  clock?: () => number;
 }
 
-export async function startServer(config: ServerConfig, { log = console.error }: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, { log = console.error, clock = Date.now }: StartOptions = {}): Promise<RunningServer> {
   // Start-up may wait for other processes' locks (migrations); once serving, the event loop never does.
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   assertWritable(db, config.dbPath);
   const secret = loadSecret(config.secret, config.secretFile, { mayCreate: !secretInUse(db) });
-  const verifier = createKeyVerifier({ db, secret });
+  const verifier = createKeyVerifier({ db, secret, clock });
   // Refuses a secret other than the database's.
-  const keys = createKeyService({ db, secret, adminToken: config.adminToken, onChange: verifier.invalidate });
+  const keys = createKeyService({ db, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
   db.$client.run("PRAGMA busy_timeout = 0");
   db.$client.run("PRAGMA wal_autocheckpoint = 0"); // checkpoints run on a worker thread instead
   db.$client.run(`PRAGMA journal_size_limit = ${32 * 1024 * 1024}`);
@@ -55,14 +60,17 @@ export async function startServer(config: ServerConfig, { log = console.error }:
   const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log });
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const route = createRouter(config.providers);
+  const counters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
+  const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
   const app = createApp({
     version: VERSION,
     db,
     keys,
-    admit: createCustomerGate(verifier, createFixedWindowLimiter()),
+    admit: createCustomerGate(verifier, createFixedWindowLimiter(clock), admission.limitHeaders),
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,
+    admission,
     maxBodyBytes: config.maxBodyBytes,
     busyTimeoutMs: config.busyTimeoutMs,
     models: createModelCatalog({ providers: config.providers, route, log }),
@@ -71,6 +79,8 @@ export async function startServer(config: ServerConfig, { log = console.error }:
       prices: config.prices,
       recorder,
       health,
+      admission,
+      clock,
       defaultModel: config.defaultModel,
       maxBodyBytes: config.maxBodyBytes,
       bodyTimeoutMs: config.bodyTimeoutMs,

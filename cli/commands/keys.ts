@@ -1,13 +1,59 @@
 import { defineCommand } from "citty";
 import { UserError } from "../../src/errors.ts";
-import type { KeyInfo } from "../../src/keys/service.ts";
-import { dbArgs, parseStrict } from "../args.ts";
+import type { KeyInfo, KeySettings } from "../../src/keys/service.ts";
+import { parseDuration } from "../../src/keys/validate.ts";
+import { dbArgs, parseStrict, type StrictArgs } from "../args.ts";
 import { openKeys } from "../context.ts";
 import { printTable } from "../table.ts";
 
 const target = {
   key: { type: "positional", description: "Name or id of the key", valueHint: "NAME_OR_ID" },
 } as const;
+
+/** Spend-control settings shared by create-key and update-key. */
+const settingArgs = {
+  budget: { type: "string", description: "Spend limit per budget period in US dollars, e.g. 25.50", valueHint: "USD" },
+  "budget-period": { type: "string", description: "day, week, month (calendar periods in UTC; default month) or total (never resets)", valueHint: "PERIOD" },
+  tpm: { type: "string", description: "Tokens per minute (prompt + completion)", valueHint: "N" },
+  "max-parallel": { type: "string", description: "Requests in flight at once", valueHint: "N" },
+  expires: { type: "string", description: "Expiry: ISO date-time (2027-01-01T00:00:00Z) or a duration from now (30d, 12h)", valueHint: "WHEN" },
+  models: { type: "string", description: "Allowed models, comma-separated glob patterns, e.g. 'gpt-4o*,claude-*'", valueHint: "PATTERNS" },
+} as const;
+
+const clearArgs = {
+  "no-budget": { type: "boolean", description: "Remove the budget" },
+  "no-tpm": { type: "boolean", description: "Remove the tokens-per-minute limit" },
+  "no-max-parallel": { type: "boolean", description: "Remove the in-flight limit" },
+  "no-expiry": { type: "boolean", description: "Remove the expiry" },
+  "all-models": { type: "boolean", description: "Allow every model (remove the allow-list)" },
+} as const;
+
+/** The key settings the flags give; a setting and its clearing flag together are a mistake. */
+function settingsFrom(flags: StrictArgs["flags"]): KeySettings {
+  const pick = (set: string, clear: string): unknown => {
+    if (flags[set] !== undefined && flags[clear]) throw new UserError(`--${set} and --${clear} contradict each other`);
+    return flags[clear] ? null : flags[set];
+  };
+  return {
+    budgetUsd: pick("budget", "no-budget"),
+    budgetPeriod: flags["budget-period"],
+    tpmLimit: pick("tpm", "no-tpm"),
+    maxParallel: pick("max-parallel", "no-max-parallel"),
+    expiresAt: pick("expires", "no-expiry"),
+    allowedModels: pick("models", "all-models"),
+  };
+}
+
+/** The settings a key has, as lines for the CLI's confirmations. */
+function describeLimits(k: KeyInfo): string[] {
+  const lines = [`Rate limit: ${k.rate_limit_per_minute} requests/minute`];
+  if (k.budget_usd !== null) lines.push(`Budget: $${k.budget_usd} per ${k.budget_period === "total" ? "lifetime (never resets)" : k.budget_period}${k.spent_usd !== null ? ` ($${k.spent_usd} spent this period)` : ""}`);
+  if (k.tpm_limit !== null) lines.push(`Tokens per minute: ${k.tpm_limit}`);
+  if (k.max_parallel !== null) lines.push(`Max parallel requests: ${k.max_parallel}`);
+  if (k.expires_at !== null) lines.push(`Expires: ${k.expires_at}`);
+  if (k.allowed_models !== null) lines.push(`Allowed models: ${k.allowed_models.join(", ")}`);
+  return lines;
+}
 
 export const createKey = defineCommand({
   meta: {
@@ -20,6 +66,7 @@ export const createKey = defineCommand({
     key: { type: "positional", required: false, description: "The key (8-256 visible ASCII chars). '-' reads it from stdin; omit it to generate one; put '--' before a key that starts with '-'" },
     rate_limit: { type: "positional", required: false, description: "Requests per minute (default 60)", valueHint: "RATE_LIMIT" },
     generate: { type: "boolean", description: "Generate a secure random key (32 random bytes, URL-safe)" },
+    ...settingArgs,
     ...dbArgs,
   },
   async run({ rawArgs, cmd }) {
@@ -38,26 +85,95 @@ export const createKey = defineCommand({
       rateLimit = third;
     }
     const { keys } = openKeys(flags, { create: true });
-    const created = await keys.create({ name, key, rateLimitPerMinute: rateLimit });
+    const created = await keys.create({ name, key, ...settingsFrom(flags), rateLimitPerMinute: rateLimit });
     console.log(`API key '${created.name}' created successfully!`);
     console.log(`Key ID: ${created.id}`);
     console.log(`Plain key (save this securely): ${created.key}`);
-    console.log(`Rate limit: ${created.rate_limit_per_minute} requests/minute`);
+    for (const line of describeLimits(created)) console.log(line);
   },
 });
 
 export const listKeys = defineCommand({
-  meta: { name: "list-keys", description: "List keys: name, id, active, rate limit, created. Never shows a key or its hash." },
-  args: { json: { type: "boolean", description: "Print JSON for scripts" }, ...dbArgs },
+  meta: { name: "list-keys", description: "List keys: name, id, active, limits, budget and what is spent this period, expiry. Never shows a key or its hash." },
+  args: { json: { type: "boolean", description: "Print JSON for scripts" }, all: { type: "boolean", description: "Also list deleted keys" }, ...dbArgs },
   run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
-    const list = openKeys(flags).keys.list();
+    const list = openKeys(flags).keys.list({ all: flags.all === true });
     if (flags.json) return void console.log(JSON.stringify(list, null, 2));
     if (list.length === 0) return void console.log("No keys yet. Create one with: gateway create-key NAME [KEY] [RATE_LIMIT]");
     printTable(
-      ["NAME", "ID", "ACTIVE", "RATE LIMIT", "CREATED"],
-      list.map((k: KeyInfo) => [k.name, k.id, k.is_active ? "yes" : "no", `${k.rate_limit_per_minute}/min`, k.created_at]),
+      ["NAME", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "EXPIRES", "MODELS", "CREATED"],
+      list.map((k: KeyInfo) => [
+        k.name,
+        k.id,
+        k.deleted_at ? "deleted" : k.is_active ? "yes" : "no",
+        `${k.rate_limit_per_minute}/min`,
+        k.tpm_limit === null ? "-" : String(k.tpm_limit),
+        k.max_parallel === null ? "-" : String(k.max_parallel),
+        k.budget_usd === null ? "-" : `$${k.budget_usd}/${k.budget_period}`,
+        k.spent_usd === null ? "-" : `$${k.spent_usd}`,
+        k.expires_at ?? "-",
+        k.allowed_models === null ? "all" : k.allowed_models.join(","),
+        k.created_at,
+      ]),
     );
+  },
+});
+
+export const updateKey = defineCommand({
+  meta: {
+    name: "update-key",
+    description: "Change a key's name, rate limit, budget, token limit, in-flight limit, expiry or allowed models. A running server applies it on the next request.",
+  },
+  args: {
+    ...target,
+    name: { type: "string", description: "New name", valueHint: "NAME" },
+    "rate-limit": { type: "string", description: "Requests per minute", valueHint: "N" },
+    ...settingArgs,
+    ...clearArgs,
+    ...dbArgs,
+  },
+  run({ rawArgs, cmd }) {
+    const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
+    const info = openKeys(flags).keys.update(positionals[0]!, { name: flags.name, rateLimitPerMinute: flags["rate-limit"], ...settingsFrom(flags) });
+    console.log(`API key '${info.name}' (${info.id}) updated.`);
+    for (const line of describeLimits(info)) console.log(line);
+  },
+});
+
+export const rotateKey = defineCommand({
+  meta: {
+    name: "rotate-key",
+    description: "Give a key a new value (same id: usage, budget and limits carry over). The old value stops working at once, or after --grace.",
+  },
+  args: {
+    ...target,
+    value: { type: "positional", required: false, description: "The new key; '-' reads it from stdin; omit it to generate one", valueHint: "KEY" },
+    generate: { type: "boolean", description: "Generate the new key (the default)" },
+    grace: { type: "string", description: "How long the old value keeps working, e.g. 24h or 30m (default: not at all)", valueHint: "DURATION" },
+    ...dbArgs,
+  },
+  async run({ rawArgs, cmd }) {
+    const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
+    const [target, given] = positionals;
+    if (flags.generate && given !== undefined) throw new UserError("give either a new KEY or --generate, not both");
+    const graceMs = flags.grace === undefined ? 0 : parseDuration(String(flags.grace));
+    if (graceMs === null) throw new UserError(`--grace must be a duration such as 24h or 30m, got '${flags.grace}'`);
+    const key = given === "-" ? await readStdinKey() : given;
+    const rotated = await openKeys(flags).keys.rotate(target!, { key, graceMs });
+    console.log(`API key '${rotated.name}' (${rotated.id}) rotated.`);
+    console.log(`New plain key (save this securely): ${rotated.key}`);
+    console.log(rotated.previous_valid_until ? `The old key works until ${rotated.previous_valid_until}.` : "The old key no longer works.");
+  },
+});
+
+export const deleteKey = defineCommand({
+  meta: { name: "delete-key", description: "Delete a key: it stops working at once and leaves list-keys (--all shows it); its usage and reports stay." },
+  args: { ...target, ...dbArgs },
+  run({ rawArgs, cmd }) {
+    const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
+    const info = openKeys(flags).keys.delete(positionals[0]!);
+    console.log(`API key '${info.name}' (${info.id}) deleted.`);
   },
 });
 

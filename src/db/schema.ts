@@ -1,7 +1,9 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Customer API keys. The plain key is never stored: `keyHash` is bcrypt, `lookup` an HMAC keyed by a secret kept outside the database. */
-export const apiKeys = sqliteTable("api_keys", {
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
   id: text("id").primaryKey(),
   name: text("name").notNull().unique(),
   keyHash: text("key_hash").notNull(),
@@ -10,7 +12,27 @@ export const apiKeys = sqliteTable("api_keys", {
   isActive: integer("is_active", { mode: "boolean" }).notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
-});
+  // Spend control; NULL means no such limit. Each may be edited directly with SQL: the server reads the
+  // row again on the next request.
+  /** Spend limit per period, integer nano-dollars. */
+  budgetNanoUsd: integer("budget_nano_usd"),
+  /** day | week | month (calendar periods in UTC) | total (never resets). */
+  budgetPeriod: text("budget_period").notNull().default("month"),
+  /** Prompt + completion tokens per clock minute. */
+  tpmLimit: integer("tpm_limit"),
+  /** Requests in flight at once. */
+  maxParallel: integer("max_parallel"),
+  /** Milliseconds since the epoch after which the key is refused (401 api_key_expired). */
+  expiresAt: integer("expires_at"),
+  /** Comma-separated glob patterns (* and ?) of the models the key may use. */
+  allowedModels: text("allowed_models"),
+  /** Set when the key was deleted: it stops working, its usage stays. */
+  deletedAt: integer("deleted_at"),
+  // The previous value of a rotated key, accepted until previous_valid_until (the grace period).
+  previousLookup: text("previous_lookup"),
+  previousKeyHash: text("previous_key_hash"),
+  previousValidUntil: integer("previous_valid_until"),
+}, (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup)]);
 
 /** One row per request that reached an upstream. Money is integer nano-dollars so sums never drift. */
 export const usage = sqliteTable(

@@ -1,5 +1,5 @@
 // TypeBox schemas shared by routes for validation and the OpenAPI document.
-import { t } from "elysia";
+import { t, type TSchema } from "elysia";
 
 type Example = [status: number, message: string, type: string, code: string, param?: string];
 
@@ -63,16 +63,43 @@ export function adminErrors(...statuses: number[]): ErrorSchemas {
   return pick(ADMIN_EXAMPLES, statuses);
 }
 
+const nullable = <T extends TSchema>(schema: T) => t.Union([schema, t.Null()]);
+
 export const KeyInfoSchema = t.Object({
   id: t.String({ format: "uuid" }),
   name: t.String(),
   rate_limit_per_minute: t.Integer({ minimum: 1 }),
   is_active: t.Boolean(),
+  budget_usd: nullable(t.String({ description: "Spend limit per period in US dollars (exact decimal)", examples: ["25.50"] })),
+  budget_period: t.Union([t.Literal("day"), t.Literal("week"), t.Literal("month"), t.Literal("total")]),
+  tpm_limit: nullable(t.Integer({ description: "Prompt + completion tokens per minute" })),
+  max_parallel: nullable(t.Integer({ description: "Requests in flight at once" })),
+  expires_at: nullable(t.String({ format: "date-time" })),
+  allowed_models: nullable(t.Array(t.String(), { description: "Glob patterns of the models the key may use" })),
+  spent_usd: nullable(t.String({ description: "Spent in the current budget period" })),
+  budget_resets_at: nullable(t.String({ format: "date-time" })),
   created_at: t.String({ format: "date-time" }),
   updated_at: t.String({ format: "date-time" }),
+  deleted_at: t.Optional(t.String({ format: "date-time" })),
 });
 
+/** The per-key settings accepted by create and update; null clears one. */
+export const KeySettingsFields = {
+  rate_limit_per_minute: t.Optional(t.Integer({ description: "Requests per minute (default 60)", examples: [200] })),
+  budget_usd: t.Optional(nullable(t.Union([t.String(), t.Number()], { description: "Spend limit per period, US dollars", examples: ["25.50"] }))),
+  budget_period: t.Optional(t.Union([t.Literal("day"), t.Literal("week"), t.Literal("month"), t.Literal("total")], { description: "Default month (calendar, UTC)" })),
+  tpm_limit: t.Optional(nullable(t.Integer({ description: "Tokens per minute (prompt + completion)" }))),
+  max_parallel: t.Optional(nullable(t.Integer({ description: "Requests in flight at once" }))),
+  expires_at: t.Optional(nullable(t.String({ description: "ISO date-time with zone, or a duration such as 30d", examples: ["2027-01-01T00:00:00Z"] }))),
+  allowed_models: t.Optional(nullable(t.Array(t.String(), { description: "Glob patterns (* and ?)", examples: [["gpt-4o*", "claude-*"]] }))),
+};
+
 export const CreatedKeySchema = t.Composite([KeyInfoSchema, t.Object({ key: t.String({ description: "The plain key. Shown only in this response." }) })]);
+
+export const RotatedKeySchema = t.Composite([
+  CreatedKeySchema,
+  t.Object({ previous_valid_until: t.Union([t.String({ format: "date-time" }), t.Null()], { description: "Until when the old value still works" }) }),
+]);
 
 const totals = {
   requests: t.Integer(),

@@ -28,6 +28,7 @@ function toKey(result: VerifyResult): VerifiedKey {
   if (result.reason === "disabled") {
     throw new ApiError(403, "This API key has been disabled. Contact the gateway operator.", "invalid_request_error", "api_key_disabled");
   }
+  if (result.reason === "expired") throw new ApiError(401, "This API key has expired. Contact the gateway operator.", "invalid_request_error", "api_key_expired");
   throw invalidKey("Incorrect API key provided.");
 }
 
@@ -36,11 +37,12 @@ function toKey(result: VerifyResult): VerifiedKey {
  * x-ratelimit-* headers on whatever response follows (success or error). Only inference counts against
  * the limit: `counted: false` (models, usage) authenticates and reports the window without using it.
  */
-export function createCustomerGate(verify: KeyVerifier, limiter: Limiter) {
+export function createCustomerGate(verify: KeyVerifier, limiter: Limiter, limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void) {
   return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
     const key = await authenticate(verify, request.headers.get("authorization"));
     const decision = limiter(key.id, key.rateLimitPerMinute, counted);
     Object.assign(headers, rateLimitHeaders(decision));
+    limitHeaders?.(key, headers);
     if (!decision.allowed) {
       throw new ApiError(
         429,

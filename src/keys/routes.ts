@@ -1,7 +1,9 @@
 import { Elysia, t } from "elysia";
-import { adminErrors, CreatedKeySchema, KeyInfoSchema } from "../docs/schemas.ts";
+import { adminErrors, CreatedKeySchema, KeyInfoSchema, KeySettingsFields, RotatedKeySchema } from "../docs/schemas.ts";
+import { UserError } from "../errors.ts";
+import { parseDuration } from "./validate.ts";
 import { retryBusy } from "../db/client.ts";
-import type { KeyService } from "./service.ts";
+import type { KeyService, KeySettings } from "./service.ts";
 
 export interface AdminKeyRoutesOptions {
   keys: KeyService;
@@ -17,14 +19,15 @@ const security = [{ adminToken: [] }];
 export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
   const write = <T>(fn: () => T | Promise<T>) => retryBusy(fn, busyTimeoutMs);
   return new Elysia({ name: "admin-key-routes" })
-    .get("/admin/keys", () => keys.list(), {
+    .get("/admin/keys", ({ query }) => keys.list({ all: query.all === "true" }), {
+      query: t.Object({ all: t.Optional(t.String({ description: "'true' also lists deleted keys" })) }),
       response: { 200: t.Array(KeyInfoSchema), ...adminErrors(401) },
       detail: { tags: ["Admin"], summary: "List API keys (never the key or its hash)", security },
     })
     .post(
       "/admin/keys",
       async ({ body, set }) => {
-        const created = await write(() => keys.create({ name: body.name, key: body.key, rateLimitPerMinute: body.rate_limit_per_minute }));
+        const created = await write(() => keys.create({ name: body.name, key: body.key, ...settingsOf(body) }));
         set.status = 201;
         return created;
       },
@@ -33,7 +36,7 @@ export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
           {
             name: t.String({ description: "Unique name", examples: ["customer-acme-corp"] }),
             key: t.Optional(t.String({ description: "The plain key (8-256 visible ASCII). Omit to generate a random one." })),
-            rate_limit_per_minute: t.Optional(t.Integer({ description: "Requests per minute (default 60)", examples: [200] })),
+            ...KeySettingsFields,
           },
           { additionalProperties: false },
         ),
@@ -48,19 +51,59 @@ export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
     })
     .patch(
       "/admin/keys/:id",
-      ({ params, body }) => write(() => keys.update(params.id, { name: body.name, rateLimitPerMinute: body.rate_limit_per_minute, isActive: body.is_active })),
+      ({ params, body }) => write(() => keys.update(params.id, { name: body.name, isActive: body.is_active, ...settingsOf(body) })),
       {
         params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
         body: t.Object(
           {
             name: t.Optional(t.String()),
-            rate_limit_per_minute: t.Optional(t.Integer()),
             is_active: t.Optional(t.Boolean({ description: "false disables the key: refused (403) from the next request on" })),
+            ...KeySettingsFields,
           },
           { additionalProperties: false },
         ),
         response: { 200: KeyInfoSchema, ...adminErrors(400, 401, 404, 409) },
-        detail: { tags: ["Admin"], summary: "Rename, re-limit, disable or enable an API key", security },
+        detail: { tags: ["Admin"], summary: "Rename, re-limit, budget, disable or enable an API key (null clears a setting)", security },
       },
-    );
+    )
+    .post(
+      "/admin/keys/:id/rotate",
+      async ({ params, body }) => {
+        const graceMs = body?.grace === undefined ? 0 : parseDuration(body.grace);
+        if (graceMs === null) throw new UserError(`grace must be a duration such as 24h or 30m, got '${body?.grace}'`);
+        return write(() => keys.rotate(params.id, { key: body?.key, graceMs }));
+      },
+      {
+        params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
+        body: t.Optional(
+          t.Object(
+            {
+              key: t.Optional(t.String({ description: "The new plain key; omit to generate one" })),
+              grace: t.Optional(t.String({ description: "How long the old value keeps working, e.g. 24h (default: not at all)", examples: ["24h"] })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        response: { 200: RotatedKeySchema, ...adminErrors(400, 401, 404, 409) },
+        detail: { tags: ["Admin"], summary: "Give a key a new value (same id, usage, budget and limits); the new value is returned once", security },
+      },
+    )
+    .delete("/admin/keys/:id", ({ params }) => write(() => keys.delete(params.id)), {
+      params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
+      response: { 200: KeyInfoSchema, ...adminErrors(401, 404) },
+      detail: { tags: ["Admin"], summary: "Delete a key: it stops working at once; its usage and reports stay", security },
+    });
+}
+
+/** The settings fields of an admin body, as the key service takes them. */
+function settingsOf(body: Record<string, unknown>): KeySettings {
+  return {
+    rateLimitPerMinute: body.rate_limit_per_minute,
+    budgetUsd: body.budget_usd,
+    budgetPeriod: body.budget_period,
+    tpmLimit: body.tpm_limit,
+    maxParallel: body.max_parallel,
+    expiresAt: body.expires_at,
+    allowedModels: body.allowed_models,
+  };
 }

@@ -4,7 +4,11 @@ import { isBusy } from "../db/client.ts";
 import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
 import { ConflictError, NotFoundError, UserError } from "../errors.ts";
 import { lookupDigest } from "./secret.ts";
-import { generateKey, validateName, validatePlainKey, validateRateLimit } from "./validate.ts";
+import { parseModelList } from "../admission/allow-list.ts";
+import { formatUsd, parseUsd } from "../admission/money.ts";
+import { BUDGET_PERIODS, isBudgetPeriod, periodBounds, type BudgetPeriod } from "../admission/periods.ts";
+import { spentSince } from "../usage/analytics.ts";
+import { generateKey, validateExpiry, validateModelList, validateName, validatePlainKey, validatePositiveInt, validateRateLimit } from "./validate.ts";
 
 /** What may be shown of a key (CLI --json and admin API): never the plain key, hash or lookup digest. */
 export interface KeyInfo {
@@ -12,20 +16,42 @@ export interface KeyInfo {
   name: string;
   rate_limit_per_minute: number;
   is_active: boolean;
+  /** Spend limit per period in US dollars (decimal string, exact), or null. */
+  budget_usd: string | null;
+  budget_period: BudgetPeriod;
+  tpm_limit: number | null;
+  max_parallel: number | null;
+  expires_at: string | null;
+  allowed_models: string[] | null;
+  /** Spent in the current budget period (US dollars), when the key has a budget. */
+  spent_usd: string | null;
+  /** When the current budget period ends (null without a budget, or for a `total` budget). */
+  budget_resets_at: string | null;
   created_at: string;
   updated_at: string;
+  /** Only for deleted keys (list --all). */
+  deleted_at?: string;
 }
 
-export interface CreateKeyInput {
+/** Settings every create and update accepts; undefined leaves a setting alone, null clears it. */
+export interface KeySettings {
+  rateLimitPerMinute?: unknown;
+  budgetUsd?: unknown;
+  budgetPeriod?: unknown;
+  tpmLimit?: unknown;
+  maxParallel?: unknown;
+  expiresAt?: unknown;
+  allowedModels?: unknown;
+}
+
+export interface CreateKeyInput extends KeySettings {
   name: unknown;
   /** Omitted: a random key is generated. */
   key?: unknown;
-  rateLimitPerMinute?: unknown;
 }
 
-export interface KeyPatch {
+export interface KeyPatch extends KeySettings {
   name?: unknown;
-  rateLimitPerMinute?: unknown;
   isActive?: unknown;
 }
 
@@ -41,96 +67,185 @@ export interface KeyServiceOptions {
 }
 
 const SECRET_CHECK = "lookup_secret_check";
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function toKeyInfo(row: ApiKey): KeyInfo {
+/** A key as shown, with what it spent in the current budget period (`spent`: nano-dollars, if budgeted). */
+export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number | null } | null = null): KeyInfo {
   return {
     id: row.id,
     name: row.name,
     rate_limit_per_minute: row.rateLimitPerMinute,
     is_active: row.isActive,
+    budget_usd: row.budgetNanoUsd === null ? null : formatUsd(row.budgetNanoUsd),
+    budget_period: isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month",
+    tpm_limit: row.tpmLimit,
+    max_parallel: row.maxParallel,
+    expires_at: iso(row.expiresAt),
+    allowed_models: parseModelList(row.allowedModels),
+    spent_usd: spent === null ? null : formatUsd(spent.nano),
+    budget_resets_at: spent === null ? null : iso(spent.resetsAt),
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
+    ...(row.deletedAt === null ? {} : { deleted_at: new Date(row.deletedAt).toISOString() }),
   };
+}
+
+/** The columns a settings object changes, validated; undefined fields are left out. */
+function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
+  const c: Partial<ApiKey> = {};
+  if (s.rateLimitPerMinute !== undefined) c.rateLimitPerMinute = validateRateLimit(s.rateLimitPerMinute);
+  if (s.budgetUsd !== undefined) c.budgetNanoUsd = s.budgetUsd === null ? null : parseUsd(s.budgetUsd);
+  if (s.budgetPeriod !== undefined) {
+    if (!isBudgetPeriod(s.budgetPeriod)) throw new UserError(`budget period must be one of ${BUDGET_PERIODS.join(", ")}, got '${String(s.budgetPeriod)}'`);
+    c.budgetPeriod = s.budgetPeriod;
+  }
+  if (s.tpmLimit !== undefined) c.tpmLimit = s.tpmLimit === null ? null : validatePositiveInt(s.tpmLimit, "tokens per minute");
+  if (s.maxParallel !== undefined) c.maxParallel = s.maxParallel === null ? null : validatePositiveInt(s.maxParallel, "max parallel requests", 100_000);
+  if (s.expiresAt !== undefined) c.expiresAt = s.expiresAt === null ? null : validateExpiry(s.expiresAt, now);
+  if (s.allowedModels !== undefined) c.allowedModels = s.allowedModels === null ? null : validateModelList(s.allowedModels);
+  return c;
 }
 
 /** Key administration shared by the CLI and the admin HTTP API. */
 export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange }: KeyServiceOptions) {
   checkSecret(db, secret);
 
-  function find(nameOrId: string): ApiKey {
-    const row = db.select().from(apiKeys).where(or(eq(apiKeys.id, nameOrId), eq(apiKeys.name, nameOrId))).all();
+  /** A key by id or name; deleted keys only when asked (they cannot be changed, only listed). */
+  function find(nameOrId: string, { deleted = false } = {}): ApiKey {
+    const rows = db.select().from(apiKeys).where(or(eq(apiKeys.id, nameOrId), eq(apiKeys.name, nameOrId))).all();
     // An id match wins over a name that happens to equal another key's id.
-    const hit = row.find((r) => r.id === nameOrId) ?? row[0];
-    if (!hit) throw new NotFoundError(`no key named or with id '${nameOrId}'`);
+    const hit = rows.find((r) => r.id === nameOrId) ?? rows[0];
+    if (!hit || (hit.deletedAt !== null && !deleted)) throw new NotFoundError(`no key named or with id '${nameOrId}'`);
     return hit;
   }
 
+  /** The key as shown, with its spend in the current budget period read from the rows. */
+  function info(row: ApiKey): KeyInfo {
+    if (row.budgetNanoUsd === null) return toKeyInfo(row);
+    const now = clock();
+    const { start, end } = periodBounds(isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month", now);
+    return toKeyInfo(row, { nano: spentSince(db, row.id, start, now), resetsAt: end });
+  }
+
   function assertNameFree(name: string, exceptId?: string): void {
-    const other = db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.name, name)).get();
-    if (other && other.id !== exceptId) throw new ConflictError(`a key named '${name}' already exists`);
+    const other = db.select({ id: apiKeys.id, deletedAt: apiKeys.deletedAt }).from(apiKeys).where(eq(apiKeys.name, name)).get();
+    if (other && other.id !== exceptId) {
+      throw new ConflictError(other.deletedAt === null ? `a key named '${name}' already exists` : `a deleted key is still named '${name}' (its usage keeps the name); choose another name`);
+    }
+  }
+
+  /** A validated new key value: its lookup digest is free and it is not the admin token. */
+  async function newValue(key: unknown): Promise<{ key: string; lookup: string; keyHash: string }> {
+    const plain = key === undefined ? generateKey() : validatePlainKey(key);
+    if (adminToken !== undefined && plain === adminToken) throw new UserError("a customer key must not equal the admin token");
+    const lookup = lookupDigest(secret, plain);
+    const taken = db.$client.query("SELECT 1 FROM api_keys WHERE lookup = ?1 OR previous_lookup = ?1").get(lookup);
+    if (taken) throw new ConflictError("another key already has this value; choose a different key");
+    return { key: plain, lookup, keyHash: await Bun.password.hash(plain, { algorithm: "bcrypt", cost: bcryptCost }) };
+  }
+
+  function write(fn: () => void, conflict: string): void {
+    try {
+      fn();
+    } catch (err) {
+      // Lost a race with a concurrent change: report it like the checks above would have.
+      if (String((err as Error).message).includes("UNIQUE")) throw new ConflictError(conflict);
+      throw err;
+    }
+    onChange?.();
   }
 
   return {
     async create(input: CreateKeyInput): Promise<KeyInfo & { key: string }> {
       const name = validateName(input.name);
-      const key = input.key === undefined ? generateKey() : validatePlainKey(input.key);
-      if (adminToken !== undefined && key === adminToken) throw new UserError("a customer key must not equal the admin token");
-      const rateLimitPerMinute = validateRateLimit(input.rateLimitPerMinute ?? 60);
-      assertNameFree(name);
-      const lookup = lookupDigest(secret, key);
-      if (db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.lookup, lookup)).get()) {
-        throw new ConflictError("another key already has this value; choose a different key");
-      }
-      const keyHash = await Bun.password.hash(key, { algorithm: "bcrypt", cost: bcryptCost });
       const now = clock();
+      const settings = settingsChanges({ ...input, rateLimitPerMinute: input.rateLimitPerMinute ?? 60 }, now);
+      assertNameFree(name);
+      const value = await newValue(input.key);
       const row: ApiKey = {
         id: crypto.randomUUID(),
         name,
-        keyHash,
-        lookup,
-        rateLimitPerMinute,
+        keyHash: value.keyHash,
+        lookup: value.lookup,
+        rateLimitPerMinute: 60,
         isActive: true,
         createdAt: now,
         updatedAt: now,
+        budgetNanoUsd: null,
+        budgetPeriod: "month",
+        tpmLimit: null,
+        maxParallel: null,
+        expiresAt: null,
+        allowedModels: null,
+        deletedAt: null,
+        previousLookup: null,
+        previousKeyHash: null,
+        previousValidUntil: null,
+        ...settings,
       };
-      try {
-        db.insert(apiKeys).values(row).run();
-        onChange?.();
-      } catch (err) {
-        // Lost a race with a concurrent create: report it like the checks above would have.
-        if (String((err as Error).message).includes("UNIQUE")) throw new ConflictError(`a key named '${name}' or with this value already exists`);
-        throw err;
-      }
-      return { ...toKeyInfo(row), key };
+      write(() => db.insert(apiKeys).values(row).run(), `a key named '${name}' or with this value already exists`);
+      return { ...info(row), key: value.key };
     },
 
-    list(): KeyInfo[] {
-      return db.select().from(apiKeys).orderBy(apiKeys.createdAt, apiKeys.name).all().map(toKeyInfo);
+    list({ all = false }: { all?: boolean } = {}): KeyInfo[] {
+      return db
+        .select()
+        .from(apiKeys)
+        .orderBy(apiKeys.createdAt, apiKeys.name)
+        .all()
+        .filter((r) => all || r.deletedAt === null)
+        .map(info);
     },
 
     get(nameOrId: string): KeyInfo {
-      return toKeyInfo(find(nameOrId));
+      return info(find(nameOrId));
     },
 
     update(nameOrId: string, patch: KeyPatch): KeyInfo {
       const row = find(nameOrId);
-      if (patch.name === undefined && patch.rateLimitPerMinute === undefined && patch.isActive === undefined) {
-        throw new UserError("nothing to change: give name, rate_limit_per_minute or is_active");
-      }
-      const changes: Partial<ApiKey> = {};
+      const changes = settingsChanges(patch, clock());
       if (patch.name !== undefined) {
         changes.name = validateName(patch.name);
         assertNameFree(changes.name, row.id);
       }
-      if (patch.rateLimitPerMinute !== undefined) changes.rateLimitPerMinute = validateRateLimit(patch.rateLimitPerMinute);
       if (patch.isActive !== undefined) {
         if (typeof patch.isActive !== "boolean") throw new UserError("is_active must be true or false");
         changes.isActive = patch.isActive;
       }
+      if (Object.keys(changes).length === 0) throw new UserError("nothing to change: give at least one setting to change");
       const updated = { ...row, ...changes, updatedAt: clock() };
-      db.update(apiKeys).set({ ...changes, updatedAt: updated.updatedAt }).where(eq(apiKeys.id, row.id)).run();
-      onChange?.();
-      return toKeyInfo(updated);
+      write(() => db.update(apiKeys).set({ ...changes, updatedAt: updated.updatedAt }).where(eq(apiKeys.id, row.id)).run(), `a key named '${String(changes.name)}' already exists`);
+      return info(updated);
+    },
+
+    /**
+     * A new value for the key (same id: usage, budget and limits carry over). The old value keeps
+     * working for `graceMs` (0: refused at once).
+     */
+    async rotate(nameOrId: string, { key, graceMs = 0 }: { key?: unknown; graceMs?: number } = {}): Promise<KeyInfo & { key: string; previous_valid_until: string | null }> {
+      const row = find(nameOrId);
+      const value = await newValue(key);
+      const now = clock();
+      const grace = graceMs > 0;
+      const changes: Partial<ApiKey> = {
+        lookup: value.lookup,
+        keyHash: value.keyHash,
+        previousLookup: grace ? row.lookup : null,
+        previousKeyHash: grace ? row.keyHash : null,
+        previousValidUntil: grace ? now + graceMs : null,
+        updatedAt: now,
+      };
+      write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, row.id)).run(), "another key already has this value; choose a different key");
+      return { ...info({ ...row, ...changes }), key: value.key, previous_valid_until: iso(changes.previousValidUntil ?? null) };
+    },
+
+    /** The key stops working at once and leaves the listings; its usage rows and reports stay. */
+    delete(nameOrId: string): KeyInfo {
+      const row = find(nameOrId);
+      const now = clock();
+      const changes: Partial<ApiKey> = { deletedAt: now, isActive: false, previousLookup: null, previousKeyHash: null, previousValidUntil: null, updatedAt: now };
+      write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, row.id)).run(), "conflict");
+      return info({ ...row, ...changes });
     },
   };
 }

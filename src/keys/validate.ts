@@ -35,3 +35,43 @@ export function generateKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return `gw-${Buffer.from(bytes).toString("base64url")}`;
 }
+
+/** A positive integer setting (tokens per minute, requests in flight). */
+export function validatePositiveInt(value: unknown, what: string, max = MAX_RATE_LIMIT): number {
+  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) throw new UserError(`${what} must be a positive integer, got '${String(value)}'`);
+  if (n > max) throw new UserError(`${what} must be at most ${max}`);
+  return n;
+}
+
+const DURATION = /^(\d+)(m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "30d", "12h", "90m", "2w" as milliseconds; null when `value` is not such a duration. */
+export function parseDuration(value: string): number | null {
+  const m = DURATION.exec(value.trim());
+  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null;
+}
+
+/** An expiry: an ISO date-time with a zone (or a date, UTC midnight), or a duration from now such as 30d. */
+export function validateExpiry(value: unknown, now: number): number {
+  if (typeof value !== "string" || value.trim() === "") throw new UserError(`expiry must be an ISO date-time such as 2027-01-01T00:00:00Z or a duration such as 30d, got '${String(value)}'`);
+  const duration = parseDuration(value);
+  if (duration !== null) return now + duration;
+  const text = value.trim();
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : /(Z|[+-]\d{2}:?\d{2})$/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) throw new UserError(`expiry must be an ISO date-time with a zone such as 2027-01-01T00:00:00Z, or a duration such as 30d, got '${value}'`);
+  return ms;
+}
+
+/** A model allow-list: glob patterns as an array or a comma-separated string; visible characters only. */
+export function validateModelList(value: unknown): string {
+  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
+  if (!items) throw new UserError("allowed models must be a list of model patterns such as 'gpt-4o*,claude-*'");
+  const patterns = items.map((p) => (typeof p === "string" ? p.trim() : "")).filter((p) => p !== "");
+  if (patterns.length === 0) throw new UserError("allowed models must name at least one model pattern (use --all-models / null to allow every model)");
+  for (const p of patterns) {
+    if (p.length > 256 || p.includes(",") || hasHiddenCharacters(p) || /\s/.test(p)) throw new UserError(`invalid model pattern '${p}'`);
+  }
+  return patterns.join(",");
+}

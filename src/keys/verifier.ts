@@ -1,3 +1,6 @@
+import type { KeyLimits } from "../admission/counters.ts";
+import { parseModelList } from "../admission/allow-list.ts";
+import { isBudgetPeriod } from "../admission/periods.ts";
 import type { Db } from "../db/client.ts";
 import { lookupDigest } from "./secret.ts";
 
@@ -5,17 +8,23 @@ export interface VerifiedKey {
   id: string;
   name: string;
   rateLimitPerMinute: number;
+  limits: KeyLimits;
+  /** Milliseconds since the epoch, or null. */
+  expiresAt: number | null;
+  /** The key's model allow-list (glob patterns), or null for every model. */
+  allowedModels: string[] | null;
 }
 
 export type VerifyResult =
   | { ok: true; key: VerifiedKey }
-  | { ok: false; reason: "not_found" | "disabled" };
+  | { ok: false; reason: "not_found" | "disabled" | "expired" };
 
 export interface KeyVerifierOptions {
   db: Db;
   secret: string;
   /** Injected so tests can count bcrypt runs. */
   bcryptVerify?: (plain: string, hash: string) => Promise<boolean>;
+  clock?: () => number;
 }
 
 interface Row {
@@ -24,16 +33,32 @@ interface Row {
   key_hash: string;
   rate_limit_per_minute: number;
   is_active: number;
+  budget_nano_usd: number | null;
+  budget_period: string;
+  tpm_limit: number | null;
+  max_parallel: number | null;
+  expires_at: number | null;
+  allowed_models: string | null;
+  deleted_at: number | null;
+  /** 1 when the presented key is the previous value of a rotated key. */
+  previous: number;
+  previous_valid_until: number | null;
 }
+
+const COLUMNS = "id, name, rate_limit_per_minute, is_active, budget_nano_usd, budget_period, tpm_limit, max_parallel, expires_at, allowed_models, deleted_at";
 
 /**
  * Per-request key check. The row is found by its HMAC lookup digest (one indexed read, so a CLI
  * disable or re-limit is seen on the next request); bcrypt runs at most once per key and hash per
  * process, and never for a key whose digest matches no row.
  */
-export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: KeyVerifierOptions) {
+export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, clock = Date.now }: KeyVerifierOptions) {
+  // The current value of a key, or the previous value of a rotated one (accepted during its grace period).
   const byLookup = db.$client.query<Row, [string]>(
-    "SELECT id, name, key_hash, rate_limit_per_minute, is_active FROM api_keys WHERE lookup = ?",
+    `SELECT ${COLUMNS}, key_hash, 0 AS previous, NULL AS previous_valid_until FROM api_keys WHERE lookup = ?1
+     UNION ALL
+     SELECT ${COLUMNS}, previous_key_hash AS key_hash, 1 AS previous, previous_valid_until FROM api_keys WHERE previous_lookup = ?1
+     LIMIT 1`,
   );
   // Rows read since the database last changed. PRAGMA data_version changes whenever another connection
   // (the CLI, a sqlite3 shell's UPDATE, another server) commits, so such a change is still seen on the
@@ -64,9 +89,12 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: 
   const verified = new Map<string, { hash: string; ok: Promise<boolean>; settled?: boolean }>();
 
   function outcome(row: Row, bcryptOk: boolean): VerifyResult {
-    if (!bcryptOk) return { ok: false, reason: "not_found" };
+    const now = clock();
+    if (!bcryptOk || row.deleted_at !== null) return { ok: false, reason: "not_found" };
+    if (row.previous && (row.previous_valid_until === null || row.previous_valid_until <= now)) return { ok: false, reason: "not_found" };
     if (!row.is_active) return { ok: false, reason: "disabled" };
-    return { ok: true, key: { id: row.id, name: row.name, rateLimitPerMinute: row.rate_limit_per_minute } };
+    if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: "expired" };
+    return { ok: true, key: toVerifiedKey(row) };
   }
 
   /** Synchronous when the key was verified before (the common case); a promise only while bcrypt runs. */
@@ -95,6 +123,24 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify }: 
 }
 
 export type KeyVerifier = ReturnType<typeof createKeyVerifier>;
+
+/** A row as the request path uses it; a hand-edited budget_period that is not a period counts as "month". */
+function toVerifiedKey(row: Row): VerifiedKey {
+  return {
+    id: row.id,
+    name: row.name,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    limits: {
+      keyId: row.id,
+      tpmLimit: row.tpm_limit,
+      maxParallel: row.max_parallel,
+      budgetNanoUsd: row.budget_nano_usd,
+      budgetPeriod: isBudgetPeriod(row.budget_period) ? row.budget_period : "month",
+    },
+    expiresAt: row.expires_at,
+    allowedModels: parseModelList(row.allowed_models),
+  };
+}
 
 function defaultVerify(plain: string, hash: string): Promise<boolean> {
   return Bun.password.verify(plain, hash, "bcrypt");

@@ -2,7 +2,10 @@ import { ApiError, errorBody } from "../errors.ts";
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
+import type { Admission } from "../admission/admit.ts";
+import type { Ticket } from "../admission/counters.ts";
 import type { StorageHealth } from "../db/storage-health.ts";
+import type { VerifiedKey } from "../keys/verifier.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
@@ -14,6 +17,7 @@ export interface ChatProxyOptions {
   prices: PriceTable;
   recorder: UsageRecorder;
   health: StorageHealth;
+  admission: Admission;
   /** Used when a request names no model. */
   defaultModel?: string;
   maxBodyBytes: number;
@@ -25,7 +29,9 @@ export interface ChatProxyOptions {
 
 export interface ChatCall {
   requestId: string;
-  keyId: string;
+  key: VerifiedKey;
+  /** Response headers being collected (the key's limit headers are added here). */
+  headers: Record<string, unknown>;
   /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
   holdOpen?: () => void;
 }
@@ -52,7 +58,17 @@ export function createChatProxy(opts: ChatProxyOptions) {
     if (!route) {
       throw new ApiError(404, `The model '${chatReq.model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
     }
-    const body = upstreamBody(sent, chatReq, route.upstreamModel);
+    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: route.upstreamModel, provider: route.provider.name, body: chatReq.body, bodyBytes: sent.length }, call.headers);
+    // The ticket is settled when the row commits; every other way out releases it (a stream, when it ends).
+    let streaming = false;
+    try {
+      return await forward(req, call, chatReq, route, upstreamBody(sent, chatReq, route.upstreamModel), ticket, () => (streaming = true));
+    } finally {
+      if (!streaming) ticket.release();
+    }
+  };
+
+  async function forward(req: Request, call: ChatCall, chatReq: ChatRequest, route: Route, body: string, ticket: Ticket, streamStarted: () => void): Promise<Response> {
     const started = clock();
     // Non-streaming: a plain deadline. Streaming: the deadline restarts on every chunk (an idle
     // timeout), and a client that goes away aborts the upstream request.
@@ -92,7 +108,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
       };
       const row: UsageRecord = {
         requestId: call.requestId,
-        keyId: call.keyId,
+        keyId: call.key.id,
         modelRequested: chatReq.model,
         modelAnswered,
         provider: route.provider.name,
@@ -104,7 +120,9 @@ export function createChatProxy(opts: ChatProxyOptions) {
         streamed: chatReq.stream,
         createdAt: started,
       };
-      await opts.recorder.record(row);
+      await opts.recorder.record(row, () =>
+        ticket.settle({ tokens: row.promptTokens + row.completionTokens, costNanoUsd: row.costNanoUsd, createdAt: row.createdAt }),
+      );
     };
 
     armTimeout();
@@ -132,9 +150,14 @@ export function createChatProxy(opts: ChatProxyOptions) {
             : "The upstream connection broke off mid-stream; the response is incomplete.",
         onEnd: async (outcome) => {
           cleanup();
-          await record(res.status, outcome.usage, outcome.modelAnswered, outcome.text);
+          try {
+            await record(res.status, outcome.usage, outcome.modelAnswered, outcome.text);
+          } finally {
+            ticket.release();
+          }
         },
       });
+      streamStarted();
       return new Response(body, {
         status: res.status,
         headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
@@ -164,7 +187,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     const modelAnswered = typeof payload.model === "string" ? payload.model : null;
     await record(res.status, readUsage(payload.usage), modelAnswered, completionText(payload));
     return new Response(text, { status: res.status, headers: { "content-type": contentType || "application/json" } });
-  };
+  }
 }
 
 export type ChatProxy = ReturnType<typeof createChatProxy>;

@@ -8,6 +8,7 @@ const Price = t.Object(
     input_cost_per_token: t.Number({ minimum: 0 }),
     output_cost_per_token: t.Number({ minimum: 0 }),
     cache_read_input_token_cost: t.Optional(t.Number({ minimum: 0 })),
+    max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -31,6 +32,7 @@ export const ConfigFileSchema = t.Object(
     models: t.Optional(t.Record(t.String(), Price)),
     pricing_file: t.Optional(t.String({ minLength: 1 })),
     default_model: t.Optional(t.String({ minLength: 1 })),
+    default_max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
     max_body_bytes: t.Optional(t.Integer({ minimum: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
   },

@@ -36,7 +36,7 @@ export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOpt
     try {
       checkBeforeBody(request, server, checks);
       const key = await admit(request, headers);
-      res = await chat(request, { requestId: headers["x-request-id"]!, keyId: key.id, holdOpen: () => server.timeout(request, 0) });
+      res = await chat(request, { requestId: headers["x-request-id"]!, key, headers, holdOpen: () => server.timeout(request, 0) });
     } catch (err) {
       res = mapError(err, log);
     }
@@ -63,7 +63,7 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
       "/v1/chat/completions",
       async ({ request, set, server }) => {
         const key = await admit(request, set.headers);
-        return chat(request, { requestId: set.headers["x-request-id"] as string, keyId: key.id, holdOpen: () => server?.timeout(request, 0) });
+        return chat(request, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers, holdOpen: () => server?.timeout(request, 0) });
       },
       {
         // The body is read raw so it can be forwarded as sent; it is validated by the proxy.

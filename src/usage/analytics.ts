@@ -161,3 +161,8 @@ function toTotals(r: RawRow): Totals {
 export function nanoToUsd(nano: number): number {
   return nano / 1e9;
 }
+
+/** Exact spend of one key from `from` on (rows and roll-ups, one snapshot): what a budget period has used. */
+export function spentSince(db: Db, keyId: string, from: number, now: number): number {
+  return usageReport(db, { from, to: now + 366 * DAY_MS, groupBy: "key", keyId }).total.cost_nano_usd ?? 0;
+}

@@ -8,6 +8,8 @@ export interface ModelPrice {
   inputPico: number;
   outputPico: number;
   cachedInputPico: number;
+  /** The model's largest answer, when the price list says (LiteLLM's max_output_tokens). */
+  maxOutputTokens?: number;
 }
 
 export interface TokenCounts {
@@ -35,7 +37,9 @@ export function buildPriceTable(configModels: Record<string, PriceEntry> = {}, p
     for (const [name, p] of Object.entries(readLiteLLMPrices(pricingFile))) table.set(name, p);
   }
   for (const [name, p] of Object.entries(configModels)) {
-    table.set(name, fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost));
+    const price = fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost);
+    if (p.max_output_tokens !== undefined) price.maxOutputTokens = p.max_output_tokens;
+    table.set(name, price);
   }
   return table;
 }
@@ -55,6 +59,7 @@ export function readLiteLLMPrices(path: string): Record<string, ModelPrice> {
     if (name === "sample_spec" || !e || typeof e.input_cost_per_token !== "number" || typeof e.output_cost_per_token !== "number") continue;
     const cached = typeof e.cache_read_input_token_cost === "number" ? e.cache_read_input_token_cost : undefined;
     out[name] = fromUsdPerToken(e.input_cost_per_token, e.output_cost_per_token, cached);
+    if (typeof e.max_output_tokens === "number" && e.max_output_tokens > 0) out[name]!.maxOutputTokens = Math.floor(e.max_output_tokens);
   }
   return out;
 }

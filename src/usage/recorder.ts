@@ -43,6 +43,8 @@ const BUSY_STEPS_MS = [1, 2, 5, 10, 20, 50, 100];
 
 interface Pending {
   row: UsageRecord;
+  /** Runs synchronously right after the row's commit (settles the request's spend and limits). */
+  committed?: () => void;
   since: number;
   done: () => void;
   fail: (err: Error) => void;
@@ -118,8 +120,16 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
       }
       busyStep = 0;
       queue = queue.slice(batch.length);
-      for (const b of batch) b.done();
+      for (const b of batch) settle(b);
       if (!probe) health.set("writer", null);
+    }
+  }
+
+  function settle(p: Pending): void {
+    try {
+      p.committed?.();
+    } finally {
+      p.done();
     }
   }
 
@@ -128,7 +138,7 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
     for (const p of batch) {
       try {
         writeRows.immediate([p.row]);
-        p.done();
+        settle(p);
       } catch (err) {
         log(`[gateway] usage row for request ${p.row.requestId} could not be written: ${describeSqliteError(err)}`);
         p.fail(usageNotRecorded("the usage row was refused by the database", true));
@@ -137,9 +147,10 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
   }
 
   return {
-    record(row: UsageRecord): Promise<void> {
+    /** Resolves once the row is committed (after `committed` ran); rejects with the 503 when it cannot be. */
+    record(row: UsageRecord, committed?: () => void): Promise<void> {
       return new Promise((done, fail) => {
-        queue.push({ row, since: Date.now(), done, fail });
+        queue.push({ row, committed, since: Date.now(), done, fail });
         schedule();
       });
     },

@@ -42,8 +42,8 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   const table = await run("list-keys");
   expect(table.code).toBe(0);
   const lines = table.stdout.trim().split("\n");
-  expect(lines[0]).toMatch(/^NAME\s+ID\s+ACTIVE\s+RATE LIMIT\s+CREATED$/);
-  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+${id}\\s+yes\\s+200/min\\s+\\d{4}-`));
+  expect(lines[0]).toMatch(/^NAME\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+EXPIRES\s+MODELS\s+CREATED$/);
+  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+-\\s+-\\s+all\\s+\\d{4}-`));
   expect(table.stdout).not.toContain(plain);
   expect(table.stdout).not.toContain("$2");
 
@@ -56,7 +56,9 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
     ["customer-acme-corp", false, 500],
     ["beta", true, 30],
   ]);
-  expect(Object.keys(json[0]!).sort()).toEqual(["created_at", "id", "is_active", "name", "rate_limit_per_minute", "updated_at"]);
+  expect(Object.keys(json[0]!).sort()).toEqual([
+    "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "expires_at", "id", "is_active", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
+  ]);
   expect((await run("enable-key", "customer-acme-corp")).code).toBe(0);
 
   const db = new Database(join(dir, "gateway.db"), { readonly: true });

@@ -1,0 +1,168 @@
+// Everything decided about a request before it leaves: the key's model allow-list, that a budgeted key
+// only uses priced models, and the reservation of its worst case against tokens per minute, requests in
+// flight and the budget.
+import { ApiError } from "../errors.ts";
+import type { VerifiedKey } from "../keys/verifier.ts";
+import { estimatePromptTokens } from "../usage/estimate.ts";
+import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
+import { modelAllowed } from "./allow-list.ts";
+import type { CounterStore, Estimate, KeySnapshot, Refusal, Ticket } from "./counters.ts";
+import { formatUsd } from "./money.ts";
+
+export interface AdmissionOptions {
+  counters: CounterStore;
+  prices: PriceTable;
+  /** Output reserved when a request sets no max_tokens and its model's maximum is unknown. */
+  defaultMaxOutputTokens: number;
+  clock?: () => number;
+}
+
+export interface AdmissionRequest {
+  /** The model as the customer named it, and as it reaches the upstream (prefix resolved). */
+  model: string;
+  upstreamModel: string;
+  provider: string;
+  body: Record<string, unknown>;
+  /** Size of the request body: an upper bound of its prompt tokens that costs nothing to compute. */
+  bodyBytes: number;
+}
+
+export function createAdmission({ counters, prices, defaultMaxOutputTokens, clock = Date.now }: AdmissionOptions) {
+  /** The response headers of a key's limits (tokens, budget), for every authenticated response. */
+  function limitHeaders(key: VerifiedKey, headers: Record<string, unknown>): void {
+    const { tpmLimit, budgetNanoUsd } = key.limits;
+    if (tpmLimit === null && budgetNanoUsd === null) return;
+    Object.assign(headers, snapshotHeaders(counters.snapshot(key.limits, clock())));
+  }
+
+  /**
+   * Admits the request or throws its OpenAI-shaped refusal. The returned ticket must be settled (by the
+   * recorder, when the row commits) or released.
+   */
+  async function admit(key: VerifiedKey, req: AdmissionRequest, headers: Record<string, unknown>): Promise<Ticket> {
+    if (key.allowedModels && !modelAllowed(key.allowedModels, req.upstreamModel) && !modelAllowed(key.allowedModels, `${req.provider}/${req.upstreamModel}`)) {
+      throw new ApiError(403, `This API key may not use the model '${req.model}'.`, "invalid_request_error", "model_not_allowed", "model");
+    }
+    const price = findPrice(prices, req.upstreamModel, req.model);
+    if (key.limits.budgetNanoUsd !== null && !price) {
+      throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
+    }
+    const { tpmLimit, budgetNanoUsd } = key.limits;
+    const output = outputCap(req.body, price?.maxOutputTokens ?? defaultMaxOutputTokens);
+    const estimateFor = (prompt: number): Estimate => ({
+      tokens: prompt + output,
+      costNanoUsd: costNanoUsd(price, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }) ?? 0,
+    });
+    let result = counters.admit(key.limits, estimateFor(req.bodyBytes), clock());
+    // The byte count overstates tokens about four times: before refusing on it, count them.
+    if (!result.ok && result.reason !== "parallel") result = counters.admit(key.limits, estimateFor(await estimatePromptTokens(req.body)), clock());
+    if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
+    if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()));
+    return result.ticket;
+  }
+
+  /** What GET /v1/key shows a customer about their own key. */
+  function describe(key: VerifiedKey): KeyView {
+    const s = counters.snapshot(key.limits, clock());
+    const b = s.budget;
+    return {
+      id: key.id,
+      name: key.name,
+      rate_limit_per_minute: key.rateLimitPerMinute,
+      tpm_limit: key.limits.tpmLimit,
+      tokens_remaining_this_minute: s.tokens ? Math.max(0, s.tokens.limit - s.tokens.used - s.tokens.reserved) : null,
+      max_parallel: key.limits.maxParallel,
+      in_flight: s.inFlight,
+      budget_usd: b ? formatUsd(b.limitNano) : null,
+      budget_period: key.limits.budgetPeriod,
+      spent_usd: b ? formatUsd(b.spentNano) : null,
+      reserved_usd: b ? formatUsd(b.reservedNano) : null,
+      remaining_usd: b ? formatUsd(Math.max(0, b.limitNano - b.spentNano)) : null,
+      period_start: b ? new Date(b.periodStart).toISOString() : null,
+      budget_resets_at: b && b.periodEnd !== null ? new Date(b.periodEnd).toISOString() : null,
+      expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
+      allowed_models: key.allowedModels,
+    };
+  }
+
+  return { admit, limitHeaders, describe };
+}
+
+export interface KeyView {
+  id: string;
+  name: string;
+  rate_limit_per_minute: number;
+  tpm_limit: number | null;
+  tokens_remaining_this_minute: number | null;
+  max_parallel: number | null;
+  in_flight: number;
+  budget_usd: string | null;
+  budget_period: string;
+  spent_usd: string | null;
+  reserved_usd: string | null;
+  remaining_usd: string | null;
+  period_start: string | null;
+  budget_resets_at: string | null;
+  expires_at: string | null;
+  allowed_models: string[] | null;
+}
+
+export type Admission = ReturnType<typeof createAdmission>;
+
+/** max_completion_tokens, else max_tokens, else the model's (or the default) maximum output. */
+function outputCap(body: Record<string, unknown>, fallback: number): number {
+  for (const field of ["max_completion_tokens", "max_tokens", "max_output_tokens"]) {
+    const v = body[field];
+    if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
+  }
+  return fallback;
+}
+
+function snapshotHeaders(s: KeySnapshot): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (s.tokens) {
+    h["x-ratelimit-limit-tokens"] = String(s.tokens.limit);
+    h["x-ratelimit-remaining-tokens"] = String(Math.max(0, s.tokens.limit - s.tokens.used - s.tokens.reserved));
+    h["x-ratelimit-reset-tokens"] = `${Math.max(1, Math.ceil(s.tokens.resetMs / 1000))}s`;
+  }
+  if (s.budget) {
+    h["x-budget-limit-usd"] = formatUsd(s.budget.limitNano);
+    h["x-budget-remaining-usd"] = formatUsd(Math.max(0, s.budget.limitNano - s.budget.spentNano));
+    if (s.budget.periodEnd !== null) h["x-budget-reset"] = new Date(s.budget.periodEnd).toISOString();
+  }
+  return h;
+}
+
+function refusal(r: Refusal, key: VerifiedKey, s: KeySnapshot): ApiError {
+  switch (r.reason) {
+    case "budget_exhausted": {
+      const b = s.budget!;
+      const when = b.periodEnd === null ? "It does not reset." : `It resets at ${new Date(b.periodEnd).toISOString()}.`;
+      return new ApiError(
+        429,
+        `This API key's budget of $${formatUsd(b.limitNano)} (${b.period}) is used up or too small for this request: $${formatUsd(b.spentNano)} spent. ${when}`,
+        "insufficient_quota",
+        "insufficient_quota",
+        null,
+        { "x-should-retry": "false" },
+      );
+    }
+    case "budget_reserved":
+      return new ApiError(429, "Requests in flight hold what is left of this API key's budget; retry when they finish.", "requests", "rate_limit_exceeded", null, { "retry-after": "1" });
+    case "tpm_never_fits":
+      return new ApiError(
+        429,
+        `This request alone needs more than this API key's limit of ${key.limits.tpmLimit} tokens per minute (prompt plus max_tokens): it can never fit. Lower max_tokens or the prompt.`,
+        "tokens",
+        "rate_limit_exceeded",
+        null,
+        { "x-should-retry": "false" },
+      );
+    case "tpm":
+      return new ApiError(429, `Rate limit reached for this API key: ${key.limits.tpmLimit} tokens per minute. Retry after the window resets.`, "tokens", "rate_limit_exceeded", null, {
+        "retry-after": String(Math.max(1, Math.ceil(r.resetMs / 1000))),
+      });
+    case "parallel":
+      return new ApiError(429, `This API key may have ${key.limits.maxParallel} requests in flight at once; retry when one finishes.`, "requests", "rate_limit_exceeded", null, { "retry-after": "1" });
+  }
+}

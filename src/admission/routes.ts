@@ -1,0 +1,41 @@
+import { Elysia, t } from "elysia";
+import { errors } from "../docs/schemas.ts";
+import type { CustomerGate } from "../keys/auth.ts";
+import type { Admission } from "./admit.ts";
+
+const nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()]);
+
+export const KeyViewSchema = t.Object({
+  id: t.String(),
+  name: t.String(),
+  rate_limit_per_minute: t.Integer(),
+  tpm_limit: nullable(t.Integer()),
+  tokens_remaining_this_minute: nullable(t.Integer()),
+  max_parallel: nullable(t.Integer()),
+  in_flight: t.Integer(),
+  budget_usd: nullable(t.String({ examples: ["25.00"] })),
+  budget_period: t.String({ examples: ["month"] }),
+  spent_usd: nullable(t.String({ examples: ["21.80"] })),
+  reserved_usd: nullable(t.String({ description: "Held by requests still running" })),
+  remaining_usd: nullable(t.String({ examples: ["3.20"] })),
+  period_start: nullable(t.String({ format: "date-time" })),
+  budget_resets_at: nullable(t.String({ format: "date-time" })),
+  expires_at: nullable(t.String({ format: "date-time" })),
+  allowed_models: nullable(t.Array(t.String())),
+});
+
+/** GET /v1/key: a customer's own key, its limits and what is left of its budget. */
+export function keyRoutes({ admit, admission }: { admit: CustomerGate; admission: Admission }) {
+  return new Elysia({ name: "key-routes" }).get(
+    "/v1/key",
+    async ({ request, set }) => admission.describe(await admit(request, set.headers, { counted: false })),
+    {
+      response: { 200: KeyViewSchema, ...errors(401, 403) },
+      detail: {
+        tags: ["Customer"],
+        summary: "Your key: limits, budget spent and left this period, expiry, allowed models (does not count against the request limit)",
+        security: [{ customerKey: [] }],
+      },
+    },
+  );
+}
