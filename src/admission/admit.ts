@@ -23,8 +23,21 @@ export interface AdmissionRequest {
   upstreamModel: string;
   provider: string;
   body: Record<string, unknown>;
-  /** Size of the request body: an upper bound of its prompt tokens that costs nothing to compute. */
-  bodyBytes: number;
+  /** The request body as sent: its size bounds its prompt tokens at no cost (see promptBound). */
+  text: string;
+}
+
+// An image given by URL is a few bytes in the body but up to ~1,500 tokens for the model.
+const IMAGE_ALLOWANCE = 2000;
+
+/**
+ * An upper bound of the prompt's tokens: a BPE token is at least one byte of the text, and the JSON
+ * around each message is longer than the chat template's tokens; images by URL get a fixed allowance.
+ */
+export function promptBound(text: string): number {
+  let images = 0;
+  for (let at = text.indexOf('"image_url"'); at !== -1; at = text.indexOf('"image_url"', at + 1)) images++;
+  return Buffer.byteLength(text) + images * IMAGE_ALLOWANCE;
 }
 
 export function createAdmission({ counters, prices, defaultMaxOutputTokens, clock = Date.now }: AdmissionOptions) {
@@ -53,9 +66,13 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
       tokens: prompt + output,
       costNanoUsd: costNanoUsd(price, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }) ?? 0,
     });
-    let result = counters.admit(key.limits, estimateFor(req.bodyBytes), clock());
-    // The byte count overstates tokens about four times: before refusing on it, count them.
-    if (!result.ok && result.reason !== "parallel") result = counters.admit(key.limits, estimateFor(await estimatePromptTokens(req.body)), clock());
+    const bound = estimateFor(promptBound(req.text));
+    let result = counters.admit(key.limits, bound, clock());
+    // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
+    // them with the tokenizer; the budget keeps the bound (it must never be overshot).
+    if (!result.ok && (result.reason === "tpm" || result.reason === "tpm_never_fits")) {
+      result = counters.admit(key.limits, { tokens: (await estimatePromptTokens(req.body)) + output, costNanoUsd: bound.costNanoUsd }, clock());
+    }
     if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
     if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()));
     return result.ticket;

@@ -58,7 +58,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     if (!route) {
       throw new ApiError(404, `The model '${chatReq.model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
     }
-    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: route.upstreamModel, provider: route.provider.name, body: chatReq.body, bodyBytes: sent.length }, call.headers);
+    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: route.upstreamModel, provider: route.provider.name, body: chatReq.body, text: sent }, call.headers);
     // The ticket is settled when the row commits; every other way out releases it (a stream, when it ends).
     let streaming = false;
     try {

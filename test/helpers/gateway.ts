@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { loadServerConfig } from "../../src/config.ts";
 import { createKeyService } from "../../src/keys/service.ts";
 import { startServer } from "../../src/server.ts";
-import { binaryIn, parseCreated, runCli } from "./cli.ts";
+import { binaryIn, parseCreated, runCli, type CliResult } from "./cli.ts";
 import { TEST_SECRET } from "./harness.ts";
 import { startServerProcess } from "./process.ts";
 import { tempDir } from "./tmp.ts";
@@ -22,6 +22,8 @@ export interface GatewayOptions {
   configToml?: string;
   /** Directory for the database (default: a fresh temp dir). */
   dir?: string;
+  /** Source mode only: the server's clock (budget periods, expiry, row times). */
+  clock?: () => number;
 }
 
 export interface TestGateway {
@@ -31,7 +33,9 @@ export interface TestGateway {
   dir: string;
   dbPath: string;
   env: Record<string, string>;
-  createKey(name: string, rateLimit?: number): Promise<{ id: string; key: string }>;
+  createKey(name: string, rateLimit?: number, flags?: string[]): Promise<{ id: string; key: string }>;
+  /** Runs the CLI (the binary in binary mode) against this gateway's database and environment. */
+  cli(args: string[], stdin?: string): Promise<CliResult>;
   /** The usage table, read from the file by a separate connection. */
   rows(): Record<string, unknown>[];
   logs(): string;
@@ -71,11 +75,12 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
       dir,
       dbPath,
       env,
-      async createKey(name, rateLimit = 1000) {
-        const r = await runCli(["create-key", name, "--generate", String(rateLimit)], { cwd: dir, binary, env });
+      async createKey(name, rateLimit = 1000, flags = []) {
+        const r = await runCli(["create-key", name, "--generate", String(rateLimit), ...flags], { cwd: dir, binary, env });
         if (r.code !== 0) throw new Error(r.stderr);
         return parseCreated(r.stdout);
       },
+      cli: (args, stdin) => runCli([...args, "--db", dbPath], { cwd: dir, binary, env, stdin }),
       rows,
       logs: proc.output,
       stop: (signal: NodeJS.Signals = "SIGTERM") => proc.stop(signal),
@@ -85,7 +90,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
   const lines: string[] = [];
   const log = (l: string) => void lines.push(l);
   const config = loadServerConfig({ db: dbPath, port: "0", host: "127.0.0.1", config: args[1] }, env);
-  const server = await startServer(config, { log });
+  const server = await startServer(config, { log, clock: opts.clock });
   const keys = createKeyService({ db: server.db, secret: TEST_SECRET, bcryptCost: 4 });
   return {
     url: server.url,
@@ -93,10 +98,16 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
     dir,
     dbPath,
     env,
-    async createKey(name, rateLimit = 1000) {
+    async createKey(name, rateLimit = 1000, flags = []) {
+      if (flags.length > 0) {
+        const r = await runCli(["create-key", name, "--generate", String(rateLimit), ...flags, "--db", dbPath], { cwd: dir, env });
+        if (r.code !== 0) throw new Error(r.stderr);
+        return parseCreated(r.stdout);
+      }
       const k = await keys.create({ name, rateLimitPerMinute: rateLimit });
       return { id: k.id, key: k.key };
     },
+    cli: (args, stdin) => runCli([...args, "--db", dbPath], { cwd: dir, env, stdin }),
     rows,
     logs: () => lines.join("\n"),
     stop: () => server.stop(),
