@@ -40,13 +40,20 @@ procs.push(upstream, floor, slowUpstream);
 
 const small = await prepareGateway(binary, upstream.url, { cliKeys: 10, fillerKeys: 0 });
 const big = await prepareGateway(binary, upstream.url, { cliKeys: 10, fillerKeys: 99_990 });
-cleanup.push(small.dir, big.dir);
+// Key 0 has no limits, key 1 every limit (none ever reached): what admission costs.
+const limited = await prepareGateway(binary, upstream.url, {
+  cliKeys: 2,
+  fillerKeys: 0,
+  keyFlags: ["--budget", "1000000", "--tpm", "1000000000", "--max-parallel", "10000", "--expires", "3650d", "--models", "gpt-*"],
+});
+cleanup.push(small.dir, big.dir, limited.dir);
 const gateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: small.dir, env: small.env });
 const gatewayBig = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: big.dir, env: big.env });
-procs.push(gateway, gatewayBig);
+const gatewayLimited = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: limited.dir, env: limited.env });
+procs.push(gateway, gatewayBig, gatewayLimited);
 // Warm-up: bcrypt runs once per key per process (~70 ms); a slow first response would also skew wrk's
 // percentiles for the whole run, so every key is verified before anything is measured.
-for (const [proc, dir] of [[gateway, small], [gatewayBig, big]] as const) {
+for (const [proc, dir] of [[gateway, small], [gatewayBig, big], [gatewayLimited, limited]] as const) {
   for (const key of dir.keys) {
     const r = await fetch(`${proc.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${await r.text()}`);
@@ -58,7 +65,7 @@ const idleMb = memoryMb(gateway.pid).rss;
 type Target = "upstream" | "floor" | "gateway";
 const urls: Record<Target, string> = { upstream: upstream.url, floor: floor.url, gateway: gateway.url };
 const results = new Map<string, WrkResult[]>();
-const completed = { gateway: 0, gatewayBig: 0 };
+const completed = { gateway: 0, gatewayBig: 0, gatewayLimited: 0 };
 const failures: string[] = [];
 let keyTurn = 0;
 
@@ -84,6 +91,9 @@ for (let round = 0; round < ROUNDS; round++) {
     const r = await measure(`keys|${name}`, proc.url, 50, false, dir.keys[round % dir.keys.length]!);
     if (proc === gateway) completed.gateway += r.requests;
     else completed.gatewayBig += r.requests;
+  }
+  for (const [name, key] of [["none", limited.keys[0]!], ["all", limited.keys[1]!]] as const) {
+    completed.gatewayLimited += (await measure(`limits|${name}`, gatewayLimited.url, 50, false, key)).requests;
   }
 }
 const afterLoad = memoryMb(gateway.pid);
@@ -141,20 +151,21 @@ const slopeMbPerMin = linearSlope(tail) * 60 * 4; // samples every 250 ms
 await Bun.sleep(300);
 const forwarded = async (u: string) => ((await (await fetch(`${u}/count`)).json()) as { fromGateway: number }).fromGateway;
 const counts = { fromGateway: (await forwarded(upstream.url)) + (await forwarded(slowUpstream.url)) };
-const rowCounts = [small, big].map((d) => {
+const rowCounts = [small, big, limited].map((d) => {
   const db = new Database(d.dbPath, { readonly: true });
   const r = db.query("SELECT count(*) AS n, coalesce(sum(estimated), 0) AS est FROM usage").get() as { n: number; est: number };
   db.close();
   return r;
 });
-const rowsTotal = rowCounts[0]!.n + rowCounts[1]!.n;
+const rowsTotal = rowCounts.reduce((a, r) => a + r.n, 0);
 // Streams cut by wrk stopping are recorded as estimated rows, sometimes before the upstream read the request.
-const estimatedRows = rowCounts[0]!.est + rowCounts[1]!.est;
-const wrkTotal = completed.gateway + completed.gatewayBig;
+const estimatedRows = rowCounts.reduce((a, r) => a + r.est, 0);
+const wrkTotal = completed.gateway + completed.gatewayBig + completed.gatewayLimited;
 
 // Start-up: exec to first successful /health on the existing (now large) database.
 await gateway.stop();
 await gatewayBig.stop();
+await gatewayLimited.stop();
 const startups: number[] = [];
 for (let i = 0; i < 7; i++) startups.push(await startupMs(binary, small.dir, small.env, 19000 + i));
 
@@ -177,12 +188,14 @@ const streamTput = ratio("gateway|stream|50", "floor|stream|50", (r) => r.rps);
 const ttfbFloor = percentile(ttfb.floor!, 50);
 const ttfbGateway = percentile(ttfb.gateway!, 50);
 const keysRatio = ratio("keys|100,000 keys", "keys|10 keys", (r) => r.rps);
+const limitsRatio = ratio("limits|all", "limits|none", (r) => r.rps);
 const startup = percentile(startups, 50);
 
 console.log(`\nbench ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}, ${SECONDS} s per run, median of ${ROUNDS} rounds\n`);
 table(["target", "mode", "conns", "req/s", "p50", "p99"], rows2);
 console.log(`\nstreaming time to first event (median of ${ttfb.gateway!.length}): upstream ${ms(percentile(ttfb.upstream!, 50))}, floor ${ms(ttfbFloor)}, gateway ${ms(ttfbGateway)}`);
 console.log(`chunks 20 ms apart upstream arrive through the gateway with gaps of ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`);
+console.log(`admission: key with every limit ${med("limits|all", (r) => r.rps).toFixed(0)} req/s, key with none ${med("limits|none", (r) => r.rps).toFixed(0)} req/s`);
 console.log(`keys: 10 keys ${med("keys|10 keys", (r) => r.rps).toFixed(0)} req/s, 100,000 keys ${med("keys|100,000 keys", (r) => r.rps).toFixed(0)} req/s`);
 for (const t of ["floor", "gateway"] as const) {
   const r = tails[t];
@@ -209,6 +222,7 @@ const checks: [string, boolean, string][] = [
   ["stream time to first event within 0.1 ms of floor", ttfbGateway - ttfbFloor <= 0.1, `${((ttfbGateway - ttfbFloor) * 1000).toFixed(0)} us`],
   ["chunks forwarded as they come (no gap < 10 ms)", gaps.length >= 9 && gaps.every((g) => g > 10), `${gaps.length + 1} events`],
   ["100,000 vs 10 keys throughput >= 0.95", keysRatio >= 0.95, keysRatio.toFixed(2)],
+  ["every limit vs none, throughput >= 0.95", limitsRatio >= 0.95, limitsRatio.toFixed(2)],
   ["idle RSS < 60 MB", idleMb < 60, `${idleMb.toFixed(1)} MB`],
   ["peak RSS under load < 150 MB", peakMb < 150, `${peakMb.toFixed(1)} MB`],
   ["no memory growth trend (< 1 MB/min)", Math.abs(slopeMbPerMin) < 1, `${slopeMbPerMin.toFixed(2)} MB/min`],

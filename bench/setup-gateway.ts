@@ -15,12 +15,13 @@ export interface GatewayDir {
   env: Record<string, string>;
 }
 
-export async function prepareGateway(binary: string, upstreamUrl: string, opts: { cliKeys: number; fillerKeys: number }): Promise<GatewayDir> {
+/** `keyFlags` (create-key flags such as --budget) apply to every key but the first. */
+export async function prepareGateway(binary: string, upstreamUrl: string, opts: { cliKeys: number; fillerKeys: number; keyFlags?: string[] }): Promise<GatewayDir> {
   const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
   const env = { GATEWAY_SECRET: BENCH_SECRET, OPENAI_BASE_URL: `${upstreamUrl}/v1`, OPENAI_API_KEY: "sk-bench-provider", NO_COLOR: "1" };
   const keys: string[] = [];
   for (let i = 0; i < opts.cliKeys; i++) {
-    const r = Bun.spawnSync([binary, "create-key", `bench-${i}`, "--generate", "1000000000"], { cwd: dir, env: { ...process.env, ...env } });
+    const r = Bun.spawnSync([binary, "create-key", `bench-${i}`, "--generate", "1000000000", ...(i === 0 ? [] : (opts.keyFlags ?? []))], { cwd: dir, env: { ...process.env, ...env } });
     const key = /Plain key \(save this securely\): (\S+)/.exec(r.stdout.toString())?.[1];
     if (r.exitCode !== 0 || !key) throw new Error(`create-key failed: ${r.stderr}`);
     keys.push(key);
