@@ -27,6 +27,8 @@ export interface AdmissionRequest {
   text: string;
 }
 
+const NOTHING: Estimate = { tokens: 0, costNanoUsd: 0 };
+
 // An image given by URL is a few bytes in the body but up to ~1,500 tokens for the model.
 const IMAGE_ALLOWANCE = 2000;
 
@@ -60,7 +62,11 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
     if (key.limits.budgetNanoUsd !== null && !price) {
       throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
     }
-    const { tpmLimit, budgetNanoUsd } = key.limits;
+    const { tpmLimit, budgetNanoUsd, maxParallel } = key.limits;
+    if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
+      const free = counters.admit(key.limits, NOTHING, clock());
+      if (free.ok) return free.ticket;
+    }
     const output = outputCap(req.body, price?.maxOutputTokens ?? defaultMaxOutputTokens);
     const estimateFor = (prompt: number): Estimate => ({
       tokens: prompt + output,
@@ -135,17 +141,29 @@ function outputCap(body: Record<string, unknown>, fallback: number): number {
   return fallback;
 }
 
+// Header strings that only change with a key's settings or period, computed once (the hot path sends them on every response).
+const formatted = new Map<string, string>();
+function memo(key: string, make: () => string): string {
+  let v = formatted.get(key);
+  if (v === undefined) {
+    if (formatted.size > 10_000) formatted.clear();
+    formatted.set(key, (v = make()));
+  }
+  return v;
+}
+
 function snapshotHeaders(s: KeySnapshot): Record<string, string> {
   const h: Record<string, string> = {};
   if (s.tokens) {
-    h["x-ratelimit-limit-tokens"] = String(s.tokens.limit);
+    h["x-ratelimit-limit-tokens"] = memo(`t${s.tokens.limit}`, () => String(s.tokens!.limit));
     h["x-ratelimit-remaining-tokens"] = String(Math.max(0, s.tokens.limit - s.tokens.used - s.tokens.reserved));
     h["x-ratelimit-reset-tokens"] = `${Math.max(1, Math.ceil(s.tokens.resetMs / 1000))}s`;
   }
   if (s.budget) {
-    h["x-budget-limit-usd"] = formatUsd(s.budget.limitNano);
-    h["x-budget-remaining-usd"] = formatUsd(Math.max(0, s.budget.limitNano - s.budget.spentNano));
-    if (s.budget.periodEnd !== null) h["x-budget-reset"] = new Date(s.budget.periodEnd).toISOString();
+    const b = s.budget;
+    h["x-budget-limit-usd"] = memo(`u${b.limitNano}`, () => formatUsd(b.limitNano));
+    h["x-budget-remaining-usd"] = formatUsd(Math.max(0, b.limitNano - b.spentNano));
+    if (b.periodEnd !== null) h["x-budget-reset"] = memo(`d${b.periodEnd}`, () => new Date(b.periodEnd!).toISOString());
   }
   return h;
 }
