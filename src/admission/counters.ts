@@ -90,10 +90,11 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
   }
 
   function budgetOf(s: KeyState, limits: KeyLimits, now: number): BudgetState {
+    const b = s.budget;
+    // Still the same period: no calendar arithmetic on the hot path.
+    if (b && b.period === limits.budgetPeriod && now >= b.start && (b.end === null || now < b.end)) return b;
     const { start, end } = periodBounds(limits.budgetPeriod, now);
-    if (!s.budget || s.budget.period !== limits.budgetPeriod || s.budget.start !== start) {
-      s.budget = { period: limits.budgetPeriod, start, end, spent: loadSpent(limits.keyId, start), reserved: 0 };
-    }
+    s.budget = { period: limits.budgetPeriod, start, end, spent: loadSpent(limits.keyId, start), reserved: 0 };
     return s.budget;
   }
 

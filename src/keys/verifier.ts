@@ -88,13 +88,18 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
   // `settled` lets the hot path skip awaiting a promise once bcrypt has answered.
   const verified = new Map<string, { hash: string; ok: Promise<boolean>; settled?: boolean }>();
 
+  // The request path's view of each cached row, built once per row read.
+  const shaped = new WeakMap<Row, VerifiedKey>();
+
   function outcome(row: Row, bcryptOk: boolean): VerifyResult {
     const now = clock();
     if (!bcryptOk || row.deleted_at !== null) return { ok: false, reason: "not_found" };
     if (row.previous && (row.previous_valid_until === null || row.previous_valid_until <= now)) return { ok: false, reason: "not_found" };
     if (!row.is_active) return { ok: false, reason: "disabled" };
     if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: "expired" };
-    return { ok: true, key: toVerifiedKey(row) };
+    let key = shaped.get(row);
+    if (!key) shaped.set(row, (key = toVerifiedKey(row)));
+    return { ok: true, key };
   }
 
   /** Synchronous when the key was verified before (the common case); a promise only while bcrypt runs. */

@@ -30,7 +30,7 @@ export interface ChatProxyOptions {
 export interface ChatCall {
   requestId: string;
   key: VerifiedKey;
-  /** Response headers being collected (the key's limit headers are added here). */
+  /** Response headers being collected (request id, limits); successful answers are built with them. */
   headers: Record<string, unknown>;
   /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
   holdOpen?: () => void;
@@ -160,7 +160,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
       streamStarted();
       return new Response(body, {
         status: res.status,
-        headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
+        headers: { ...(call.headers as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
       });
     }
 
@@ -186,7 +186,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     }
     const modelAnswered = typeof payload.model === "string" ? payload.model : null;
     await record(res.status, readUsage(payload.usage), modelAnswered, completionText(payload));
-    return new Response(text, { status: res.status, headers: { "content-type": contentType || "application/json" } });
+    return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": contentType || "application/json" } });
   }
 }
 

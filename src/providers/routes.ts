@@ -40,7 +40,8 @@ export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOpt
     } catch (err) {
       res = mapError(err, log);
     }
-    for (const name in headers) res.headers.set(name, headers[name]!);
+    // Answers the proxy built already carry them; errors (and relayed upstream errors) get them here.
+    if (!res.headers.has("x-request-id")) for (const name in headers) res.headers.set(name, headers[name]!);
     return res;
   };
 }
