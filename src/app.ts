@@ -45,8 +45,8 @@ export function createApp(deps: AppDeps) {
       set.headers["x-request-id"] = requestId(request);
       checkBeforeBody(request, server, deps);
     })
-    .onError({ as: "global" }, ({ error, code }) => {
-      if (code === "NOT_FOUND") return errorResponse(new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url"));
+    .onError({ as: "global" }, ({ error, code, request }) => {
+      if (code === "NOT_FOUND") return errorResponse(unknownRoute(request));
       if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"));
       if (code === "VALIDATION") return errorResponse(validationError(error));
       return mapError(error, log);
@@ -72,6 +72,15 @@ export function createApp(deps: AppDeps) {
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
+}
+
+/** The customer routes, named in the 404 of an unknown /v1 path so a client sees what it can call. */
+const CUSTOMER_ROUTES = ["GET /v1/models", "GET /v1/models/{model}", "POST /v1/chat/completions", "GET /v1/usage", "GET /v1/key"];
+
+function unknownRoute(request: Request): ApiError {
+  const path = new URL(request.url).pathname.slice(0, 200);
+  if (!path.startsWith("/v1/")) return new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url");
+  return new ApiError(404, `Unknown route: ${request.method} ${path}. This gateway serves ${CUSTOMER_ROUTES.join(", ")}.`, "invalid_request_error", "unknown_url");
 }
 
 interface SchemaShape {

@@ -152,10 +152,9 @@ export const RequestsPageSchema = t.Object({
   next_cursor: t.Union([t.String(), t.Null()]),
 });
 
-export const ModelListSchema = t.Object({
-  object: t.Literal("list"),
-  data: t.Array(t.Object({ id: t.String(), object: t.Literal("model"), created: t.Integer(), owned_by: t.String() })),
-});
+export const ModelSchema = t.Object({ id: t.String(), object: t.Literal("model"), created: t.Integer(), owned_by: t.String({ description: "The provider that serves it" }) });
+
+export const ModelListSchema = t.Object({ object: t.Literal("list"), data: t.Array(ModelSchema) });
 
 const dateParam = (what: string) =>
   t.Optional(t.String({ description: `${what}: ISO date (UTC midnight) or date-time with zone`, examples: ["2026-11-01"] }));

@@ -1,8 +1,9 @@
 import type { Server } from "bun";
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
 import type { CustomerGate } from "../keys/auth.ts";
-import { ChatCompletionSchema, errors, ModelListSchema } from "../docs/schemas.ts";
+import { ChatCompletionSchema, errors, ModelListSchema, ModelSchema } from "../docs/schemas.ts";
+import { ApiError } from "../errors.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
 import type { ModelCatalog } from "./models.ts";
 
@@ -58,6 +59,22 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
       {
         response: { 200: ModelListSchema, ...errors(401, 403, 429) },
         detail: { tags: ["Customer"], summary: "List the models the providers serve (does not count against the request limit)", security: [{ customerKey: [] }] },
+      },
+    )
+    .get(
+      // One path segment: SDKs encode a model id's slashes (meta-llama%2F...).
+      "/v1/models/:model",
+      async ({ request, set, params }) => {
+        await admit(request, set.headers, { counted: false });
+        const id = params.model;
+        const found = (await models()).data.find((m) => m.id === id);
+        if (!found) throw new ApiError(404, `The model '${id}' does not exist or is not served by this gateway.`, "invalid_request_error", "model_not_found", "model");
+        return found;
+      },
+      {
+        params: t.Object({ model: t.String({ description: "Model id (URL-encoded)", examples: ["gpt-4o-mini"] }) }),
+        response: { 200: ModelSchema, ...errors(401, 403, 404) },
+        detail: { tags: ["Customer"], summary: "One model the providers serve (does not count against the request limit)", security: [{ customerKey: [] }] },
       },
     )
     .post(

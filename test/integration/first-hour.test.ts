@@ -1,6 +1,7 @@
 // What a new user meets in the first hour, against the compiled binary: the product description's own
 // request, routing that a prefix cannot widen, an honest model list, start-up errors, CLI manners.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import OpenAI from "openai";
 import { join } from "node:path";
 import { binaryIn, runCli } from "../helpers/cli.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
@@ -105,6 +106,27 @@ models = ["claude-*", "other-literal"]
       expect((await post(gw, key, { model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })).status).toBe(200);
       expect((await post(gw, key, { model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })).status).toBe(200);
       expect((await post(gw, key, { model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })).status).toBe(429);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("GET /v1/models/{model} answers one served model (the openai SDK's models.retrieve); unknown /v1 paths name what exists", async () => {
+    const gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, configToml: config(upstream.url), env: { FAKE_KEY: PROVIDER_KEY } });
+    try {
+      const { key } = await gw.createKey("retriever");
+      const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      expect(await client.models.retrieve("gpt-4o-mini")).toMatchObject({ id: "gpt-4o-mini", object: "model", owned_by: "fake" });
+      expect(await client.models.retrieve("other-literal")).toMatchObject({ id: "other-literal", owned_by: "other" });
+      const missing = await client.models.retrieve("dall-e-3").catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
+      const unknown = await fetch(`${gw.url}/v1/frobnicate`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+      expect(unknown.status).toBe(404);
+      const err = ((await unknown.json()) as ErrorJson).error;
+      expect(err.code).toBe("unknown_url");
+      expect(err.message).toContain("POST /v1/frobnicate");
+      expect(err.message).toContain("POST /v1/chat/completions");
     } finally {
       await gw.stop();
     }
