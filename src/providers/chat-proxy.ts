@@ -1,4 +1,4 @@
-import { ApiError, errorBody } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
@@ -11,6 +11,7 @@ import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
 import type { Route, Router } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
+import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ChatProxyOptions {
   route: Router;
@@ -35,9 +36,6 @@ export interface ChatCall {
   /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
   holdOpen?: () => void;
 }
-
-/** Why the upstream fetch failed, from the customer's point of view. */
-type FetchFailure = "timeout" | "client_gone" | "unreachable" | "broken";
 
 /**
  * POST /v1/chat/completions after authentication and rate limiting: validate, route, forward with the
@@ -206,71 +204,4 @@ export function upstreamBody(text: string, chatReq: ChatRequest, upstreamModel: 
   const body: Record<string, unknown> = { ...chatReq.body, model: upstreamModel };
   if (chatReq.stream) body.stream_options = { ...(chatReq.body.stream_options as object | null | undefined), include_usage: true };
   return JSON.stringify(body);
-}
-
-/** Upstream usage beyond 10^9 tokens in one request is not believed: it is estimated instead, and logged. */
-const MAX_PLAUSIBLE_TOKENS = 1_000_000_000;
-
-function plausible(reported: ReportedUsage | undefined, requestId: string, log: (line: string) => void): ReportedUsage | undefined {
-  if (!reported) return undefined;
-  const counts = [reported.promptTokens, reported.completionTokens, reported.cachedTokens ?? 0, reported.reasoningTokens ?? 0];
-  if (reported.suspect === undefined && counts.every((n) => n <= MAX_PLAUSIBLE_TOKENS)) return reported;
-  log(`[gateway] request ${requestId}: the upstream reported implausible usage (${reported.suspect ?? counts.join("/")}); recorded as estimated`);
-  return undefined;
-}
-
-function classify(err: unknown, timedOut: boolean, clientGone: boolean): FetchFailure {
-  if (timedOut) return "timeout";
-  if (clientGone) return "client_gone";
-  const code = (err as { code?: string } | null)?.code ?? "";
-  if (/ConnectionRefused|ECONNREFUSED|ENOTFOUND|FailedToOpenSocket|EHOSTUNREACH|ENETUNREACH/.test(code)) return "unreachable";
-  return "broken";
-}
-
-function fetchError(failure: FetchFailure, route: Route, timeoutMs: number, log: (l: string) => void, err: unknown): ApiError {
-  const name = route.provider.name;
-  if (failure === "timeout") return new ApiError(504, `The upstream provider '${name}' did not answer within ${timeoutMs} ms.`, "upstream_error", "upstream_timeout");
-  if (failure === "client_gone") return new ApiError(499, "The client closed the request.", "invalid_request_error", "client_closed_request");
-  const cause = (err as { code?: string } | null)?.code ?? (err as Error)?.message ?? "unknown";
-  log(`[gateway] provider '${name}' ${failure === "unreachable" ? "unreachable" : "connection failed"}: ${cause}`);
-  return new ApiError(502, `The upstream provider '${name}' could not be reached.`, "upstream_error", "upstream_unavailable");
-}
-
-/**
- * Upstream 4xx/5xx: its status, its OpenAI-shaped body when it has one, its Retry-After. A 401/403 is
- * about the operator's provider key, not the customer's: it becomes a 502 and is logged, and the
- * provider key is never echoed back in any error body.
- */
-async function upstreamError(
-  res: Response,
-  text: string,
-  route: Route,
-  record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<void>,
-  log: (line: string) => void,
-): Promise<Response> {
-  await record(res.status, { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null }, null, null);
-  if (res.status === 401 || res.status === 403) {
-    log(`[gateway] provider '${route.provider.name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
-    return Response.json(
-      errorBody(`The upstream provider '${route.provider.name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"),
-      { status: 502 },
-    );
-  }
-  const secret = route.provider.apiKey;
-  if (secret && text.includes(secret)) text = text.split(secret).join("***");
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const retryAfter = res.headers.get("retry-after");
-  if (retryAfter) headers["retry-after"] = retryAfter;
-  let body: string;
-  try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
-    if (!parsed?.error || typeof parsed.error !== "object" || typeof parsed.error.message !== "string") throw new Error("not OpenAI-shaped");
-    body = text;
-  } catch {
-    const snippet = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
-    body = JSON.stringify(
-      errorBody(`The upstream provider '${route.provider.name}' returned HTTP ${res.status}${snippet ? `: ${snippet}` : "."}`, "upstream_error", `upstream_${res.status}`),
-    );
-  }
-  return new Response(body, { status: res.status, headers });
 }

@@ -1,0 +1,75 @@
+// What an OpenAI-compatible upstream's answer means for the customer, shared by every inbound API:
+// believable usage, failed fetches, and error answers (never the provider key, never its 401 as ours).
+import { ApiError, errorBody } from "../errors.ts";
+import type { ReportedUsage } from "./openai-compatible.ts";
+import type { Route } from "./router.ts";
+
+/** Why the upstream fetch failed, from the customer's point of view. */
+export type FetchFailure = "timeout" | "client_gone" | "unreachable" | "broken";
+
+/** Upstream usage beyond 10^9 tokens in one request is not believed: it is estimated instead, and logged. */
+const MAX_PLAUSIBLE_TOKENS = 1_000_000_000;
+
+export function plausible(reported: ReportedUsage | undefined, requestId: string, log: (line: string) => void): ReportedUsage | undefined {
+  if (!reported) return undefined;
+  const counts = [reported.promptTokens, reported.completionTokens, reported.cachedTokens ?? 0, reported.reasoningTokens ?? 0];
+  if (reported.suspect === undefined && counts.every((n) => n <= MAX_PLAUSIBLE_TOKENS)) return reported;
+  log(`[gateway] request ${requestId}: the upstream reported implausible usage (${reported.suspect ?? counts.join("/")}); recorded as estimated`);
+  return undefined;
+}
+
+export function classify(err: unknown, timedOut: boolean, clientGone: boolean): FetchFailure {
+  if (timedOut) return "timeout";
+  if (clientGone) return "client_gone";
+  const code = (err as { code?: string } | null)?.code ?? "";
+  if (/ConnectionRefused|ECONNREFUSED|ENOTFOUND|FailedToOpenSocket|EHOSTUNREACH|ENETUNREACH/.test(code)) return "unreachable";
+  return "broken";
+}
+
+export function fetchError(failure: FetchFailure, route: Route, timeoutMs: number, log: (l: string) => void, err: unknown): ApiError {
+  const name = route.provider.name;
+  if (failure === "timeout") return new ApiError(504, `The upstream provider '${name}' did not answer within ${timeoutMs} ms.`, "upstream_error", "upstream_timeout");
+  if (failure === "client_gone") return new ApiError(499, "The client closed the request.", "invalid_request_error", "client_closed_request");
+  const cause = (err as { code?: string } | null)?.code ?? (err as Error)?.message ?? "unknown";
+  log(`[gateway] provider '${name}' ${failure === "unreachable" ? "unreachable" : "connection failed"}: ${cause}`);
+  return new ApiError(502, `The upstream provider '${name}' could not be reached.`, "upstream_error", "upstream_unavailable");
+}
+
+/**
+ * Upstream 4xx/5xx: its status, its OpenAI-shaped body when it has one, its Retry-After. A 401/403 is
+ * about the operator's provider key, not the customer's: it becomes a 502 and is logged, and the
+ * provider key is never echoed back in any error body.
+ */
+export async function upstreamError(
+  res: Response,
+  text: string,
+  route: Route,
+  record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<void>,
+  log: (line: string) => void,
+): Promise<Response> {
+  await record(res.status, { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null }, null, null);
+  if (res.status === 401 || res.status === 403) {
+    log(`[gateway] provider '${route.provider.name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
+    return Response.json(
+      errorBody(`The upstream provider '${route.provider.name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"),
+      { status: 502 },
+    );
+  }
+  const secret = route.provider.apiKey;
+  if (secret && text.includes(secret)) text = text.split(secret).join("***");
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const retryAfter = res.headers.get("retry-after");
+  if (retryAfter) headers["retry-after"] = retryAfter;
+  let body: string;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
+    if (!parsed?.error || typeof parsed.error !== "object" || typeof parsed.error.message !== "string") throw new Error("not OpenAI-shaped");
+    body = text;
+  } catch {
+    const snippet = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
+    body = JSON.stringify(
+      errorBody(`The upstream provider '${route.provider.name}' returned HTTP ${res.status}${snippet ? `: ${snippet}` : "."}`, "upstream_error", `upstream_${res.status}`),
+    );
+  }
+  return new Response(body, { status: res.status, headers });
+}
