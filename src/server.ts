@@ -15,6 +15,7 @@ import { createCustomerGate } from "./keys/auth.ts";
 import { createModelCatalog } from "./providers/models.ts";
 import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
 import { createChatProxy } from "./providers/chat-proxy.ts";
+import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import { createRouter } from "./providers/router.ts";
 import { createUsageRecorder } from "./usage/recorder.ts";
 import { startRollupJob } from "./usage/rollup.ts";
@@ -62,6 +63,19 @@ export async function startServer(config: ServerConfig, { log = console.error, c
   const route = createRouter(config.providers);
   const counters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
+  // What every inbound API's proxy shares.
+  const proxied = {
+    route,
+    prices: config.prices,
+    recorder,
+    health,
+    admission,
+    clock,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    log,
+  };
   const app = createApp({
     version: VERSION,
     db,
@@ -74,19 +88,8 @@ export async function startServer(config: ServerConfig, { log = console.error, c
     maxBodyBytes: config.maxBodyBytes,
     busyTimeoutMs: config.busyTimeoutMs,
     models: createModelCatalog({ providers: config.providers, route, log }),
-    chat: createChatProxy({
-      route,
-      prices: config.prices,
-      recorder,
-      health,
-      admission,
-      clock,
-      defaultModel: config.defaultModel,
-      maxBodyBytes: config.maxBodyBytes,
-      bodyTimeoutMs: config.bodyTimeoutMs,
-      upstreamTimeoutMs: config.upstreamTimeoutMs,
-      log,
-    }),
+    chat: createChatProxy({ ...proxied, defaultModel: config.defaultModel }),
+    embeddings: createEmbeddingsProxy(proxied),
     log,
   });
   app.listen({

@@ -25,6 +25,10 @@ export interface AdmissionRequest {
   body: Record<string, unknown>;
   /** The request body as sent: its size bounds its prompt tokens at no cost (see promptBound). */
   text: string;
+  /** What the request can generate at most, when the API says (embeddings: 0); else from max_tokens. */
+  outputTokens?: number;
+  /** Counts the prompt's tokens with the tokenizer (default: chat messages). */
+  countTokens?: () => Promise<number>;
 }
 
 const NOTHING: Estimate = { tokens: 0, costNanoUsd: 0 };
@@ -67,7 +71,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
       const free = counters.admit(key.limits, NOTHING, clock());
       if (free.ok) return free.ticket;
     }
-    const output = outputCap(req.body, price?.maxOutputTokens ?? defaultMaxOutputTokens);
+    const output = req.outputTokens ?? outputCap(req.body, price?.maxOutputTokens ?? defaultMaxOutputTokens);
     const estimateFor = (prompt: number): Estimate => ({
       tokens: prompt + output,
       costNanoUsd: costNanoUsd(price, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }) ?? 0,
@@ -77,7 +81,8 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
     // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
     // them with the tokenizer; the budget keeps the bound (it must never be overshot).
     if (!result.ok && (result.reason === "tpm" || result.reason === "tpm_never_fits")) {
-      result = counters.admit(key.limits, { tokens: (await estimatePromptTokens(req.body)) + output, costNanoUsd: bound.costNanoUsd }, clock());
+      const counted = req.countTokens ? await req.countTokens() : await estimatePromptTokens(req.body);
+      result = counters.admit(key.limits, { tokens: counted + output, costNanoUsd: bound.costNanoUsd }, clock());
     }
     if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
     if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()));

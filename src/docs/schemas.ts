@@ -175,3 +175,13 @@ export const ChatCompletionSchema = t.Object(
     description: "The provider's chat completion, unchanged. With stream: true, a text/event-stream of chat.completion.chunk events ending in 'data: [DONE]'.",
   },
 );
+
+export const EmbeddingListSchema = t.Object(
+  {
+    object: t.Literal("list"),
+    data: t.Array(t.Object({ object: t.String({ examples: ["embedding"] }), index: t.Integer(), embedding: t.Union([t.Array(t.Number()), t.String()]) })),
+    model: t.String(),
+    usage: t.Optional(t.Object({ prompt_tokens: t.Integer(), total_tokens: t.Integer() })),
+  },
+  { additionalProperties: true, description: "The provider's embeddings, unchanged." },
+);

@@ -2,14 +2,16 @@ import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
 import type { CustomerGate } from "../keys/auth.ts";
-import { ChatCompletionSchema, errors, ModelListSchema, ModelSchema } from "../docs/schemas.ts";
+import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema } from "../docs/schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
+import type { EmbeddingsProxy } from "./embeddings-proxy.ts";
 import type { ModelCatalog } from "./models.ts";
 
 export interface ChatRoutesOptions {
   admit: CustomerGate;
   chat: ChatProxy;
+  embeddings: EmbeddingsProxy;
   models: ModelCatalog;
 }
 
@@ -48,7 +50,7 @@ export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOpt
 }
 
 /** The customer-facing OpenAI-compatible routes (chat completions is served natively; this one documents it). */
-export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
+export function chatRoutes({ admit, chat, embeddings, models }: ChatRoutesOptions) {
   return new Elysia({ name: "chat-routes" })
     .get(
       "/v1/models",
@@ -75,6 +77,31 @@ export function chatRoutes({ admit, chat, models }: ChatRoutesOptions) {
         params: t.Object({ model: t.String({ description: "Model id (URL-encoded)", examples: ["gpt-4o-mini"] }) }),
         response: { 200: ModelSchema, ...errors(401, 403, 404) },
         detail: { tags: ["Customer"], summary: "One model the providers serve (does not count against the request limit)", security: [{ customerKey: [] }] },
+      },
+    )
+    .post(
+      "/v1/embeddings",
+      async ({ request, set, server }) => {
+        const key = await admit(request, set.headers);
+        return embeddings(request, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers, holdOpen: () => server?.timeout(request, 0) });
+      },
+      {
+        parse: "none",
+        detail: {
+          tags: ["Customer"],
+          summary: "Create embeddings (OpenAI-compatible); usage is priced at the model's input price",
+          security: [{ customerKey: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: { type: "object", required: ["model", "input"], additionalProperties: true, properties: { model: { type: "string" }, input: {} } },
+                example: { model: "text-embedding-3-small", input: "The food was delicious." },
+              },
+            },
+          },
+        },
+        response: { 200: EmbeddingListSchema, ...errors(400, 401, 403, 404, 413, 429, 502, 503, 504) },
       },
     )
     .post(

@@ -104,6 +104,15 @@ export function startFakeUpstream(): FakeUpstream {
     if (req.method === "GET" && new URL(req.url).pathname.endsWith("/models")) {
       return Response.json({ object: "list", data: UPSTREAM_MODELS.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })) });
     }
+    if (new URL(req.url).pathname.endsWith("/embeddings")) {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      return Response.json({
+        object: "list",
+        data: inputs.map((_, index) => ({ object: "embedding", index, embedding: [0.25, -0.5, 0.125] })),
+        model: `${String(body.model)}-v1`,
+        usage: { prompt_tokens: 8 * inputs.length, total_tokens: 8 * inputs.length },
+      });
+    }
     return body.stream === true ? sseResponse(streamEvents(body)) : Response.json(completion(body));
   };
   let handler = defaultHandler;

@@ -1,0 +1,127 @@
+import type { Admission } from "../admission/admit.ts";
+import type { StorageHealth } from "../db/storage-health.ts";
+import { ApiError } from "../errors.ts";
+import { readBody } from "../http/body.ts";
+import { estimateCompletionTokens } from "../usage/estimate.ts";
+import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
+import type { ChatCall } from "./chat-proxy.ts";
+import { upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
+import type { Router } from "./router.ts";
+import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+
+export interface EmbeddingsProxyOptions {
+  route: Router;
+  prices: PriceTable;
+  recorder: UsageRecorder;
+  health: StorageHealth;
+  admission: Admission;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  clock?: () => number;
+  log?: (line: string) => void;
+}
+
+function invalid(message: string, param: string | null, code: string): ApiError {
+  return new ApiError(400, message, "invalid_request_error", code, param);
+}
+
+/** Validates what the gateway relies on (model, input); every other field is the upstream's business. */
+export function parseEmbeddingsRequest(text: string): { body: Record<string, unknown>; model: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw invalid("The request body is not valid JSON.", null, "invalid_json");
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
+  const b = body as Record<string, unknown>;
+  if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+  if (typeof b.model !== "string" || b.model.trim() === "" || b.model.length > 256 || /[\p{Cc}\p{Cf}]/u.test(b.model)) {
+    throw invalid("Invalid 'model': expected a model name.", "model", "invalid_value");
+  }
+  const input = b.input;
+  const ok = typeof input === "string" || (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === "string" || typeof x === "number" || Array.isArray(x)));
+  if (input === undefined) throw invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter");
+  if (!ok) throw invalid("Invalid 'input': expected a string, an array of strings, or token arrays.", "input", "invalid_type");
+  return { body: b, model: b.model };
+}
+
+/** Embeddings report `prompt_tokens` only; anything malformed counts as absent, absurd as suspect. */
+function readEmbeddingUsage(value: unknown): ReportedUsage | undefined {
+  const u = value as { prompt_tokens?: unknown } | null;
+  if (!u || typeof u !== "object" || u.prompt_tokens === undefined) return undefined;
+  const n = u.prompt_tokens;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) return { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null, suspect: JSON.stringify(n) };
+  return { promptTokens: n, completionTokens: 0, cachedTokens: null, reasoningTokens: null };
+}
+
+/** Token count of an embeddings input: the tokenizer for text, the length of token arrays. */
+async function estimateInputTokens(input: unknown): Promise<number> {
+  if (typeof input === "string") return estimateCompletionTokens(input);
+  let n = 0;
+  for (const item of Array.isArray(input) ? input : []) n += typeof item === "string" ? await estimateCompletionTokens(item) : Array.isArray(item) ? item.length : 1;
+  return n;
+}
+
+/**
+ * POST /v1/embeddings after authentication: validate, route, admit (input only: nothing is generated),
+ * forward with the operator's key, and commit the row (prompt tokens at the input price) before answering.
+ */
+export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
+  const clock = opts.clock ?? Date.now;
+  const log = opts.log ?? console.error;
+
+  return async function embeddings(req: Request, call: ChatCall): Promise<Response> {
+    opts.health.assertWritable();
+    const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
+    call.holdOpen?.();
+    const { body, model } = parseEmbeddingsRequest(sent);
+    const route = opts.route(model);
+    if (!route) throw new ApiError(404, `The model '${model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
+    const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, outputTokens: 0, countTokens: () => estimateInputTokens(body.input) }, call.headers);
+    try {
+      const started = clock();
+      const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null) => {
+        const trusted = plausible(reported, call.requestId, log);
+        const counts = trusted ?? { promptTokens: await estimateInputTokens(body.input), completionTokens: 0, cachedTokens: null, reasoningTokens: null };
+        const cost = costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, model), counts);
+        await opts.recorder.record(
+          {
+            requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
+            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: false, createdAt: started,
+          },
+          () => ticket.settle({ tokens: counts.promptTokens, costNanoUsd: cost, createdAt: started }),
+        );
+      };
+      const forwarded = route.upstreamModel === model ? sent : JSON.stringify({ ...body, model: route.upstreamModel });
+      const signal = AbortSignal.timeout(opts.upstreamTimeoutMs);
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetch(`${route.provider.baseUrl}/embeddings`, upstreamInit(route.provider, forwarded, call.requestId, false, signal));
+        text = await res.text();
+      } catch (err) {
+        const failure = classify(err, signal.aborted, false);
+        if (failure !== "unreachable") await record(0, undefined, null);
+        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
+      }
+      if (!res.ok) return upstreamError(res, text, route, (status, u) => record(status, u, null), log);
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(text) as Record<string, unknown>;
+        if (!payload || typeof payload !== "object") throw new Error("not an object");
+      } catch {
+        await record(res.status, undefined, null);
+        throw new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+      }
+      await record(res.status, readEmbeddingUsage(payload.usage), typeof payload.model === "string" ? payload.model : null);
+      return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
+    } finally {
+      ticket.release();
+    }
+  };
+}
+
+export type EmbeddingsProxy = ReturnType<typeof createEmbeddingsProxy>;
