@@ -65,6 +65,14 @@ const cases: Case[] = [
   { name: "control characters in model", method: "POST", path: CHAT, body: ok({ model: "gpt-4o\r\nX-Injected: 1" }), status: 400 },
   { name: "null byte in message content is just content", method: "POST", path: CHAT, body: ok({ messages: [{ role: "user", content: "a\u0000b" }] }), status: 200 },
   { name: "form-encoded body", method: "POST", path: CHAT, headers: { "content-type": "application/x-www-form-urlencoded" }, body: "model=gpt-4o", status: 400 },
+  // The same malformed bodies and wrong types against embeddings
+  ...["", "{", "[]", "null", '{"model":', deep(20000)].map((body, i): Case => ({ name: `embeddings malformed json #${i}`, method: "POST", path: "/v1/embeddings", body, status: 400 })),
+  ...([["model", null], ["model", 5], ["model", "m".repeat(300)], ["model", "gpt\u202e"], ["input", null], ["input", 5], ["input", {}], ["input", []], ["input", [{}]]] as [string, unknown][]).map(([field, value]): Case => {
+    const base: Record<string, unknown> = { model: "text-embedding-3-small", input: "x" };
+    base[field] = value;
+    return { name: `embeddings wrong type ${field}=${JSON.stringify(value).slice(0, 20)}`, method: "POST", path: "/v1/embeddings", body: JSON.stringify(base), status: 400 };
+  }),
+  { name: "embeddings without a key", method: "POST", path: "/v1/embeddings", body: JSON.stringify({ model: "text-embedding-3-small", input: "x" }), auth: "none", status: 401 },
   // Authorization variants
   ...(
     [
