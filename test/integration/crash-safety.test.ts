@@ -15,8 +15,12 @@ const upstream = startFakeUpstream();
 afterAll(() => upstream.stop());
 
 const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
+const embeddingsBody = JSON.stringify({ model: "text-embedding-3-small", input: ["hi", "there"] });
 
-/** Clients that keep sending until told to stop; returns the request ids whose full response arrived. */
+/**
+ * Clients that keep sending until told to stop (every fourth request an embeddings one); returns the
+ * request ids whose full response arrived.
+ */
 function loadClients(url: string, key: string, clients: number, prefix: string) {
   let running = true;
   const completed: string[] = [];
@@ -24,11 +28,12 @@ function loadClients(url: string, key: string, clients: number, prefix: string) 
   let n = 0;
   const loops = Array.from({ length: clients }, async () => {
     while (running) {
-      const id = `${prefix}-${n++}`;
+      const id = `${prefix}-${n}`;
+      const embeddings = n++ % 4 === 3;
       try {
-        const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-request-id": id }, body });
+        const res = await fetch(`${url}/v1/${embeddings ? "embeddings" : "chat/completions"}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-request-id": id }, body: embeddings ? embeddingsBody : body });
         const text = await res.text();
-        if (res.status === 200 && text.includes("chat.completion")) completed.push(id);
+        if (res.status === 200 && text.includes(embeddings ? '"embedding"' : "chat.completion")) completed.push(id);
         else failures.push(`${res.status} ${text.slice(0, 120)}`);
       } catch (err) {
         if (running) failures.push(String(err));
