@@ -27,7 +27,13 @@ export interface ProviderConfig {
   baseUrl: string;
   apiKey: string | undefined;
   models: string[];
+  /** The inbound APIs this provider serves. */
+  endpoints: Endpoint[];
 }
+
+/** The inbound APIs a provider can serve. */
+export const ENDPOINTS = ["chat", "responses", "embeddings"] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
 
 export interface ServerConfig extends BaseConfig {
   port: number;
@@ -84,7 +90,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
       if (apiKey === undefined && p.api_key_required !== false) {
         throw new UserError(`config file ${configPath}: providers[${i}] ('${p.name}') has no provider key: set api_key_env, or api_key_required = false for a server that needs none`);
       }
-      return { name: p.name, baseUrl: trimSlash(p.base_url), apiKey, models: p.models };
+      return { name: p.name, baseUrl: trimSlash(p.base_url), apiKey, models: p.models, endpoints: p.endpoints ?? [...ENDPOINTS] };
     });
   } else {
     const apiKey = nonEmpty(env.OPENAI_API_KEY);
@@ -93,7 +99,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     if (!apiKey && !isLoopback(baseUrl)) {
       throw new UserError(`OPENAI_API_KEY is not set: the gateway would call ${baseUrl} without a provider key (set it, or use a config file with api_key_required = false)`);
     }
-    providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"] }];
+    providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: [...ENDPOINTS] }];
   }
   return {
     ...loadBaseConfig(flags, env),

@@ -9,7 +9,7 @@ import type { VerifiedKey } from "../keys/verifier.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
-import type { Route, Router } from "./router.ts";
+import { routeFor, type Route, type Router } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
@@ -52,10 +52,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const chatReq = parseChatRequest(sent, opts.defaultModel);
-    const route = opts.route(chatReq.model);
-    if (!route) {
-      throw new ApiError(404, `The model '${chatReq.model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
-    }
+    const route = routeFor(opts.route, chatReq.model, "chat");
     const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: route.upstreamModel, provider: route.provider.name, body: chatReq.body, text: sent }, call.headers);
     // The ticket is settled when the row commits; every other way out releases it (a stream, when it ends).
     let streaming = false;

@@ -21,6 +21,8 @@ const Provider = t.Object(
     /** false for local servers (Ollama, vLLM) that take no key. */
     api_key_required: t.Optional(t.Boolean()),
     models: t.Array(t.String({ minLength: 1 }), { minItems: 1 }),
+    /** The inbound APIs it serves (default: all of chat, responses, embeddings). */
+    endpoints: t.Optional(t.Array(t.Union([t.Literal("chat"), t.Literal("responses"), t.Literal("embeddings")]), { minItems: 1 })),
   },
   { additionalProperties: false },
 );

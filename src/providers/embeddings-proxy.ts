@@ -7,7 +7,7 @@ import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { ChatCall } from "./chat-proxy.ts";
 import { upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
-import type { Router } from "./router.ts";
+import { routeFor, type Router } from "./router.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface EmbeddingsProxyOptions {
@@ -78,8 +78,7 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const { body, model } = parseEmbeddingsRequest(sent);
-    const route = opts.route(model);
-    if (!route) throw new ApiError(404, `The model '${model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
+    const route = routeFor(opts.route, model, "embeddings");
     const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, outputTokens: 0, countTokens: () => estimateInputTokens(body.input) }, call.headers);
     try {
       const started = clock();

@@ -1,4 +1,5 @@
-import type { ProviderConfig } from "../config.ts";
+import type { Endpoint, ProviderConfig } from "../config.ts";
+import { ApiError } from "../errors.ts";
 
 export interface Route {
   provider: ProviderConfig;
@@ -30,4 +31,16 @@ export type Router = ReturnType<typeof createRouter>;
 export function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
   return new RegExp(`^${body}$`);
+}
+
+const ENDPOINT_PATHS: Record<Endpoint, string> = { chat: "POST /v1/chat/completions", responses: "/v1/responses", embeddings: "POST /v1/embeddings" };
+
+/** The route for `model` on `endpoint`, or the 404 a customer gets: no provider routes it, or its provider does not serve that API. */
+export function routeFor(router: Router, model: string, endpoint: Endpoint): Route {
+  const route = router(model);
+  if (!route) throw new ApiError(404, `The model '${model}' does not exist or is not routed by this gateway.`, "invalid_request_error", "model_not_found", "model");
+  if (!route.provider.endpoints.includes(endpoint)) {
+    throw new ApiError(404, `The provider '${route.provider.name}' that serves '${model}' does not offer ${ENDPOINT_PATHS[endpoint]}.`, "invalid_request_error", "endpoint_not_supported", "model");
+  }
+  return route;
 }

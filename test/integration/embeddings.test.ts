@@ -15,7 +15,7 @@ beforeAll(async () => {
     upstreamUrl: upstream.url,
     env: { FAKE_KEY: PROVIDER_KEY },
     // $0.02 per million tokens: 8 tokens cost 160 nano-dollars.
-    configToml: `[[providers]]\nname = "fake"\nbase_url = "${upstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["text-embedding-*", "gpt-*"]\n\n[models."text-embedding-test"]\ninput_cost_per_token = 0.00000002\noutput_cost_per_token = 0\n`,
+    configToml: `[[providers]]\nname = "fake"\nbase_url = "${upstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["text-embedding-*", "gpt-*"]\n\n[[providers]]\nname = "chatonly"\nbase_url = "${upstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["chat-only-*"]\nendpoints = ["chat"]\n\n[models."text-embedding-test"]\ninput_cost_per_token = 0.00000002\noutput_cost_per_token = 0\n`,
   });
 });
 afterAll(async () => {
@@ -52,6 +52,7 @@ describe("POST /v1/embeddings", () => {
       [{ input: "x" }, key, 400, "missing_required_parameter"],
       [{ model: "nobody-serves-this", input: "x" }, key, 404, "model_not_found"],
       [{ model: "gpt-4o", input: "x" }, key, 403, "model_not_allowed"],
+      [{ model: "chat-only-model", input: "x" }, key, 404, "endpoint_not_supported"],
       [{ model: "text-embedding-test", input: "x" }, "wrong-key-123456", 401, "invalid_api_key"],
     ];
     for (const [body, auth, status, code] of cases) {
