@@ -7,6 +7,7 @@ import { adminKeyRoutes } from "./keys/routes.ts";
 import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
 import type { EmbeddingsProxy } from "./providers/embeddings-proxy.ts";
+import type { ResponsesProxy } from "./providers/responses-proxy.ts";
 import type { ModelCatalog } from "./providers/models.ts";
 import { chatRoutes, nativeChatRoute } from "./providers/routes.ts";
 import type { Admission } from "./admission/admit.ts";
@@ -24,6 +25,7 @@ export interface AppDeps {
   requireAdmin: AdminGuard;
   chat: ChatProxy;
   embeddings: EmbeddingsProxy;
+  responses: ResponsesProxy;
   models: ModelCatalog;
   /** GATEWAY_ADMIN_TOKEN is set: /admin/* exists (and is documented). */
   adminEnabled: boolean;
@@ -70,14 +72,17 @@ export function createApp(deps: AppDeps) {
         detail: { tags: ["Operations"], summary: "Health: 503 with the reason while usage cannot be recorded" },
       },
     )
-    .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, models: deps.models }))
+    .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
 }
 
 /** The customer routes, named in the 404 of an unknown /v1 path so a client sees what it can call. */
-const CUSTOMER_ROUTES = ["GET /v1/models", "GET /v1/models/{model}", "POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/usage", "GET /v1/key"];
+const CUSTOMER_ROUTES = [
+  "GET /v1/models", "GET /v1/models/{model}", "POST /v1/chat/completions", "POST /v1/responses", "GET /v1/responses/{id}", "DELETE /v1/responses/{id}",
+  "POST /v1/embeddings", "GET /v1/usage", "GET /v1/key",
+];
 
 function unknownRoute(request: Request): ApiError {
   const path = new URL(request.url).pathname.slice(0, 200);

@@ -16,6 +16,7 @@ import { createModelCatalog } from "./providers/models.ts";
 import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
 import { createChatProxy } from "./providers/chat-proxy.ts";
 import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
+import { createResponsesProxy } from "./providers/responses-proxy.ts";
 import { createRouter } from "./providers/router.ts";
 import { createUsageRecorder } from "./usage/recorder.ts";
 import { startRollupJob } from "./usage/rollup.ts";
@@ -90,6 +91,7 @@ export async function startServer(config: ServerConfig, { log = console.error, c
     models: createModelCatalog({ providers: config.providers, route, log }),
     chat: createChatProxy({ ...proxied, defaultModel: config.defaultModel }),
     embeddings: createEmbeddingsProxy(proxied),
+    responses: createResponsesProxy({ ...proxied, db, providers: config.providers, defaultModel: config.defaultModel }),
     log,
   });
   app.listen({

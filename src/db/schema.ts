@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Customer API keys. The plain key is never stored: `keyHash` is bcrypt, `lookup` an HMAC keyed by a secret kept outside the database. */
@@ -59,10 +60,14 @@ export const usage = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     streamed: integer("streamed", { mode: "boolean" }).notNull(),
     createdAt: integer("created_at").notNull(),
+    /** The provider's id of a Responses API answer: GET/DELETE /v1/responses/{id} go to the provider that served it. */
+    responseId: text("response_id"),
   },
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),
     index("usage_created_idx").on(t.createdAt),
+    // Partial: chat and embeddings rows (no response id) add nothing to it.
+    index("usage_response_idx").on(t.responseId).where(sql`response_id IS NOT NULL`),
   ],
 );
 

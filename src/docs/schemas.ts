@@ -185,3 +185,8 @@ export const EmbeddingListSchema = t.Object(
   },
   { additionalProperties: true, description: "The provider's embeddings, unchanged." },
 );
+
+export const ResponseObjectSchema = t.Object(
+  { id: t.String(), object: t.String({ examples: ["response"] }), model: t.String(), status: t.Optional(t.String()) },
+  { additionalProperties: true, description: "The provider's response object, unchanged." },
+);

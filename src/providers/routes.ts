@@ -2,16 +2,18 @@ import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
 import type { CustomerGate } from "../keys/auth.ts";
-import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema } from "../docs/schemas.ts";
+import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
 import type { EmbeddingsProxy } from "./embeddings-proxy.ts";
+import type { ResponsesProxy } from "./responses-proxy.ts";
 import type { ModelCatalog } from "./models.ts";
 
 export interface ChatRoutesOptions {
   admit: CustomerGate;
   chat: ChatProxy;
   embeddings: EmbeddingsProxy;
+  responses: ResponsesProxy;
   models: ModelCatalog;
 }
 
@@ -50,7 +52,7 @@ export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOpt
 }
 
 /** The customer-facing OpenAI-compatible routes (chat completions is served natively; this one documents it). */
-export function chatRoutes({ admit, chat, embeddings, models }: ChatRoutesOptions) {
+export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatRoutesOptions) {
   return new Elysia({ name: "chat-routes" })
     .get(
       "/v1/models",
@@ -77,6 +79,56 @@ export function chatRoutes({ admit, chat, embeddings, models }: ChatRoutesOption
         params: t.Object({ model: t.String({ description: "Model id (URL-encoded)", examples: ["gpt-4o-mini"] }) }),
         response: { 200: ModelSchema, ...errors(401, 403, 404) },
         detail: { tags: ["Customer"], summary: "One model the providers serve (does not count against the request limit)", security: [{ customerKey: [] }] },
+      },
+    )
+    .post(
+      "/v1/responses",
+      async ({ request, set, server }) => {
+        const key = await admit(request, set.headers);
+        return responses.create(request, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers, holdOpen: () => server?.timeout(request, 0) });
+      },
+      {
+        parse: "none",
+        detail: {
+          tags: ["Customer"],
+          summary: "Create a model response (OpenAI's Responses API), streaming or not",
+          description: "Forwarded to the provider that routes `model`. With `stream: true` the answer is server-sent events ending with `response.completed` (held until the usage row is committed).",
+          security: [{ customerKey: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: { type: "object", additionalProperties: true, properties: { model: { type: "string" }, input: {}, stream: { type: "boolean" } } },
+                example: { model: "gpt-4o-mini", input: "Say hello in one word." },
+              },
+            },
+          },
+        },
+        response: { 200: ResponseObjectSchema, ...errors(400, 401, 403, 404, 413, 429, 502, 503, 504) },
+      },
+    )
+    .get(
+      "/v1/responses/:id",
+      async ({ request, set, params }) => {
+        const key = await admit(request, set.headers, { counted: false });
+        return responses.stored("GET", params.id, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers });
+      },
+      {
+        params: t.Object({ id: t.String({ examples: ["resp_123"] }) }),
+        response: { 200: ResponseObjectSchema, ...errors(401, 403, 404, 502) },
+        detail: { tags: ["Customer"], summary: "A response this key created, from the provider that served it", security: [{ customerKey: [] }] },
+      },
+    )
+    .delete(
+      "/v1/responses/:id",
+      async ({ request, set, params }) => {
+        const key = await admit(request, set.headers, { counted: false });
+        return responses.stored("DELETE", params.id, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers });
+      },
+      {
+        params: t.Object({ id: t.String({ examples: ["resp_123"] }) }),
+        response: { 200: t.Object({}, { additionalProperties: true }), ...errors(401, 403, 404, 502) },
+        detail: { tags: ["Customer"], summary: "Delete a response this key created, at the provider that served it", security: [{ customerKey: [] }] },
       },
     )
     .post(

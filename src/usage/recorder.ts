@@ -19,6 +19,8 @@ export interface UsageRecord {
   latencyMs: number;
   streamed: boolean;
   createdAt: number;
+  /** A Responses API answer's id, when there is one. */
+  responseId?: string | null;
 }
 
 export interface UsageRecorderOptions {
@@ -35,7 +37,7 @@ export interface UsageRecorderOptions {
 
 const COLUMNS = [
   "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at",
+  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id",
 ] as const;
 
 // Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
@@ -185,6 +187,6 @@ function values(r: UsageRecord) {
   return [
     r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
     r.cachedTokens, r.reasoningTokens, r.costNanoUsd, r.estimated ? 1 : 0, r.upstreamStatus, r.latencyMs,
-    r.streamed ? 1 : 0, r.createdAt,
+    r.streamed ? 1 : 0, r.createdAt, r.responseId ?? null,
   ] as const;
 }

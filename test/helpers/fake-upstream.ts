@@ -89,6 +89,48 @@ export function sseResponse(events: string[], delayMs = 0, onCancel?: () => void
 /** What the fake provider's `GET /models` lists (a real provider lists far more than a gateway routes). */
 export const UPSTREAM_MODELS = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "dall-e-3", "o3"];
 
+export const RESPONSES_USAGE = { input_tokens: 40, input_tokens_details: { cached_tokens: 10 }, output_tokens: 12, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 52 };
+
+/** A Responses API object as OpenAI answers it. */
+export function responseObject(body: Record<string, unknown>, id: string, status = "completed") {
+  return {
+    id,
+    object: "response",
+    created_at: 1_700_000_000,
+    status,
+    model: `${String(body.model)}-2025-01-01`,
+    output: [{ type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "Hello from responses.", annotations: [] }] }],
+    usage: status === "completed" ? RESPONSES_USAGE : null,
+  };
+}
+
+const storedResponses = new Map<string, Record<string, unknown>>();
+let responseCounter = 0;
+
+/** POST /responses (stream or not), GET and DELETE /responses/{id}. */
+function responsesHandler(body: Record<string, unknown>, req: Request): Response {
+  const id = new URL(req.url).pathname.split("/responses/")[1];
+  if (id !== undefined) {
+    const found = storedResponses.get(decodeURIComponent(id));
+    if (!found) return Response.json({ error: { message: "No response found", type: "invalid_request_error", param: null, code: null } }, { status: 404 });
+    if (req.method === "DELETE") {
+      storedResponses.delete(decodeURIComponent(id));
+      return Response.json({ id: found.id, object: "response", deleted: true });
+    }
+    return Response.json(found);
+  }
+  const done = responseObject(body, `resp_fake${++responseCounter}`);
+  storedResponses.set(done.id, done);
+  if (body.stream !== true) return Response.json({ ...done, output_text: "Hello from responses." });
+  const ev = (type: string, data: Record<string, unknown>, n: number) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n, ...data })}\n\n`;
+  const events = [
+    ev("response.created", { response: { ...responseObject(body, done.id, "in_progress") } }, 0),
+    ...["Hello", " from", " responses."].map((delta, i) => ev("response.output_text.delta", { item_id: "msg_1", output_index: 0, content_index: 0, delta }, i + 1)),
+    ev("response.completed", { response: done }, 4),
+  ];
+  return sseResponse(events);
+}
+
 export function startFakeUpstream(): FakeUpstream {
   const received: ReceivedRequest[] = [];
   const fake: FakeUpstream = {
@@ -104,7 +146,9 @@ export function startFakeUpstream(): FakeUpstream {
     if (req.method === "GET" && new URL(req.url).pathname.endsWith("/models")) {
       return Response.json({ object: "list", data: UPSTREAM_MODELS.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })) });
     }
-    if (new URL(req.url).pathname.endsWith("/embeddings")) {
+    const path = new URL(req.url).pathname;
+    if (path.includes("/responses")) return responsesHandler(body, req);
+    if (path.endsWith("/embeddings")) {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
       return Response.json({
         object: "list",

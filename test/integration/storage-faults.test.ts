@@ -300,6 +300,7 @@ describe("migration dropping AUTOINCREMENT", () => {
     expect(db.$client.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage' ORDER BY name").all()).toEqual([
       { name: "usage_created_idx" },
       { name: "usage_key_created_idx" },
+      { name: "usage_response_idx" },
     ]);
     // New rows continue above the highest id, so the roll-up watermark never skips one.
     db.$client.run(

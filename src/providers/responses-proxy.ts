@@ -1,0 +1,166 @@
+import type { Admission } from "../admission/admit.ts";
+import type { Db } from "../db/client.ts";
+import type { StorageHealth } from "../db/storage-health.ts";
+import { ApiError } from "../errors.ts";
+import { readBody } from "../http/body.ts";
+import { estimateCompletionTokens } from "../usage/estimate.ts";
+import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
+import type { UsageRecorder } from "../usage/recorder.ts";
+import type { ChatCall } from "./chat-proxy.ts";
+import { upstreamHeaders, upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
+import { createResponsesRelay, readResponsesUsage } from "./responses-relay.ts";
+import { routeFor, type Router } from "./router.ts";
+import type { ProviderConfig } from "../config.ts";
+import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+
+export interface ResponsesProxyOptions {
+  db: Db;
+  providers: ProviderConfig[];
+  route: Router;
+  prices: PriceTable;
+  recorder: UsageRecorder;
+  health: StorageHealth;
+  admission: Admission;
+  defaultModel?: string;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  clock?: () => number;
+  log?: (line: string) => void;
+}
+
+function invalid(message: string, param: string | null, code: string): ApiError {
+  return new ApiError(400, message, "invalid_request_error", code, param);
+}
+
+/** What the gateway relies on in a Responses request; every other field is the upstream's business. */
+export function parseResponsesRequest(text: string, defaultModel?: string): { body: Record<string, unknown>; model: string; stream: boolean } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw invalid("The request body is not valid JSON.", null, "invalid_json");
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
+  const b = body as Record<string, unknown>;
+  const model = b.model ?? defaultModel;
+  if (model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+  if (typeof model !== "string" || model.trim() === "" || model.length > 256 || /[\p{Cc}\p{Cf}]/u.test(model)) throw invalid("Invalid 'model': expected a model name.", "model", "invalid_value");
+  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== "boolean") throw invalid("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type");
+  return { body: b, model, stream: b.stream === true };
+}
+
+/**
+ * POST /v1/responses (OpenAI's Responses API), streaming or not, and GET/DELETE /v1/responses/{id}
+ * passed through to the provider that served that response, for the key that created it only.
+ */
+export function createResponsesProxy(opts: ResponsesProxyOptions) {
+  const clock = opts.clock ?? Date.now;
+  const log = opts.log ?? console.error;
+  const servedBy = opts.db.$client.query<{ provider: string }, [string, string]>("SELECT provider FROM usage WHERE response_id = ? AND key_id = ? LIMIT 1");
+
+  async function create(req: Request, call: ChatCall): Promise<Response> {
+    opts.health.assertWritable();
+    const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
+    call.holdOpen?.();
+    const { body, model, stream } = parseResponsesRequest(sent, opts.defaultModel);
+    const route = routeFor(opts.route, model, "responses");
+    const countTokens = () => estimateCompletionTokens(JSON.stringify(body.input ?? "") + JSON.stringify(body.instructions ?? ""));
+    const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, countTokens }, call.headers);
+    let streaming = false;
+    try {
+      const started = clock();
+      const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null, responseId: string | null, outputText: string) => {
+        const trusted = plausible(reported, call.requestId, log);
+        const counts = trusted ?? { promptTokens: await countTokens(), completionTokens: await estimateCompletionTokens(outputText), cachedTokens: null, reasoningTokens: null };
+        const cost = costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, model), counts);
+        await opts.recorder.record(
+          {
+            requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
+            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId,
+          },
+          () => ticket.settle({ tokens: counts.promptTokens + counts.completionTokens, costNanoUsd: cost, createdAt: started }),
+        );
+      };
+      const forwarded = route.upstreamModel === model && body.model !== undefined ? sent : JSON.stringify({ ...body, model: route.upstreamModel });
+      const abort = new AbortController();
+      let timedOut = false;
+      let lastActivity = Date.now();
+      const timer = setInterval(() => {
+        if (Date.now() - lastActivity < opts.upstreamTimeoutMs) return;
+        timedOut = true;
+        abort.abort();
+      }, Math.min(1000, opts.upstreamTimeoutMs));
+      let res: Response;
+      try {
+        res = await fetch(`${route.provider.baseUrl}/responses`, upstreamInit(route.provider, forwarded, call.requestId, stream, abort.signal));
+      } catch (err) {
+        clearInterval(timer);
+        const failure = classify(err, timedOut, false);
+        if (failure !== "unreachable") await record(0, undefined, null, null, "");
+        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
+      }
+      if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
+        streaming = true;
+        const relay = createResponsesRelay({
+          upstream: res.body,
+          abortUpstream: () => abort.abort(),
+          onActivity: () => (lastActivity = Date.now()),
+          upstreamErrorMessage: () => (timedOut ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
+          onEnd: async (o) => {
+            clearInterval(timer);
+            try {
+              await record(res.status, o.usage, o.modelAnswered, o.responseId, o.text);
+            } finally {
+              ticket.release();
+            }
+          },
+        });
+        return new Response(relay, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        await record(res.status, undefined, null, null, "");
+        throw fetchError(classify(err, timedOut, false), route, opts.upstreamTimeoutMs, log, err);
+      } finally {
+        clearInterval(timer);
+      }
+      if (!res.ok) return upstreamError(res, text, route, (status, u) => record(status, u, null, null, ""), log);
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(text) as Record<string, unknown>;
+        if (!payload || typeof payload !== "object") throw new Error("not an object");
+      } catch {
+        await record(res.status, undefined, null, null, "");
+        throw new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+      }
+      const outputText = typeof payload.output_text === "string" ? payload.output_text : "";
+      await record(res.status, readResponsesUsage(payload), typeof payload.model === "string" ? payload.model : null, typeof payload.id === "string" ? payload.id : null, outputText);
+      return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
+    } finally {
+      if (!streaming) ticket.release();
+    }
+  }
+
+  /** GET or DELETE of a stored response, at the provider that served it; only its own key may. */
+  async function stored(method: "GET" | "DELETE", id: string, call: ChatCall): Promise<Response> {
+    const row = servedBy.get(id, call.key.id);
+    const provider = row && opts.providers.find((p) => p.name === row.provider);
+    if (!provider) throw new ApiError(404, `No response with id '${id}' was created with this key.`, "invalid_request_error", "not_found", "response_id");
+    let res: Response;
+    try {
+      res = await fetch(`${provider.baseUrl}/responses/${encodeURIComponent(id)}`, { method, headers: { ...upstreamHeaders(provider), "x-request-id": call.requestId }, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
+    } catch (err) {
+      throw fetchError(classify(err, false, false), { provider, upstreamModel: "" }, opts.upstreamTimeoutMs, log, err);
+    }
+    const text = await res.text();
+    if (!res.ok) return upstreamError(res, text, { provider, upstreamModel: "" }, async () => {}, log);
+    return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
+  }
+
+  return { create, stored };
+}
+
+export type ResponsesProxy = ReturnType<typeof createResponsesProxy>;
