@@ -97,3 +97,27 @@ describe("POST /v1/responses", () => {
     expect(upstream.received.length).toBe(before);
   });
 });
+
+describe("the Vercel AI SDK's default OpenAI provider (it speaks the Responses API)", () => {
+  test("generateText and streamText: the text, the usage it reports, and one row each", async () => {
+    const { createOpenAI } = await import("@ai-sdk/openai");
+    const { generateText, streamText } = await import("ai");
+    const { id, key } = await gw.createKey("vercel");
+    const provider = createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: key });
+    const generated = await generateText({ model: provider("gpt-resp"), prompt: "Say hello", maxRetries: 0 });
+    expect(generated.text).toBe("Hello from responses.");
+    expect(generated.usage.inputTokens).toBe(40);
+    expect(generated.usage.outputTokens).toBe(12);
+    expect(upstream.received.at(-1)!.path).toBe("/v1/responses");
+    const streamed = streamText({ model: provider("gpt-resp"), prompt: "Say hello", maxRetries: 0 });
+    let text = "";
+    for await (const part of streamed.textStream) text += part;
+    expect(text).toBe("Hello from responses.");
+    expect((await streamed.usage).outputTokens).toBe(12);
+    const rows = gw.rows().filter((r) => r.key_id === id);
+    expect(rows.map((r) => [r.streamed, r.cost_nano_usd, r.estimated])).toEqual([
+      [0, 55_000, 0],
+      [1, 55_000, 0],
+    ]);
+  });
+});
