@@ -3,14 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const dirs: string[] = [];
-// Removed when the test process exits (an afterAll registered inside a hook would run too early).
-process.on("exit", () => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
-/** A fresh temp dir, removed when the test run ends. */
+/** A fresh temp dir, removed when the test run ends (test/helpers/cleanup.ts, preloaded). */
 export function tempDir(prefix = "gw-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   return dir;
+}
+
+/** Removes every temp dir made so far (a mount point that is still busy is left). */
+export function removeTempDirs(): void {
+  for (const d of dirs.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {}
+  }
 }
