@@ -1,7 +1,7 @@
 import type { KeyLimits } from "../admission/counters.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { isBudgetPeriod } from "../admission/periods.ts";
-import type { Db } from "../db/client.ts";
+import { isBusy, type Db } from "../db/client.ts";
 import { lookupDigest } from "./secret.ts";
 
 export interface VerifiedKey {
@@ -67,7 +67,19 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
   let seenVersion = -1;
   const rows = new Map<string, Row | null>();
   const MAX_CACHED = 100_000;
+  // busy_timeout is 0 on the server's connection: a read that meets another connection's brief lock
+  // (a checkpoint, WAL recovery) is simply tried again a few times before the request gets a 503.
   function read(lookup: string): Row | null {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return readOnce(lookup);
+      } catch (err) {
+        if (!isBusy(err) || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  function readOnce(lookup: string): Row | null {
     const version = dataVersion.get()!.data_version;
     if (version !== seenVersion) {
       rows.clear();
