@@ -29,6 +29,10 @@ export interface ProviderConfig {
   models: string[];
   /** The inbound APIs this provider serves. */
   endpoints: Endpoint[];
+  /** Retries after a connection failure or a 429/500/502/503/504, before anything reached the customer. */
+  maxRetries: number;
+  /** The longest wait before a retry (a larger Retry-After is cut to it). */
+  retryMaxWaitMs: number;
 }
 
 /** The inbound APIs a provider can serve. */
@@ -73,6 +77,8 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
 export function loadServerConfig(flags: CliFlags, env: Env = process.env): ServerConfig {
   const port = flags.port ?? env.PORT ?? "8080";
   if (!/^\d+$/.test(port) || Number(port) > 65535) throw new UserError(`port must be an integer 0-65535, got '${port}'`);
+  const maxRetries = intSetting(env, "GATEWAY_MAX_RETRIES", 2, 0);
+  const retryMaxWaitMs = intSetting(env, "GATEWAY_RETRY_MAX_WAIT_MS", 10_000, 0);
   const adminToken = nonEmpty(env.GATEWAY_ADMIN_TOKEN);
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new UserError("GATEWAY_ADMIN_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)");
@@ -90,7 +96,15 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
       if (apiKey === undefined && p.api_key_required !== false) {
         throw new UserError(`config file ${configPath}: providers[${i}] ('${p.name}') has no provider key: set api_key_env, or api_key_required = false for a server that needs none`);
       }
-      return { name: p.name, baseUrl: trimSlash(p.base_url), apiKey, models: p.models, endpoints: p.endpoints ?? [...ENDPOINTS] };
+      return {
+        name: p.name,
+        baseUrl: trimSlash(p.base_url),
+        apiKey,
+        models: p.models,
+        endpoints: p.endpoints ?? [...ENDPOINTS],
+        maxRetries: p.max_retries ?? maxRetries,
+        retryMaxWaitMs: p.retry_max_wait_ms ?? retryMaxWaitMs,
+      };
     });
   } else {
     const apiKey = nonEmpty(env.OPENAI_API_KEY);
@@ -99,7 +113,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     if (!apiKey && !isLoopback(baseUrl)) {
       throw new UserError(`OPENAI_API_KEY is not set: the gateway would call ${baseUrl} without a provider key (set it, or use a config file with api_key_required = false)`);
     }
-    providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: [...ENDPOINTS] }];
+    providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: [...ENDPOINTS], maxRetries, retryMaxWaitMs }];
   }
   return {
     ...loadBaseConfig(flags, env),

@@ -60,6 +60,8 @@ export const usage = sqliteTable(
     latencyMs: integer("latency_ms").notNull(),
     streamed: integer("streamed", { mode: "boolean" }).notNull(),
     createdAt: integer("created_at").notNull(),
+    /** Upstream attempts it took (retries after connection failures or 429/5xx). */
+    attempts: integer("attempts").notNull().default(1),
     /** The provider's id of a Responses API answer: GET/DELETE /v1/responses/{id} go to the provider that served it. */
     responseId: text("response_id"),
   },

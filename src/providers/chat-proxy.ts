@@ -11,6 +11,7 @@ import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
 import { routeFor, type Route, type Router } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
+import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ChatProxyOptions {
@@ -65,6 +66,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
 
   async function forward(req: Request, call: ChatCall, chatReq: ChatRequest, route: Route, body: string, ticket: Ticket, streamStarted: () => void): Promise<Response> {
     const started = clock();
+    let attempts = 1;
     // Non-streaming: a plain deadline. Streaming: the deadline restarts on every chunk (an idle
     // timeout), and a client that goes away aborts the upstream request.
     const abort = new AbortController();
@@ -114,6 +116,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         latencyMs: clock() - started,
         streamed: chatReq.stream,
         createdAt: started,
+        attempts,
       };
       await opts.recorder.record(row, () =>
         ticket.settle({ tokens: row.promptTokens + row.completionTokens, costNanoUsd: row.costNanoUsd, createdAt: row.createdAt }),
@@ -122,13 +125,16 @@ export function createChatProxy(opts: ChatProxyOptions) {
 
     armTimeout();
     let res: Response;
+    const init = upstreamInit(route.provider, body, call.requestId, chatReq.stream, abort.signal);
     try {
-      res = await fetch(upstreamUrl(route.provider), upstreamInit(route.provider, body, call.requestId, chatReq.stream, abort.signal));
+      ({ res, attempts } = await sendWithRetries(route.provider, () => fetch(upstreamUrl(route.provider), init), abort.signal));
     } catch (err) {
       cleanup();
-      const failure = classify(err, timedOut, chatReq.stream && req.signal.aborted);
+      const cause = err instanceof UpstreamFetchError ? err.cause : err;
+      if (err instanceof UpstreamFetchError) attempts = err.attempts;
+      const failure = classify(cause, timedOut, chatReq.stream && req.signal.aborted);
       if (failure !== "unreachable") await record(0, undefined, null, null);
-      throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
+      throw fetchError(failure, route, opts.upstreamTimeoutMs, log, cause);
     }
 
     const contentType = res.headers.get("content-type") ?? "";

@@ -22,6 +22,8 @@ const Provider = t.Object(
     api_key_required: t.Optional(t.Boolean()),
     models: t.Array(t.String({ minLength: 1 }), { minItems: 1 }),
     /** The inbound APIs it serves (default: all of chat, responses, embeddings). */
+    max_retries: t.Optional(t.Integer({ minimum: 0, maximum: 10 })),
+    retry_max_wait_ms: t.Optional(t.Integer({ minimum: 0 })),
     endpoints: t.Optional(t.Array(t.Union([t.Literal("chat"), t.Literal("responses"), t.Literal("embeddings")]), { minItems: 1 })),
   },
   { additionalProperties: false },

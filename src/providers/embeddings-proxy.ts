@@ -8,6 +8,7 @@ import type { UsageRecorder } from "../usage/recorder.ts";
 import type { ChatCall } from "./chat-proxy.ts";
 import { upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
 import { routeFor, type Router } from "./router.ts";
+import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface EmbeddingsProxyOptions {
@@ -82,6 +83,7 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
     const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, outputTokens: 0, countTokens: () => estimateInputTokens(body.input) }, call.headers);
     try {
       const started = clock();
+      let attempts = 1;
       const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null) => {
         const trusted = plausible(reported, call.requestId, log);
         const counts = trusted ?? { promptTokens: await estimateInputTokens(body.input), completionTokens: 0, cachedTokens: null, reasoningTokens: null };
@@ -89,7 +91,7 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
         await opts.recorder.record(
           {
             requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
-            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: false, createdAt: started,
+            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: false, createdAt: started, attempts,
           },
           () => ticket.settle({ tokens: counts.promptTokens, costNanoUsd: cost, createdAt: started }),
         );
@@ -99,12 +101,15 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
       let res: Response;
       let text: string;
       try {
-        res = await fetch(`${route.provider.baseUrl}/embeddings`, upstreamInit(route.provider, forwarded, call.requestId, false, signal));
+        const init = upstreamInit(route.provider, forwarded, call.requestId, false, signal);
+        ({ res, attempts } = await sendWithRetries(route.provider, () => fetch(`${route.provider.baseUrl}/embeddings`, init), signal));
         text = await res.text();
       } catch (err) {
-        const failure = classify(err, signal.aborted, false);
+        const cause = err instanceof UpstreamFetchError ? err.cause : err;
+        if (err instanceof UpstreamFetchError) attempts = err.attempts;
+        const failure = classify(cause, signal.aborted, false);
         if (failure !== "unreachable") await record(0, undefined, null);
-        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
+        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, cause);
       }
       if (!res.ok) return upstreamError(res, text, route, (status, u) => record(status, u, null), log);
       let payload: Record<string, unknown>;

@@ -11,6 +11,7 @@ import { upstreamHeaders, upstreamInit, type ReportedUsage } from "./openai-comp
 import { createResponsesRelay, readResponsesUsage } from "./responses-relay.ts";
 import { routeFor, type Router } from "./router.ts";
 import type { ProviderConfig } from "../config.ts";
+import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ResponsesProxyOptions {
@@ -70,6 +71,7 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
     let streaming = false;
     try {
       const started = clock();
+      let attempts = 1;
       const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null, responseId: string | null, outputText: string) => {
         const trusted = plausible(reported, call.requestId, log);
         const counts = trusted ?? { promptTokens: await countTokens(), completionTokens: await estimateCompletionTokens(outputText), cachedTokens: null, reasoningTokens: null };
@@ -77,7 +79,7 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
         await opts.recorder.record(
           {
             requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
-            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId,
+            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId, attempts,
           },
           () => ticket.settle({ tokens: counts.promptTokens + counts.completionTokens, costNanoUsd: cost, createdAt: started }),
         );
@@ -93,12 +95,15 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
       }, Math.min(1000, opts.upstreamTimeoutMs));
       let res: Response;
       try {
-        res = await fetch(`${route.provider.baseUrl}/responses`, upstreamInit(route.provider, forwarded, call.requestId, stream, abort.signal));
+        const init = upstreamInit(route.provider, forwarded, call.requestId, stream, abort.signal);
+        ({ res, attempts } = await sendWithRetries(route.provider, () => fetch(`${route.provider.baseUrl}/responses`, init), abort.signal));
       } catch (err) {
         clearInterval(timer);
-        const failure = classify(err, timedOut, false);
+        const cause = err instanceof UpstreamFetchError ? err.cause : err;
+        if (err instanceof UpstreamFetchError) attempts = err.attempts;
+        const failure = classify(cause, timedOut, false);
         if (failure !== "unreachable") await record(0, undefined, null, null, "");
-        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, err);
+        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, cause);
       }
       if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
         streaming = true;

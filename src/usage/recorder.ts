@@ -21,6 +21,8 @@ export interface UsageRecord {
   createdAt: number;
   /** A Responses API answer's id, when there is one. */
   responseId?: string | null;
+  /** Upstream attempts (1 without retries). */
+  attempts?: number;
 }
 
 export interface UsageRecorderOptions {
@@ -37,7 +39,7 @@ export interface UsageRecorderOptions {
 
 const COLUMNS = [
   "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id",
+  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts",
 ] as const;
 
 // Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
@@ -187,6 +189,6 @@ function values(r: UsageRecord) {
   return [
     r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
     r.cachedTokens, r.reasoningTokens, r.costNanoUsd, r.estimated ? 1 : 0, r.upstreamStatus, r.latencyMs,
-    r.streamed ? 1 : 0, r.createdAt, r.responseId ?? null,
+    r.streamed ? 1 : 0, r.createdAt, r.responseId ?? null, r.attempts ?? 1,
   ] as const;
 }

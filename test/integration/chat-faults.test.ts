@@ -15,7 +15,8 @@ let key: string;
 beforeAll(async () => {
   gw = await startGateway({
     upstreamUrl: upstream.url,
-    env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "400", GATEWAY_MAX_BODY_BYTES: "4096" },
+    // No retries: these tests see each upstream fault as it is passed on (retries.test.ts covers retrying).
+    env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "400", GATEWAY_MAX_BODY_BYTES: "4096", GATEWAY_MAX_RETRIES: "0" },
   });
   key = (await gw.createKey("faults", 100_000)).key;
 });

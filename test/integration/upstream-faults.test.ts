@@ -33,8 +33,9 @@ let rawKey: string;
 beforeAll(async () => {
   await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
   const rawPort = (raw.address() as { port: number }).port;
-  rawGw = await startGateway({ mode: "binary", upstreamUrl: `http://127.0.0.1:${rawPort}/v1`, env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "2000" } });
-  gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "2000" } });
+  rawGw = await startGateway({ mode: "binary", upstreamUrl: `http://127.0.0.1:${rawPort}/v1`, env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "2000", GATEWAY_MAX_RETRIES: "0" } });
+  // No retries: each fault is seen as it is passed on (retries.test.ts covers retrying).
+  gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_UPSTREAM_TIMEOUT_MS: "2000", GATEWAY_MAX_RETRIES: "0" } });
   rawKey = (await rawGw.createKey("raw", 1_000_000)).key;
   key = (await gw.createKey("faults", 1_000_000)).key;
 });

@@ -1,0 +1,52 @@
+// Retries of an upstream request, only before anything reached the customer: connection failures and
+// 429/500/502/503/504, with exponential backoff and jitter, honouring Retry-After up to a cap.
+import type { ProviderConfig } from "../config.ts";
+import { classify } from "./upstream-outcome.ts";
+
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+/** A failed fetch, with how many attempts were made (for the usage row). */
+export class UpstreamFetchError extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly attempts: number,
+  ) {
+    super("upstream fetch failed");
+  }
+}
+
+/** The wait before attempt `attempt + 1`: the upstream's Retry-After (seconds or a date) or 250 ms × 2^n with jitter, capped. */
+export function retryDelay(attempt: number, retryAfter: string | null, maxWaitMs: number, now = Date.now()): number {
+  let ms: number | undefined;
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - now;
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) ms = 250 * 2 ** (attempt - 1) * (0.5 + Math.random());
+  return Math.min(ms, maxWaitMs);
+}
+
+/**
+ * Sends until an answer that is not retryable, the provider's retries are used up, or `signal` aborts
+ * (timeout, client gone). Returns the response and the attempts made; a last fetch failure is thrown as
+ * UpstreamFetchError.
+ */
+export async function sendWithRetries(provider: ProviderConfig, send: () => Promise<Response>, signal: AbortSignal): Promise<{ res: Response; attempts: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt > provider.maxRetries;
+    let res: Response;
+    try {
+      res = await send();
+    } catch (err) {
+      const failure = classify(err, false, false);
+      if (last || signal.aborted || (failure !== "unreachable" && failure !== "broken")) throw new UpstreamFetchError(err, attempt);
+      await Bun.sleep(retryDelay(attempt, null, provider.retryMaxWaitMs));
+      continue;
+    }
+    if (last || !RETRYABLE.has(res.status) || signal.aborted) return { res, attempts: attempt };
+    const wait = retryDelay(attempt, res.headers.get("retry-after"), provider.retryMaxWaitMs);
+    await res.body?.cancel().catch(() => {});
+    await Bun.sleep(wait);
+    if (signal.aborted) throw new UpstreamFetchError(new DOMException("aborted", "AbortError"), attempt);
+  }
+}
