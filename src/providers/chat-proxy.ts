@@ -1,41 +1,20 @@
 import { ApiError } from "../errors.ts";
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
-import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
-import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
-import type { Admission } from "../admission/admit.ts";
+import { costNanoUsd, findPrice } from "../usage/pricing.ts";
+import type { UsageRecord } from "../usage/recorder.ts";
 import type { Ticket } from "../admission/counters.ts";
-import type { StorageHealth } from "../db/storage-health.ts";
-import type { VerifiedKey } from "../keys/verifier.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
-import { routeFor, type Route, type Router } from "./router.ts";
+import { routeFor, type Route } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
+import type { ProxyCall, ProxyDeps } from "./proxy.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
-export interface ChatProxyOptions {
-  route: Router;
-  prices: PriceTable;
-  recorder: UsageRecorder;
-  health: StorageHealth;
-  admission: Admission;
+export interface ChatProxyOptions extends ProxyDeps {
   /** Used when a request names no model. */
   defaultModel?: string;
-  maxBodyBytes: number;
-  bodyTimeoutMs: number;
-  upstreamTimeoutMs: number;
-  clock?: () => number;
-  log?: (line: string) => void;
-}
-
-export interface ChatCall {
-  requestId: string;
-  key: VerifiedKey;
-  /** Response headers being collected (request id, limits); successful answers are built with them. */
-  headers: Record<string, unknown>;
-  /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
-  holdOpen?: () => void;
 }
 
 /**
@@ -47,7 +26,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? console.error;
 
-  return async function chat(req: Request, call: ChatCall): Promise<Response> {
+  return async function chat(req: Request, call: ProxyCall): Promise<Response> {
     // Refused before anything is forwarded: an answer whose row cannot be written would be unbillable.
     opts.health.assertWritable();
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
@@ -64,7 +43,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     }
   };
 
-  async function forward(req: Request, call: ChatCall, chatReq: ChatRequest, route: Route, body: string, ticket: Ticket, streamStarted: () => void): Promise<Response> {
+  async function forward(req: Request, call: ProxyCall, chatReq: ChatRequest, route: Route, body: string, ticket: Ticket, streamStarted: () => void): Promise<Response> {
     const started = clock();
     let attempts = 1;
     // Non-streaming: a plain deadline. Streaming: the deadline restarts on every chunk (an idle

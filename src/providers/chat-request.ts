@@ -1,5 +1,6 @@
 import { ApiError } from "../errors.ts";
 import { hasHiddenCharacters } from "../text.ts";
+import { parseJsonObject } from "./proxy.ts";
 
 export interface ChatRequest {
   /** The customer's JSON body; forwarded as sent apart from `model` and `stream_options`. */
@@ -18,15 +19,7 @@ function invalid(message: string, param: string | null, code = "invalid_request"
 
 /** Validates what the gateway itself relies on; every other field is the upstream's business. */
 export function parseChatRequest(text: string, defaultModel?: string): ChatRequest {
-  if (text.trim() === "") throw invalid("The request body is empty; expected a JSON object.", null, "invalid_json");
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw invalid("The request body is not valid JSON.", null, "invalid_json");
-  }
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
-  const b = body as Record<string, unknown>;
+  const b = parseJsonObject(text);
   const modelDefaulted = b.model === undefined && defaultModel !== undefined;
   if (b.model === undefined && defaultModel === undefined) {
     throw invalid("Missing required parameter: 'model'. This gateway has no default model (its operator can set GATEWAY_DEFAULT_MODEL or default_model in the config file).", "model", "missing_required_parameter");

@@ -1,28 +1,14 @@
-import type { Admission } from "../admission/admit.ts";
-import type { StorageHealth } from "../db/storage-health.ts";
 import { ApiError } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
-import type { UsageRecorder } from "../usage/recorder.ts";
-import type { ChatCall } from "./chat-proxy.ts";
+import { costNanoUsd, findPrice } from "../usage/pricing.ts";
+import { parseJsonObject, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
-import { routeFor, type Router } from "./router.ts";
+import { routeFor } from "./router.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
-export interface EmbeddingsProxyOptions {
-  route: Router;
-  prices: PriceTable;
-  recorder: UsageRecorder;
-  health: StorageHealth;
-  admission: Admission;
-  maxBodyBytes: number;
-  bodyTimeoutMs: number;
-  upstreamTimeoutMs: number;
-  clock?: () => number;
-  log?: (line: string) => void;
-}
+export type EmbeddingsProxyOptions = ProxyDeps;
 
 function invalid(message: string, param: string | null, code: string): ApiError {
   return new ApiError(400, message, "invalid_request_error", code, param);
@@ -30,14 +16,7 @@ function invalid(message: string, param: string | null, code: string): ApiError 
 
 /** Validates what the gateway relies on (model, input); every other field is the upstream's business. */
 export function parseEmbeddingsRequest(text: string): { body: Record<string, unknown>; model: string } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw invalid("The request body is not valid JSON.", null, "invalid_json");
-  }
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
-  const b = body as Record<string, unknown>;
+  const b = parseJsonObject(text);
   if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
   if (typeof b.model !== "string" || b.model.trim() === "" || b.model.length > 256 || /[\p{Cc}\p{Cf}]/u.test(b.model)) {
     throw invalid("Invalid 'model': expected a model name.", "model", "invalid_value");
@@ -74,7 +53,7 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? console.error;
 
-  return async function embeddings(req: Request, call: ChatCall): Promise<Response> {
+  return async function embeddings(req: Request, call: ProxyCall): Promise<Response> {
     opts.health.assertWritable();
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();

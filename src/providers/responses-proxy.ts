@@ -1,33 +1,21 @@
-import type { Admission } from "../admission/admit.ts";
 import type { Db } from "../db/client.ts";
-import type { StorageHealth } from "../db/storage-health.ts";
 import { ApiError } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
-import type { UsageRecorder } from "../usage/recorder.ts";
-import type { ChatCall } from "./chat-proxy.ts";
+import { costNanoUsd, findPrice } from "../usage/pricing.ts";
+import { parseJsonObject, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { upstreamHeaders, upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
 import { createResponsesRelay, readResponsesUsage } from "./responses-relay.ts";
-import { routeFor, type Router } from "./router.ts";
+import { routeFor } from "./router.ts";
 import type { ProviderConfig } from "../config.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
-export interface ResponsesProxyOptions {
+export interface ResponsesProxyOptions extends ProxyDeps {
+  /** Where stored responses are found: the usage rows' response ids. */
   db: Db;
   providers: ProviderConfig[];
-  route: Router;
-  prices: PriceTable;
-  recorder: UsageRecorder;
-  health: StorageHealth;
-  admission: Admission;
   defaultModel?: string;
-  maxBodyBytes: number;
-  bodyTimeoutMs: number;
-  upstreamTimeoutMs: number;
-  clock?: () => number;
-  log?: (line: string) => void;
 }
 
 function invalid(message: string, param: string | null, code: string): ApiError {
@@ -36,14 +24,7 @@ function invalid(message: string, param: string | null, code: string): ApiError 
 
 /** What the gateway relies on in a Responses request; every other field is the upstream's business. */
 export function parseResponsesRequest(text: string, defaultModel?: string): { body: Record<string, unknown>; model: string; stream: boolean } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw invalid("The request body is not valid JSON.", null, "invalid_json");
-  }
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.", null, "invalid_json");
-  const b = body as Record<string, unknown>;
+  const b = parseJsonObject(text);
   const model = b.model ?? defaultModel;
   if (model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
   if (typeof model !== "string" || model.trim() === "" || model.length > 256 || /[\p{Cc}\p{Cf}]/u.test(model)) throw invalid("Invalid 'model': expected a model name.", "model", "invalid_value");
@@ -60,7 +41,7 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
   const log = opts.log ?? console.error;
   const servedBy = opts.db.$client.query<{ provider: string }, [string, string]>("SELECT provider FROM usage WHERE response_id = ? AND key_id = ? LIMIT 1");
 
-  async function create(req: Request, call: ChatCall): Promise<Response> {
+  async function create(req: Request, call: ProxyCall): Promise<Response> {
     opts.health.assertWritable();
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
@@ -150,7 +131,7 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
   }
 
   /** GET or DELETE of a stored response, at the provider that served it; only its own key may. */
-  async function stored(method: "GET" | "DELETE", id: string, call: ChatCall): Promise<Response> {
+  async function stored(method: "GET" | "DELETE", id: string, call: ProxyCall): Promise<Response> {
     const row = servedBy.get(id, call.key.id);
     const provider = row && opts.providers.find((p) => p.name === row.provider);
     if (!provider) throw new ApiError(404, `No response with id '${id}' was created with this key.`, "invalid_request_error", "not_found", "response_id");
