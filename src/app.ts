@@ -37,8 +37,6 @@ export interface AppDeps {
   log?: (line: string) => void;
 }
 
-
-
 /** The root Elysia instance: request ids, one error mapper, and the feature routes. */
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;

@@ -57,8 +57,6 @@ export interface ServerConfig extends BaseConfig {
   bodyTimeoutMs: number;
   /** Failed admin authentications per client address and minute before it gets 429. */
   adminFailuresPerMinute: number;
-  /** Non-fatal start-up remarks for the operator (never containing secrets). */
-  warnings: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -85,7 +83,6 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
   }
   const configPath = flags.config ?? nonEmpty(env.GATEWAY_CONFIG);
   const file = configPath ? readConfigFile(configPath) : {};
-  const warnings: string[] = [];
   let providers: ProviderConfig[];
   if (file.providers && file.providers.length > 0) {
     providers = file.providers.map((p, i) => {
@@ -129,7 +126,6 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
-    warnings,
   };
 }
 

@@ -19,7 +19,6 @@ export const serve = defineCommand({
     const { loadServerConfig } = await import("../../src/config.ts");
     const { startServer } = await import("../../src/server.ts");
     const config = loadServerConfig(flags as Record<string, string | undefined>);
-    for (const w of config.warnings) console.error(`warning: ${w}`);
     const server = await startServer(config);
     console.log(`gateway listening on http://${config.host}:${server.port} (database ${config.dbPath})`);
     const shutdown = (signal: string) => {

@@ -62,14 +62,15 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
     if (key.allowedModels && !modelAllowed(key.allowedModels, req.upstreamModel) && !modelAllowed(key.allowedModels, `${req.provider}/${req.upstreamModel}`)) {
       throw new ApiError(403, `This API key may not use the model '${req.model}'.`, "invalid_request_error", "model_not_allowed", "model");
     }
-    const price = findPrice(prices, req.upstreamModel, req.model);
-    if (key.limits.budgetNanoUsd !== null && !price) {
-      throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
-    }
     const { tpmLimit, budgetNanoUsd, maxParallel } = key.limits;
     if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
+      // Always admitted; the call still drops counters a removed limit left behind.
       const free = counters.admit(key.limits, NOTHING, clock());
       if (free.ok) return free.ticket;
+    }
+    const price = findPrice(prices, req.upstreamModel, req.model);
+    if (budgetNanoUsd !== null && !price) {
+      throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
     }
     const output = req.outputTokens ?? outputCap(req.body, price?.maxOutputTokens ?? defaultMaxOutputTokens);
     const estimateFor = (prompt: number): Estimate => ({

@@ -60,6 +60,7 @@ export function readBody(req: Request, { limit, timeoutMs }: ReadBodyOptions): P
     );
   });
 }
+
 async function readChunked(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;

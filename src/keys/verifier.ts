@@ -65,7 +65,7 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
   // next request; changes made through this connection (the admin API) call invalidate().
   const dataVersion = db.$client.query<{ data_version: number }, []>("PRAGMA data_version");
   let seenVersion = -1;
-  const rows = new Map<string, Row | null>();
+  const rows = new Map<string, Row>();
   const MAX_CACHED = 100_000;
   // busy_timeout is 0 on the server's connection: a read that meets another connection's brief lock
   // (a checkpoint, WAL recovery) is simply tried again a few times before the request gets a 503.
@@ -85,16 +85,15 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
       rows.clear();
       seenVersion = version;
     }
-    let row = rows.get(lookup);
-    if (row === undefined) {
-      row = byLookup.get(lookup);
-      // Unknown keys are not remembered: a flood of random keys must not grow memory.
-      if (row) {
-        if (rows.size >= MAX_CACHED) rows.clear();
-        rows.set(lookup, row);
-      }
+    const cached = rows.get(lookup);
+    if (cached) return cached;
+    const row = byLookup.get(lookup);
+    // Unknown keys are not remembered: a flood of random keys must not grow memory.
+    if (row) {
+      if (rows.size >= MAX_CACHED) rows.clear();
+      rows.set(lookup, row);
     }
-    return row ?? null;
+    return row;
   }
   // lookup digest -> the bcrypt outcome for the hash it was checked against. Bounded by the number of keys.
   // `settled` lets the hot path skip awaiting a promise once bcrypt has answered.

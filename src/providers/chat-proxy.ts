@@ -1,4 +1,3 @@
-import { ApiError } from "../errors.ts";
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
@@ -10,7 +9,7 @@ import { routeFor, type Route } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
 import type { ProxyCall, ProxyDeps } from "./proxy.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
-import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ChatProxyOptions extends ProxyDeps {
   /** Used when a request names no model. */
@@ -162,7 +161,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     } catch {
       await record(res.status, undefined, null, null);
       log(`[gateway] request ${call.requestId}: provider '${route.provider.name}' answered ${res.status} with a body that is not JSON`);
-      throw new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+      throw badUpstreamResponse(route);
     }
     const modelAnswered = typeof payload.model === "string" ? payload.model : null;
     await record(res.status, readUsage(payload.usage), modelAnswered, completionText(payload));

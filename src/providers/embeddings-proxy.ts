@@ -1,31 +1,23 @@
-import { ApiError } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
-import { parseJsonObject, type ProxyCall, type ProxyDeps } from "./proxy.ts";
+import { invalidRequest as invalid, parseJsonObject, requireModel, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
 import { routeFor } from "./router.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
-import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export type EmbeddingsProxyOptions = ProxyDeps;
-
-function invalid(message: string, param: string | null, code: string): ApiError {
-  return new ApiError(400, message, "invalid_request_error", code, param);
-}
 
 /** Validates what the gateway relies on (model, input); every other field is the upstream's business. */
 export function parseEmbeddingsRequest(text: string): { body: Record<string, unknown>; model: string } {
   const b = parseJsonObject(text);
-  if (b.model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
-  if (typeof b.model !== "string" || b.model.trim() === "" || b.model.length > 256 || /[\p{Cc}\p{Cf}]/u.test(b.model)) {
-    throw invalid("Invalid 'model': expected a model name.", "model", "invalid_value");
-  }
+  const model = requireModel(b.model, null);
   const input = b.input;
   const ok = typeof input === "string" || (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === "string" || typeof x === "number" || Array.isArray(x)));
   if (input === undefined) throw invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter");
   if (!ok) throw invalid("Invalid 'input': expected a string, an array of strings, or token arrays.", "input", "invalid_type");
-  return { body: b, model: b.model };
+  return { body: b, model };
 }
 
 /** Embeddings report `prompt_tokens` only; anything malformed counts as absent, absurd as suspect. */
@@ -97,7 +89,7 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
         if (!payload || typeof payload !== "object") throw new Error("not an object");
       } catch {
         await record(res.status, undefined, null);
-        throw new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+        throw badUpstreamResponse(route);
       }
       await record(res.status, readEmbeddingUsage(payload.usage), typeof payload.model === "string" ? payload.model : null);
       return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });

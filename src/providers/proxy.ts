@@ -5,6 +5,7 @@ import { ApiError } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import type { PriceTable } from "../usage/pricing.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
+import { hasHiddenCharacters } from "../text.ts";
 import type { Router } from "./router.ts";
 
 export interface ProxyDeps {
@@ -42,4 +43,31 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.");
   return body as Record<string, unknown>;
+}
+
+/** A 400 naming the parameter at fault. */
+export function invalidRequest(message: string, param: string | null, code = "invalid_request"): ApiError {
+  return new ApiError(400, message, "invalid_request_error", code, param);
+}
+
+/**
+ * The model a request names, or the operator's default where an API takes one (`defaultModel` given,
+ * possibly undefined): a visible name of at most 256 characters.
+ */
+export function requireModel(value: unknown, defaultable: { defaultModel: string | undefined } | null): string {
+  const model = value === undefined ? defaultable?.defaultModel : value;
+  if (model === undefined) {
+    const hint = defaultable ? " This gateway has no default model (its operator can set GATEWAY_DEFAULT_MODEL or default_model in the config file)." : "";
+    throw invalidRequest(`Missing required parameter: 'model'.${hint}`, "model", "missing_required_parameter");
+  }
+  if (typeof model !== "string" || model.trim() === "") throw invalidRequest("Invalid type for 'model': expected a non-empty string.", "model", "invalid_type");
+  if (model.length > 256) throw invalidRequest("'model' is too long (at most 256 characters).", "model", "invalid_value");
+  if (hasHiddenCharacters(model)) throw invalidRequest("'model' must not contain control or invisible formatting characters.", "model", "invalid_value");
+  return model;
+}
+
+/** `stream`, when given, must be a boolean. */
+export function readStreamFlag(value: unknown): boolean {
+  if (value !== undefined && value !== null && typeof value !== "boolean") throw invalidRequest("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type");
+  return value === true;
 }

@@ -3,13 +3,13 @@ import { ApiError } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
-import { parseJsonObject, type ProxyCall, type ProxyDeps } from "./proxy.ts";
+import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { upstreamHeaders, upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
 import { createResponsesRelay, readResponsesUsage } from "./responses-relay.ts";
 import { routeFor } from "./router.ts";
 import type { ProviderConfig } from "../config.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
-import { classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ResponsesProxyOptions extends ProxyDeps {
   /** Where stored responses are found: the usage rows' response ids. */
@@ -18,18 +18,10 @@ export interface ResponsesProxyOptions extends ProxyDeps {
   defaultModel?: string;
 }
 
-function invalid(message: string, param: string | null, code: string): ApiError {
-  return new ApiError(400, message, "invalid_request_error", code, param);
-}
-
 /** What the gateway relies on in a Responses request; every other field is the upstream's business. */
 export function parseResponsesRequest(text: string, defaultModel?: string): { body: Record<string, unknown>; model: string; stream: boolean } {
   const b = parseJsonObject(text);
-  const model = b.model ?? defaultModel;
-  if (model === undefined) throw invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
-  if (typeof model !== "string" || model.trim() === "" || model.length > 256 || /[\p{Cc}\p{Cf}]/u.test(model)) throw invalid("Invalid 'model': expected a model name.", "model", "invalid_value");
-  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== "boolean") throw invalid("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type");
-  return { body: b, model, stream: b.stream === true };
+  return { body: b, model: requireModel(b.model, { defaultModel }), stream: readStreamFlag(b.stream) };
 }
 
 /**
@@ -120,7 +112,7 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
         if (!payload || typeof payload !== "object") throw new Error("not an object");
       } catch {
         await record(res.status, undefined, null, null, "");
-        throw new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+        throw badUpstreamResponse(route);
       }
       const outputText = typeof payload.output_text === "string" ? payload.output_text : "";
       await record(res.status, readResponsesUsage(payload), typeof payload.model === "string" ? payload.model : null, typeof payload.id === "string" ? payload.id : null, outputText);

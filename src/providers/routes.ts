@@ -2,6 +2,8 @@ import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
 import type { CustomerGate } from "../keys/auth.ts";
+import type { VerifiedKey } from "../keys/verifier.ts";
+import type { ProxyCall } from "./proxy.ts";
 import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
@@ -51,6 +53,11 @@ export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOpt
   };
 }
 
+/** The call a proxy serves, from an Elysia route's context (the request id was set by the app's onRequest). */
+function callOf(request: Request, headers: Record<string, unknown>, key: VerifiedKey, server?: Server<unknown> | null): ProxyCall {
+  return { requestId: headers["x-request-id"] as string, key, headers, holdOpen: server ? () => server.timeout(request, 0) : undefined };
+}
+
 /** The customer-facing OpenAI-compatible routes (chat completions is served natively; this one documents it). */
 export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatRoutesOptions) {
   return new Elysia({ name: "chat-routes" })
@@ -85,7 +92,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       "/v1/responses",
       async ({ request, set, server }) => {
         const key = await admit(request, set.headers);
-        return responses.create(request, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers, holdOpen: () => server?.timeout(request, 0) });
+        return responses.create(request, callOf(request, set.headers, key, server));
       },
       {
         parse: "none",
@@ -111,7 +118,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       "/v1/responses/:id",
       async ({ request, set, params }) => {
         const key = await admit(request, set.headers, { counted: false });
-        return responses.stored("GET", params.id, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers });
+        return responses.stored("GET", params.id, callOf(request, set.headers, key));
       },
       {
         params: t.Object({ id: t.String({ examples: ["resp_123"] }) }),
@@ -123,7 +130,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       "/v1/responses/:id",
       async ({ request, set, params }) => {
         const key = await admit(request, set.headers, { counted: false });
-        return responses.stored("DELETE", params.id, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers });
+        return responses.stored("DELETE", params.id, callOf(request, set.headers, key));
       },
       {
         params: t.Object({ id: t.String({ examples: ["resp_123"] }) }),
@@ -135,7 +142,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       "/v1/embeddings",
       async ({ request, set, server }) => {
         const key = await admit(request, set.headers);
-        return embeddings(request, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers, holdOpen: () => server?.timeout(request, 0) });
+        return embeddings(request, callOf(request, set.headers, key, server));
       },
       {
         parse: "none",
@@ -160,7 +167,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       "/v1/chat/completions",
       async ({ request, set, server }) => {
         const key = await admit(request, set.headers);
-        return chat(request, { requestId: set.headers["x-request-id"] as string, key, headers: set.headers, holdOpen: () => server?.timeout(request, 0) });
+        return chat(request, callOf(request, set.headers, key, server));
       },
       {
         // The body is read raw so it can be forwarded as sent; it is validated by the proxy.

@@ -73,3 +73,8 @@ export async function upstreamError(
   }
   return new Response(body, { status: res.status, headers });
 }
+
+/** The upstream answered 2xx with something that is not the JSON object the API promises. */
+export function badUpstreamResponse(route: Route): ApiError {
+  return new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
+}
