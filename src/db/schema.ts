@@ -64,6 +64,8 @@ export const usage = sqliteTable(
     attempts: integer("attempts").notNull().default(1),
     /** The provider's id of a Responses API answer: GET/DELETE /v1/responses/{id} go to the provider that served it. */
     responseId: text("response_id"),
+    /** Prompt tokens written to the provider's prompt cache (Anthropic's cache_creation_input_tokens), part of prompt_tokens. */
+    cacheWriteTokens: integer("cache_write_tokens"),
   },
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),

@@ -8,6 +8,7 @@ const Price = t.Object(
     input_cost_per_token: t.Number({ minimum: 0 }),
     output_cost_per_token: t.Number({ minimum: 0 }),
     cache_read_input_token_cost: t.Optional(t.Number({ minimum: 0 })),
+    cache_creation_input_token_cost: t.Optional(t.Number({ minimum: 0 })),
     max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

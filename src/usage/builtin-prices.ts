@@ -1,8 +1,8 @@
-// Built-in list prices, USD per 1M tokens: [input, output, cached input]. Taken from the providers'
+// Built-in list prices, USD per 1M tokens: [input, output, cached input, cache write]. Taken from the providers'
 // public pricing pages; the config file ([models."name"]) or a LiteLLM pricing_file overrides them.
 export const BUILTIN_PRICES_DATE = "2025-08-15";
 
-type PerMillion = readonly [input: number, output: number, cachedInput?: number];
+type PerMillion = readonly [input: number, output: number, cachedInput?: number, cacheWrite?: number];
 
 export const BUILTIN_PRICES: Record<string, PerMillion> = {
   // OpenAI
@@ -22,15 +22,17 @@ export const BUILTIN_PRICES: Record<string, PerMillion> = {
   o3: [2, 8, 0.5],
   "o3-mini": [1.1, 4.4, 0.55],
   "o4-mini": [1.1, 4.4, 0.275],
-  // Anthropic (cached = cache read)
-  "claude-opus-4-1": [15, 75, 1.5],
-  "claude-opus-4": [15, 75, 1.5],
-  "claude-sonnet-4": [3, 15, 0.3],
-  "claude-3-7-sonnet": [3, 15, 0.3],
-  "claude-3-5-sonnet": [3, 15, 0.3],
-  "claude-3-5-haiku": [0.8, 4, 0.08],
-  "claude-3-opus": [15, 75, 1.5],
-  "claude-3-haiku": [0.25, 1.25, 0.03],
+  // Anthropic (cached = cache read; cache write = 5-minute cache creation)
+  "claude-opus-4-1": [15, 75, 1.5, 18.75],
+  "claude-opus-4": [15, 75, 1.5, 18.75],
+  "claude-sonnet-4-5": [3, 15, 0.3, 3.75],
+  "claude-sonnet-4": [3, 15, 0.3, 3.75],
+  "claude-haiku-4-5": [1, 5, 0.1, 1.25],
+  "claude-3-7-sonnet": [3, 15, 0.3, 3.75],
+  "claude-3-5-sonnet": [3, 15, 0.3, 3.75],
+  "claude-3-5-haiku": [0.8, 4, 0.08, 1],
+  "claude-3-opus": [15, 75, 1.5, 18.75],
+  "claude-3-haiku": [0.25, 1.25, 0.03, 0.3],
   // Google (prompts up to 200k tokens)
   "gemini-2.5-pro": [1.25, 10, 0.31],
   "gemini-2.5-flash": [0.3, 2.5, 0.075],

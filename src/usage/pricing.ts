@@ -8,6 +8,8 @@ export interface ModelPrice {
   inputPico: number;
   outputPico: number;
   cachedInputPico: number;
+  /** Prompt tokens written to the provider's cache (the input price when the list names none). */
+  cacheWritePico: number;
   /** The model's largest answer, when the price list says (LiteLLM's max_output_tokens). */
   maxOutputTokens?: number;
 }
@@ -16,28 +18,30 @@ export interface TokenCounts {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number | null;
+  /** Part of promptTokens written to the provider's prompt cache. */
+  cacheWriteTokens?: number | null;
 }
 
 export type PriceTable = Map<string, ModelPrice>;
 
 const PICO = 1e12;
 
-function fromUsdPerToken(input: number, output: number, cached: number | undefined): ModelPrice {
+function fromUsdPerToken(input: number, output: number, cached: number | undefined, cacheWrite?: number): ModelPrice {
   const toPico = (usd: number) => Math.round(usd * PICO);
-  return { inputPico: toPico(input), outputPico: toPico(output), cachedInputPico: toPico(cached ?? input) };
+  return { inputPico: toPico(input), outputPico: toPico(output), cachedInputPico: toPico(cached ?? input), cacheWritePico: toPico(cacheWrite ?? input) };
 }
 
 /** Built-in table, then the LiteLLM-format file, then the config file's [models]: later wins, model by model. */
 export function buildPriceTable(configModels: Record<string, PriceEntry> = {}, pricingFile?: string): PriceTable {
   const table: PriceTable = new Map();
-  for (const [name, [inM, outM, cachedM]] of Object.entries(BUILTIN_PRICES)) {
-    table.set(name, fromUsdPerToken(inM / 1e6, outM / 1e6, cachedM === undefined ? undefined : cachedM / 1e6));
+  for (const [name, [inM, outM, cachedM, writeM]] of Object.entries(BUILTIN_PRICES)) {
+    table.set(name, fromUsdPerToken(inM / 1e6, outM / 1e6, cachedM === undefined ? undefined : cachedM / 1e6, writeM === undefined ? undefined : writeM / 1e6));
   }
   if (pricingFile) {
     for (const [name, p] of Object.entries(readLiteLLMPrices(pricingFile))) table.set(name, p);
   }
   for (const [name, p] of Object.entries(configModels)) {
-    const price = fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost);
+    const price = fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost, p.cache_creation_input_token_cost);
     if (p.max_output_tokens !== undefined) price.maxOutputTokens = p.max_output_tokens;
     table.set(name, price);
   }
@@ -57,8 +61,8 @@ export function readLiteLLMPrices(path: string): Record<string, ModelPrice> {
   for (const [name, raw] of Object.entries(data as Record<string, unknown>)) {
     const e = raw as Record<string, unknown> | null;
     if (name === "sample_spec" || !e || typeof e.input_cost_per_token !== "number" || typeof e.output_cost_per_token !== "number") continue;
-    const cached = typeof e.cache_read_input_token_cost === "number" ? e.cache_read_input_token_cost : undefined;
-    out[name] = fromUsdPerToken(e.input_cost_per_token, e.output_cost_per_token, cached);
+    const optional = (v: unknown) => (typeof v === "number" ? v : undefined);
+    out[name] = fromUsdPerToken(e.input_cost_per_token, e.output_cost_per_token, optional(e.cache_read_input_token_cost), optional(e.cache_creation_input_token_cost));
     if (typeof e.max_output_tokens === "number" && e.max_output_tokens > 0) out[name]!.maxOutputTokens = Math.floor(e.max_output_tokens);
   }
   return out;
@@ -78,7 +82,8 @@ export function findPrice(table: PriceTable, ...models: (string | null | undefin
 export function costNanoUsd(price: ModelPrice | undefined, t: TokenCounts): number | null {
   if (!price) return null;
   const cached = Math.min(t.cachedTokens ?? 0, t.promptTokens);
+  const written = Math.min(t.cacheWriteTokens ?? 0, t.promptTokens - cached);
   const pico =
-    (t.promptTokens - cached) * price.inputPico + cached * price.cachedInputPico + t.completionTokens * price.outputPico;
+    (t.promptTokens - cached - written) * price.inputPico + cached * price.cachedInputPico + written * price.cacheWritePico + t.completionTokens * price.outputPico;
   return Math.floor((pico + 500) / 1000);
 }

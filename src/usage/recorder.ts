@@ -23,6 +23,8 @@ export interface UsageRecord {
   responseId?: string | null;
   /** Upstream attempts (1 without retries). */
   attempts?: number;
+  /** Part of promptTokens written to the provider's prompt cache. */
+  cacheWriteTokens?: number | null;
 }
 
 export interface UsageRecorderOptions {
@@ -39,7 +41,7 @@ export interface UsageRecorderOptions {
 
 const COLUMNS = [
   "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts",
+  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens",
 ] as const;
 
 // Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
@@ -189,6 +191,6 @@ function values(r: UsageRecord) {
   return [
     r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
     r.cachedTokens, r.reasoningTokens, r.costNanoUsd, r.estimated ? 1 : 0, r.upstreamStatus, r.latencyMs,
-    r.streamed ? 1 : 0, r.createdAt, r.responseId ?? null, r.attempts ?? 1,
+    r.streamed ? 1 : 0, r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null,
   ] as const;
 }

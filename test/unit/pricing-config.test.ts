@@ -31,7 +31,7 @@ describe("config file", () => {
       { LOCAL_KEY: "local-secret" },
     );
     expect(c.providers).toEqual([{ name: "local", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "local-secret", models: ["llama*"], endpoints: ["chat", "responses", "embeddings"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
-    expect(c.prices.get("llama3.1")).toEqual({ inputPico: 200_000, outputPico: 600_000, cachedInputPico: 200_000 });
+    expect(c.prices.get("llama3.1")).toEqual({ inputPico: 200_000, outputPico: 600_000, cachedInputPico: 200_000, cacheWritePico: 200_000 });
     const d = loadServerConfig({}, { OPENAI_API_KEY: "k" });
     expect(d.providers).toEqual([{ name: "openai", baseUrl: "https://api.openai.com/v1", apiKey: "k", models: ["*"], endpoints: ["chat", "responses", "embeddings"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
   });
@@ -64,8 +64,8 @@ describe("config file", () => {
       }),
     );
     const c = load(`pricing_file = "litellm.json"\n[models."gpt-4o"]\ninput_cost_per_token = 0.000001\noutput_cost_per_token = 0.000002\n`);
-    expect(c.prices.get("my-model")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 100_000 });
-    expect(c.prices.get("gpt-4o")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 1_000_000 });
+    expect(c.prices.get("my-model")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 100_000, cacheWritePico: 1_000_000 });
+    expect(c.prices.get("gpt-4o")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 1_000_000, cacheWritePico: 1_000_000 });
     expect(c.prices.has("image-model")).toBe(false);
     expect(c.prices.has("sample_spec")).toBe(false);
   });
@@ -79,6 +79,15 @@ describe("pricing", () => {
     // 1M prompt tokens of gpt-4o-mini at $0.15/1M is exactly 150,000,000 nano-dollars
     expect(costNanoUsd(findPrice(table, "gpt-4o-mini"), { promptTokens: 1_000_000, completionTokens: 0, cachedTokens: null })).toBe(150_000_000);
     expect(costNanoUsd(undefined, { promptTokens: 5, completionTokens: 5, cachedTokens: null })).toBeNull();
+  });
+
+  test("cache writes at the cache-creation price, cache reads at the cache-read price, both part of the prompt", () => {
+    // claude-sonnet-4: $3 input, $15 output, $0.30 cache read, $3.75 cache write per 1M tokens
+    const p = findPrice(table, "claude-sonnet-4-20250514")!;
+    // 100 uncached + 1000 read + 2000 written = 3100 prompt tokens, 50 output
+    expect(costNanoUsd(p, { promptTokens: 3100, completionTokens: 50, cachedTokens: 1000, cacheWriteTokens: 2000 })).toBe(300_000 + 300_000 + 7_500_000 + 750_000);
+    // a price without a cache-write entry charges writes at the input price
+    expect(costNanoUsd(findPrice(table, "gpt-4o"), { promptTokens: 100, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 100 })).toBe(250_000);
   });
 
   test("summing a million requests does not drift", () => {

@@ -1,0 +1,1 @@
+ALTER TABLE `usage` ADD `cache_write_tokens` integer;
