@@ -5,7 +5,8 @@ import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { upstreamHeaders, upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
-import { createResponsesRelay, readResponsesUsage } from "./responses-relay.ts";
+import { RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
+import { createTailRelay } from "./tail-relay.ts";
 import { routeFor } from "./router.ts";
 import type { ProviderConfig } from "../config.ts";
 import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
@@ -80,15 +81,16 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
       }
       if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
         streaming = true;
-        const relay = createResponsesRelay({
+        const relay = createTailRelay({
           upstream: res.body,
+          format: RESPONSES_STREAM,
           abortUpstream: () => abort.abort(),
           onActivity: () => (lastActivity = Date.now()),
           upstreamErrorMessage: () => (timedOut ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
           onEnd: async (o) => {
             clearInterval(timer);
             try {
-              await record(res.status, o.usage, o.modelAnswered, o.responseId, o.text);
+              await record(res.status, o.usage, o.modelAnswered, o.responseId ?? null, o.text);
             } finally {
               ticket.release();
             }
