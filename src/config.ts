@@ -1,7 +1,8 @@
 // The only module that reads the environment. Everything else receives a typed Config.
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
-import { readConfigFile } from "./providers/config-file.ts";
+import { readConfigFile, type ConfigFile } from "./providers/config-file.ts";
+import { UPSTREAM_TYPES } from "./providers/upstreams/index.ts";
 import { buildPriceTable, type PriceTable } from "./usage/pricing.ts";
 
 export interface CliFlags {
@@ -20,9 +21,13 @@ export interface BaseConfig {
   adminToken: string | undefined;
 }
 
-/** An OpenAI-compatible upstream and the model globs routed to it. */
+/** The API an upstream speaks. */
+export type ProviderType = "openai" | "anthropic";
+
+/** An upstream, the API it speaks, and the model globs routed to it. */
 export interface ProviderConfig {
   name: string;
+  type: ProviderType;
   /** Without trailing slash, e.g. https://api.openai.com/v1 */
   baseUrl: string;
   apiKey: string | undefined;
@@ -36,14 +41,28 @@ export interface ProviderConfig {
 }
 
 /** The inbound APIs a provider can serve. */
-export const ENDPOINTS = ["chat", "responses", "embeddings"] as const;
-export type Endpoint = (typeof ENDPOINTS)[number];
+export type Endpoint = "chat" | "responses" | "embeddings" | "messages";
+
+/** A model pattern served by several providers (`[[routes]]`). */
+export interface RouteConfig {
+  models: string[];
+  providers: { name: string; weight: number }[];
+  fallbacks: string[];
+}
+
+export interface CooldownConfig {
+  /** Failed requests in a row (after retries) that put a provider in cooldown. */
+  failures: number;
+  ms: number;
+}
 
 export interface ServerConfig extends BaseConfig {
   port: number;
   host: string;
   shutdownGraceMs: number;
   providers: ProviderConfig[];
+  routes: RouteConfig[];
+  cooldown: CooldownConfig;
   prices: PriceTable;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -93,12 +112,17 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
       if (apiKey === undefined && p.api_key_required !== false) {
         throw new UserError(`config file ${configPath}: providers[${i}] ('${p.name}') has no provider key: set api_key_env, or api_key_required = false for a server that needs none`);
       }
+      const type = p.type ?? "openai";
+      const serves = Object.keys(UPSTREAM_TYPES[type].adapters) as Endpoint[];
+      const unserved = (p.endpoints ?? []).find((e) => !serves.includes(e));
+      if (unserved) throw new UserError(`config file ${configPath}: providers[${i}].endpoints: a provider of type '${type}' cannot serve '${unserved}' (it serves ${serves.join(", ")})`);
       return {
         name: p.name,
+        type,
         baseUrl: trimSlash(p.base_url),
         apiKey,
         models: p.models,
-        endpoints: p.endpoints ?? [...ENDPOINTS],
+        endpoints: p.endpoints ?? serves,
         maxRetries: p.max_retries ?? maxRetries,
         retryMaxWaitMs: p.retry_max_wait_ms ?? retryMaxWaitMs,
       };
@@ -110,7 +134,12 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     if (!apiKey && !isLoopback(baseUrl)) {
       throw new UserError(`OPENAI_API_KEY is not set: the gateway would call ${baseUrl} without a provider key (set it, or use a config file with api_key_required = false)`);
     }
-    providers = [{ name: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: [...ENDPOINTS], maxRetries, retryMaxWaitMs }];
+    providers = [{ name: "openai", type: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: Object.keys(UPSTREAM_TYPES.openai.adapters) as Endpoint[], maxRetries, retryMaxWaitMs }];
+    // ANTHROPIC_API_KEY adds Anthropic's own API for Claude models, ahead of the catch-all.
+    const anthropicKey = nonEmpty(env.ANTHROPIC_API_KEY);
+    if (anthropicKey) {
+      providers.unshift({ name: "anthropic", type: "anthropic", baseUrl: "https://api.anthropic.com/v1", apiKey: anthropicKey, models: ["claude-*"], endpoints: ["chat", "messages"], maxRetries, retryMaxWaitMs });
+    }
   }
   return {
     ...loadBaseConfig(flags, env),
@@ -118,6 +147,8 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     host: flags.host ?? nonEmpty(env.HOST) ?? "0.0.0.0",
     shutdownGraceMs: intSetting(env, "GATEWAY_SHUTDOWN_GRACE_MS", 10_000, 0),
     providers,
+    routes: routesOf(file),
+    cooldown: { failures: file.cooldown_failures ?? 3, ms: file.cooldown_ms ?? 30_000 },
     prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
@@ -127,6 +158,14 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
   };
+}
+
+function routesOf(file: ConfigFile): RouteConfig[] {
+  return (file.routes ?? []).map((r) => ({
+    models: r.models,
+    providers: r.providers.map((p) => (typeof p === "string" ? { name: p, weight: 1 } : { name: p.name, weight: p.weight ?? 1 })),
+    fallbacks: r.fallbacks ?? [],
+  }));
 }
 
 /** Bun counts idle time in whole seconds, at most 255. */

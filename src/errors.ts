@@ -43,18 +43,38 @@ export function errorBody(message: string, type: string, code: string | null, pa
   return { error: { message, type, param, code } };
 }
 
-/** Renders any error as an OpenAI-shaped JSON response; unknown errors become a 500 without details. */
-export function errorResponse(err: unknown, headers: Record<string, string> = {}): Response {
+/** The error format of the API a customer called. */
+export type ErrorShape = "openai" | "anthropic";
+
+/** Anthropic's error type for an HTTP status. */
+export function anthropicErrorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 404) return "not_found_error";
+  if (status === 413) return "request_too_large";
+  if (status === 429) return "rate_limit_error";
+  if (status === 503 || status === 529) return "overloaded_error";
+  return status >= 500 ? "api_error" : "invalid_request_error";
+}
+
+/** An error body in the shape of the API the customer called. */
+export function shapedErrorBody(shape: ErrorShape, status: number, message: string, type: string, code: string | null, param: string | null = null): object {
+  if (shape === "anthropic") return { type: "error", error: { type: anthropicErrorType(status), message } };
+  return errorBody(message, type, code, param);
+}
+
+/** Renders any error in the shape of the API called (OpenAI's by default); unknown errors become a 500 without details. */
+export function errorResponse(err: unknown, headers: Record<string, string> = {}, shape: ErrorShape = "openai"): Response {
   if (err instanceof ApiError) {
-    return Response.json(errorBody(err.message, err.type, err.code, err.param), {
+    return Response.json(shapedErrorBody(shape, err.status, err.message, err.type, err.code, err.param), {
       status: err.status,
       headers: { ...err.headers, ...headers },
     });
   }
   if (err instanceof UserError) {
-    return Response.json(errorBody(err.message, "invalid_request_error", err.code), { status: err.status, headers });
+    return Response.json(shapedErrorBody(shape, err.status, err.message, "invalid_request_error", err.code), { status: err.status, headers });
   }
-  return Response.json(errorBody("The gateway hit an internal error.", "server_error", "internal_error"), {
+  return Response.json(shapedErrorBody(shape, 500, "The gateway hit an internal error.", "server_error", "internal_error"), {
     status: 500,
     headers,
   });

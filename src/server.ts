@@ -19,6 +19,7 @@ import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import { createResponsesProxy } from "./providers/responses-proxy.ts";
 import { createRouter } from "./providers/router.ts";
 import { createUsageRecorder } from "./usage/recorder.ts";
+import { findPrice } from "./usage/pricing.ts";
 import { startRollupJob } from "./usage/rollup.ts";
 import { VERSION } from "./version.ts";
 
@@ -61,7 +62,7 @@ export async function startServer(config: ServerConfig, { log = console.error, c
   const fileWatch = watchDatabaseFile(config.dbPath, health);
   const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log });
   const rollups = startRollupJob({ sqlite: db.$client, log });
-  const route = createRouter(config.providers);
+  const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
   const counters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
   // What every inbound API's proxy shares.
@@ -75,6 +76,7 @@ export async function startServer(config: ServerConfig, { log = console.error, c
     maxBodyBytes: config.maxBodyBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxOutputTokens: (model: string) => findPrice(config.prices, model)?.maxOutputTokens ?? config.defaultMaxOutputTokens,
     log,
   };
   const app = createApp({

@@ -2,7 +2,7 @@
 // the one mapping of errors to OpenAI-shaped responses. Shared by the Elysia app and the native hot route.
 import type { Server } from "bun";
 import { isBusy } from "../db/client.ts";
-import { ApiError, errorResponse, UserError } from "../errors.ts";
+import { ApiError, errorResponse, UserError, type ErrorShape } from "../errors.ts";
 import type { AdminGuard } from "../keys/admin-auth.ts";
 import { ADMIN_BODY_LIMIT, bodyTooLarge } from "./body.ts";
 
@@ -45,14 +45,19 @@ export function checkBeforeBody(request: Request, server: Server<unknown> | null
   if (declared !== null && Number(declared) > limit) throw bodyTooLarge(limit);
 }
 
-/** Any error as the OpenAI-shaped response the client gets; only surprises are logged (with their stack). */
-export function mapError(error: unknown, log: (line: string) => void): Response {
+/** Any error as the response the client gets, in the shape of the API it called; only surprises are logged (with their stack). */
+export function mapError(error: unknown, log: (line: string) => void, shape: ErrorShape = "openai"): Response {
   // Another process holds a lock the event loop will not wait for (reads almost never meet one).
-  if (isBusy(error)) return errorResponse(new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }));
+  if (isBusy(error)) return errorResponse(new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }), {}, shape);
   // JSON nested deeper than the parser's stack: the client's mistake, not ours.
-  if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"));
+  if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"), {}, shape);
   if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
-  return errorResponse(error);
+  return errorResponse(error, {}, shape);
+}
+
+/** The error shape of the API a path belongs to: Anthropic's for /v1/messages, OpenAI's elsewhere. */
+export function errorShapeOf(url: string): ErrorShape {
+  return pathOf(url).startsWith("/v1/messages") ? "anthropic" : "openai";
 }
 
 /** The path of a request URL (with its query), without parsing the whole URL on the hot path. */

@@ -4,11 +4,11 @@ import type { UsageRecord } from "../usage/recorder.ts";
 import type { Ticket } from "../admission/counters.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
-import { completionText, readUsage, upstreamInit, upstreamUrl, type ReportedUsage } from "./openai-compatible.ts";
+import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
+import { completionText, readUsage, type ReportedUsage } from "./openai-compatible.ts";
 import { routeFor, type Route } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
 import type { ProxyCall, ProxyDeps } from "./proxy.ts";
-import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ChatProxyOptions extends ProxyDeps {
@@ -18,8 +18,9 @@ export interface ChatProxyOptions extends ProxyDeps {
 
 /**
  * POST /v1/chat/completions after authentication and rate limiting: validate, route, forward with the
- * operator's provider key, relay the answer, and commit exactly one usage row for every request
- * that reached the upstream before the client sees the end of the response.
+ * operator's provider key (translated for providers that speak another API), relay the answer, and
+ * commit exactly one usage row for every request that reached the upstream before the client sees
+ * the end of the response.
  */
 export function createChatProxy(opts: ChatProxyOptions) {
   const clock = opts.clock ?? Date.now;
@@ -31,47 +32,22 @@ export function createChatProxy(opts: ChatProxyOptions) {
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const chatReq = parseChatRequest(sent, opts.defaultModel);
-    const route = routeFor(opts.route, chatReq.model, "chat");
-    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: route.upstreamModel, provider: route.provider.name, body: chatReq.body, text: sent }, call.headers);
+    const candidates = routeFor(opts.route, chatReq.model, "chat");
+    const first = candidates[0]!;
+    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: first.upstreamModel, provider: first.provider.name, body: chatReq.body, text: sent }, call.headers);
     // The ticket is settled when the row commits; every other way out releases it (a stream, when it ends).
     let streaming = false;
     try {
-      return await forward(req, call, chatReq, route, upstreamBody(sent, chatReq, route.upstreamModel), ticket, () => (streaming = true));
+      return await forward(req, call, chatReq, sent, candidates, ticket, () => (streaming = true));
     } finally {
       if (!streaming) ticket.release();
     }
   };
 
-  async function forward(req: Request, call: ProxyCall, chatReq: ChatRequest, route: Route, body: string, ticket: Ticket, streamStarted: () => void): Promise<Response> {
+  async function forward(req: Request, call: ProxyCall, chatReq: ChatRequest, sent: string, candidates: Route[], ticket: Ticket, streamStarted: () => void): Promise<Response> {
     const started = clock();
+    let route = candidates[0]!;
     let attempts = 1;
-    // Non-streaming: a plain deadline. Streaming: the deadline restarts on every chunk (an idle
-    // timeout), and a client that goes away aborts the upstream request.
-    const abort = new AbortController();
-    let timedOut = false;
-    // One timer per request: activity only moves a timestamp, and the timer re-arms itself for what is
-    // left when it fires early (re-creating a timer per streamed chunk cost more than the chunk).
-    let timer: Timer | undefined;
-    let lastActivity = 0;
-    const fire = () => {
-      const idle = Date.now() - lastActivity;
-      if (idle < opts.upstreamTimeoutMs) {
-        timer = setTimeout(fire, opts.upstreamTimeoutMs - idle);
-        return;
-      }
-      timedOut = true;
-      abort.abort();
-    };
-    const armTimeout = () => {
-      lastActivity = Date.now();
-      timer ??= setTimeout(fire, opts.upstreamTimeoutMs);
-    };
-    const onClientAbort = () => abort.abort();
-    if (chatReq.stream) req.signal.addEventListener("abort", onClientAbort, { once: true });
-    const cleanup = () => {
-      clearTimeout(timer);
-      if (chatReq.stream) req.signal.removeEventListener("abort", onClientAbort);
-    };
 
     const record = async (status: number, reported: ReportedUsage | undefined, modelAnswered: string | null, estimatedCompletion: string | null) => {
       const trusted = plausible(reported, call.requestId, log);
@@ -101,34 +77,41 @@ export function createChatProxy(opts: ChatProxyOptions) {
       );
     };
 
-    armTimeout();
-    let res: Response;
-    const init = upstreamInit(route.provider, body, call.requestId, chatReq.stream, abort.signal);
+    let ex: Exchange;
     try {
-      ({ res, attempts } = await sendWithRetries(route.provider, () => fetch(upstreamUrl(route.provider), init), abort.signal));
+      ex = await exchange({
+        endpoint: "chat",
+        candidates,
+        router: opts.route,
+        model: chatReq.model,
+        ctx: { text: sent, body: chatReq.body, stream: chatReq.stream, wantsUsage: chatReq.wantsUsage, maxOutputTokens: opts.maxOutputTokens(route.upstreamModel), customerHeaders: req.headers },
+        requestId: call.requestId,
+        timeoutMs: opts.upstreamTimeoutMs,
+        clientSignal: chatReq.stream ? req.signal : undefined,
+      });
     } catch (err) {
-      cleanup();
-      const cause = err instanceof UpstreamFetchError ? err.cause : err;
-      if (err instanceof UpstreamFetchError) attempts = err.attempts;
-      const failure = classify(cause, timedOut, chatReq.stream && req.signal.aborted);
-      if (failure !== "unreachable") await record(0, undefined, null, null);
-      throw fetchError(failure, route, opts.upstreamTimeoutMs, log, cause);
+      if (!(err instanceof ExchangeFailed)) throw err;
+      ({ route, attempts } = err);
+      if (err.failure !== "unreachable") await record(0, undefined, null, null);
+      throw fetchError(err.failure, route, opts.upstreamTimeoutMs, log, err.cause);
     }
+    ({ route, attempts } = ex);
+    const res = ex.res;
 
     const contentType = res.headers.get("content-type") ?? "";
     if (res.ok && chatReq.stream && contentType.includes("text/event-stream") && res.body) {
       const body = createSseRelay({
-        upstream: res.body,
+        upstream: ex.adapter.events ? ex.adapter.events(res.body) : res.body,
         hideUsage: !chatReq.wantsUsage,
-        abortUpstream: () => abort.abort(),
+        abortUpstream: ex.abort,
         clientGone: () => req.signal.aborted,
-        onActivity: armTimeout,
+        onActivity: ex.activity,
         upstreamErrorMessage: () =>
-          timedOut
+          ex.timedOut()
             ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.`
             : "The upstream connection broke off mid-stream; the response is incomplete.",
         onEnd: async (outcome) => {
-          cleanup();
+          ex.done();
           try {
             await record(res.status, outcome.usage, outcome.modelAnswered, outcome.text);
           } finally {
@@ -147,11 +130,11 @@ export function createChatProxy(opts: ChatProxyOptions) {
     try {
       text = await res.text();
     } catch (err) {
-      cleanup();
+      ex.done();
       await record(res.status, undefined, null, null);
-      throw fetchError(classify(err, timedOut, chatReq.stream && req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
+      throw fetchError(classify(err, ex.timedOut(), chatReq.stream && req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
     }
-    cleanup();
+    ex.done();
     if (!res.ok) return upstreamError(res, text, route, record, log);
 
     let payload: Record<string, unknown>;
@@ -163,26 +146,14 @@ export function createChatProxy(opts: ChatProxyOptions) {
       log(`[gateway] request ${call.requestId}: provider '${route.provider.name}' answered ${res.status} with a body that is not JSON`);
       throw badUpstreamResponse(route);
     }
+    if (ex.adapter.answer) {
+      payload = ex.adapter.answer(payload);
+      text = JSON.stringify(payload);
+    }
     const modelAnswered = typeof payload.model === "string" ? payload.model : null;
     await record(res.status, readUsage(payload.usage), modelAnswered, completionText(payload));
-    return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": contentType || "application/json" } });
+    return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": ex.adapter.answer ? "application/json" : contentType || "application/json" } });
   }
 }
 
 export type ChatProxy = ReturnType<typeof createChatProxy>;
-
-/**
- * The body sent upstream: the customer's own bytes when nothing needs to change; otherwise the same
- * JSON with the routed model name and, for streams, `stream_options.include_usage` switched on.
- */
-export function upstreamBody(text: string, chatReq: ChatRequest, upstreamModel: string): string {
-  const sameModel = upstreamModel === chatReq.model && !chatReq.modelDefaulted;
-  if (!chatReq.stream && sameModel) return text;
-  if (chatReq.stream && sameModel && chatReq.wantsUsage) return text;
-  if (chatReq.stream && sameModel && chatReq.body.stream_options === undefined) {
-    return `${text.trimEnd().slice(0, -1)},"stream_options":{"include_usage":true}}`;
-  }
-  const body: Record<string, unknown> = { ...chatReq.body, model: upstreamModel };
-  if (chatReq.stream) body.stream_options = { ...(chatReq.body.stream_options as object | null | undefined), include_usage: true };
-  return JSON.stringify(body);
-}

@@ -17,15 +17,27 @@ const Price = t.Object(
 const Provider = t.Object(
   {
     name: t.String({ pattern: "^[A-Za-z0-9_.-]+$" }),
+    /** The API it speaks: "openai" (OpenAI-compatible, the default) or "anthropic" (Anthropic's Messages API). */
+    type: t.Optional(t.Union([t.Literal("openai"), t.Literal("anthropic")])),
     base_url: t.String({ pattern: "^https?://" }),
     api_key_env: t.Optional(t.String({ minLength: 1 })),
     /** false for local servers (Ollama, vLLM) that take no key. */
     api_key_required: t.Optional(t.Boolean()),
     models: t.Array(t.String({ minLength: 1 }), { minItems: 1 }),
-    /** The inbound APIs it serves (default: all of chat, responses, embeddings). */
     max_retries: t.Optional(t.Integer({ minimum: 0, maximum: 10 })),
     retry_max_wait_ms: t.Optional(t.Integer({ minimum: 0 })),
-    endpoints: t.Optional(t.Array(t.Union([t.Literal("chat"), t.Literal("responses"), t.Literal("embeddings")]), { minItems: 1 })),
+    /** The inbound APIs it serves (default: every one its type can serve). */
+    endpoints: t.Optional(t.Array(t.Union([t.Literal("chat"), t.Literal("responses"), t.Literal("embeddings"), t.Literal("messages")]), { minItems: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A model pattern served by several providers: weighted choice, then the others, then the fallbacks. */
+const Route = t.Object(
+  {
+    models: t.Array(t.String({ minLength: 1 }), { minItems: 1 }),
+    providers: t.Array(t.Union([t.String({ minLength: 1 }), t.Object({ name: t.String({ minLength: 1 }), weight: t.Optional(t.Number({ exclusiveMinimum: 0 })) }, { additionalProperties: false })]), { minItems: 1 }),
+    fallbacks: t.Optional(t.Array(t.String({ minLength: 1 }))),
   },
   { additionalProperties: false },
 );
@@ -34,6 +46,10 @@ const Provider = t.Object(
 export const ConfigFileSchema = t.Object(
   {
     providers: t.Optional(t.Array(Provider)),
+    routes: t.Optional(t.Array(Route)),
+    /** A provider that failed this many requests in a row (after its retries) is skipped for cooldown_ms. */
+    cooldown_failures: t.Optional(t.Integer({ minimum: 1 })),
+    cooldown_ms: t.Optional(t.Integer({ minimum: 0 })),
     models: t.Optional(t.Record(t.String(), Price)),
     pricing_file: t.Optional(t.String({ minLength: 1 })),
     default_model: t.Optional(t.String({ minLength: 1 })),
@@ -71,6 +87,12 @@ export function readConfigFile(path: string): ConfigFile {
   for (const [i, p] of (config.providers ?? []).entries()) {
     if (names.has(p.name)) throw new UserError(`config file ${path}: providers[${i}].name: duplicate provider name '${p.name}'`);
     names.add(p.name);
+  }
+  for (const [i, r] of (config.routes ?? []).entries()) {
+    const named = [...r.providers.map((p, j) => [typeof p === "string" ? p : p.name, `providers[${j}]`] as const), ...(r.fallbacks ?? []).map((f, j) => [f, `fallbacks[${j}]`] as const)];
+    for (const [name, at] of named) {
+      if (!names.has(name)) throw new UserError(`config file ${path}: routes[${i}].${at}: unknown provider '${name}' (providers: ${[...names].join(", ") || "none"})`);
+    }
   }
   return config;
 }

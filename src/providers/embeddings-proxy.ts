@@ -2,9 +2,9 @@ import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import { invalidRequest as invalid, parseJsonObject, requireModel, type ProxyCall, type ProxyDeps } from "./proxy.ts";
-import { upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
+import { exchange, ExchangeFailed } from "./exchange.ts";
+import type { ReportedUsage } from "./openai-compatible.ts";
 import { routeFor } from "./router.ts";
-import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export type EmbeddingsProxyOptions = ProxyDeps;
@@ -50,7 +50,8 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const { body, model } = parseEmbeddingsRequest(sent);
-    const route = routeFor(opts.route, model, "embeddings");
+    const candidates = routeFor(opts.route, model, "embeddings");
+    let route = candidates[0]!;
     const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, outputTokens: 0, countTokens: () => estimateInputTokens(body.input) }, call.headers);
     try {
       const started = clock();
@@ -67,20 +68,27 @@ export function createEmbeddingsProxy(opts: EmbeddingsProxyOptions) {
           () => ticket.settle({ tokens: counts.promptTokens, costNanoUsd: cost, createdAt: started }),
         );
       };
-      const forwarded = route.upstreamModel === model ? sent : JSON.stringify({ ...body, model: route.upstreamModel });
-      const signal = AbortSignal.timeout(opts.upstreamTimeoutMs);
       let res: Response;
       let text: string;
       try {
-        const init = upstreamInit(route.provider, forwarded, call.requestId, false, signal);
-        ({ res, attempts } = await sendWithRetries(route.provider, () => fetch(`${route.provider.baseUrl}/embeddings`, init), signal));
-        text = await res.text();
+        const ex = await exchange({
+          endpoint: "embeddings", candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs,
+          ctx: { text: sent, body, stream: false, wantsUsage: false, maxOutputTokens: 0, customerHeaders: req.headers },
+        });
+        ({ res, route, attempts } = ex);
+        try {
+          text = await res.text();
+        } catch (err) {
+          await record(res.status, undefined, null);
+          throw fetchError(classify(err, ex.timedOut(), false), route, opts.upstreamTimeoutMs, log, err);
+        } finally {
+          ex.done();
+        }
       } catch (err) {
-        const cause = err instanceof UpstreamFetchError ? err.cause : err;
-        if (err instanceof UpstreamFetchError) attempts = err.attempts;
-        const failure = classify(cause, signal.aborted, false);
-        if (failure !== "unreachable") await record(0, undefined, null);
-        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, cause);
+        if (!(err instanceof ExchangeFailed)) throw err;
+        ({ route, attempts } = err);
+        if (err.failure !== "unreachable") await record(0, undefined, null);
+        throw fetchError(err.failure, route, opts.upstreamTimeoutMs, log, err.cause);
       }
       if (!res.ok) return upstreamError(res, text, route, (status, u) => record(status, u, null), log);
       let payload: Record<string, unknown>;

@@ -1,6 +1,6 @@
 import type { ProviderConfig } from "../config.ts";
-import { upstreamHeaders } from "./openai-compatible.ts";
 import type { Router } from "./router.ts";
+import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 
 export interface ModelEntry {
   id: string;
@@ -41,13 +41,17 @@ export function createModelCatalog({ providers, route, ttlMs = 5 * 60_000, timeo
   const inFlight = new Map<string, Promise<ModelEntry[]>>();
 
   async function fetchProvider(p: ProviderConfig): Promise<ModelEntry[]> {
-    const res = await fetch(`${p.baseUrl}/models`, { headers: upstreamHeaders(p), signal: AbortSignal.timeout(timeoutMs) });
+    const type = UPSTREAM_TYPES[p.type];
+    const res = await fetch(`${p.baseUrl}/models`, { headers: type.headers(p), signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const body = (await res.json()) as { data?: { id?: unknown; created?: unknown }[] };
+    const body = (await res.json()) as { data?: unknown[] };
     if (!Array.isArray(body.data)) throw new Error("no data array");
-    return body.data
-      .filter((m): m is { id: string; created?: unknown } => typeof m?.id === "string")
-      .map((m) => ({ id: m.id, object: "model" as const, created: typeof m.created === "number" ? m.created : 0, owned_by: p.name }));
+    const entries: ModelEntry[] = [];
+    for (const raw of body.data) {
+      const m = raw && typeof raw === "object" ? type.modelEntry(raw as Record<string, unknown>) : undefined;
+      if (m) entries.push({ id: m.id, object: "model", created: m.created, owned_by: p.name });
+    }
+    return entries;
   }
 
   async function served(p: ProviderConfig): Promise<ModelEntry[]> {
@@ -79,7 +83,7 @@ export function createModelCatalog({ providers, route, ttlMs = 5 * 60_000, timeo
     candidates.push(...fetched.flat());
     const seen = new Map<string, ModelEntry>();
     for (const m of candidates) {
-      if (seen.has(m.id) || route(m.id)?.provider.name !== m.owned_by) continue;
+      if (seen.has(m.id) || route.primary(m.id)?.name !== m.owned_by) continue;
       seen.set(m.id, m);
     }
     return { object: "list", data: [...seen.values()].sort((a, b) => a.id.localeCompare(b.id)) };

@@ -1,33 +1,13 @@
-import type { ProviderConfig } from "../config.ts";
-
 /** Token usage as an OpenAI-compatible upstream reports it. */
 export interface ReportedUsage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number | null;
   reasoningTokens: number | null;
+  /** Part of promptTokens written to the provider's prompt cache. */
+  cacheWriteTokens?: number | null;
   /** Set when the upstream sent a usage object whose counts cannot be believed (what it sent). */
   suspect?: string;
-}
-
-export function upstreamUrl(provider: ProviderConfig): string {
-  return `${provider.baseUrl}/chat/completions`;
-}
-
-/** The operator's provider key as the upstream expects it; nothing of the customer's. */
-export function upstreamHeaders(provider: ProviderConfig): Record<string, string> {
-  return provider.apiKey ? { authorization: `Bearer ${provider.apiKey}` } : {};
-}
-
-/** The upstream request: the operator's provider key, never anything of the customer's. */
-export function upstreamInit(provider: ProviderConfig, body: string, requestId: string, stream: boolean, signal: AbortSignal): RequestInit {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: stream ? "text/event-stream" : "application/json",
-    "x-request-id": requestId,
-  };
-  if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
-  return { method: "POST", headers, body, signal };
 }
 
 /** Reads `usage` from a completion or chunk; anything malformed counts as absent. */
@@ -39,13 +19,17 @@ export function readUsage(value: unknown): ReportedUsage | undefined {
     const sent = JSON.stringify({ prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }).slice(0, 200);
     return { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null, suspect: sent };
   }
-  const cached = (u.prompt_tokens_details as Record<string, unknown> | null | undefined)?.cached_tokens;
+  const details = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
+  const cached = details?.cached_tokens;
+  // Chat translated from Anthropic's API says how much of the prompt was written to its cache.
+  const written = details?.cache_creation_tokens;
   const reasoning = (u.completion_tokens_details as Record<string, unknown> | null | undefined)?.reasoning_tokens;
   return {
     promptTokens: u.prompt_tokens,
     completionTokens: u.completion_tokens,
     cachedTokens: isCount(cached) ? cached : null,
     reasoningTokens: isCount(reasoning) ? reasoning : null,
+    ...(isCount(written) && written > 0 ? { cacheWriteTokens: written } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ export interface ProxyDeps {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   upstreamTimeoutMs: number;
+  /** A model's largest answer (the price list's, else the default): for APIs that require a limit. */
+  maxOutputTokens: (model: string) => number;
   clock?: () => number;
   log?: (line: string) => void;
 }

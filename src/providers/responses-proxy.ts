@@ -4,12 +4,13 @@ import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall, type ProxyDeps } from "./proxy.ts";
-import { upstreamHeaders, upstreamInit, type ReportedUsage } from "./openai-compatible.ts";
+import type { ReportedUsage } from "./openai-compatible.ts";
+import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
+import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 import { RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
 import { createTailRelay } from "./tail-relay.ts";
 import { routeFor } from "./router.ts";
 import type { ProviderConfig } from "../config.ts";
-import { sendWithRetries, UpstreamFetchError } from "./retry.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ResponsesProxyOptions extends ProxyDeps {
@@ -39,7 +40,8 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const { body, model, stream } = parseResponsesRequest(sent, opts.defaultModel);
-    const route = routeFor(opts.route, model, "responses");
+    const candidates = routeFor(opts.route, model, "responses");
+    let route = candidates[0]!;
     const countTokens = () => estimateCompletionTokens(JSON.stringify(body.input ?? "") + JSON.stringify(body.instructions ?? ""));
     const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, countTokens }, call.headers);
     let streaming = false;
@@ -58,37 +60,30 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
           () => ticket.settle({ tokens: counts.promptTokens + counts.completionTokens, costNanoUsd: cost, createdAt: started }),
         );
       };
-      const forwarded = route.upstreamModel === model && body.model !== undefined ? sent : JSON.stringify({ ...body, model: route.upstreamModel });
-      const abort = new AbortController();
-      let timedOut = false;
-      let lastActivity = Date.now();
-      const timer = setInterval(() => {
-        if (Date.now() - lastActivity < opts.upstreamTimeoutMs) return;
-        timedOut = true;
-        abort.abort();
-      }, Math.min(1000, opts.upstreamTimeoutMs));
-      let res: Response;
+      let ex: Exchange;
       try {
-        const init = upstreamInit(route.provider, forwarded, call.requestId, stream, abort.signal);
-        ({ res, attempts } = await sendWithRetries(route.provider, () => fetch(`${route.provider.baseUrl}/responses`, init), abort.signal));
+        ex = await exchange({
+          endpoint: "responses", candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs,
+          ctx: { text: sent, body, stream, wantsUsage: false, maxOutputTokens: 0, customerHeaders: req.headers },
+        });
       } catch (err) {
-        clearInterval(timer);
-        const cause = err instanceof UpstreamFetchError ? err.cause : err;
-        if (err instanceof UpstreamFetchError) attempts = err.attempts;
-        const failure = classify(cause, timedOut, false);
-        if (failure !== "unreachable") await record(0, undefined, null, null, "");
-        throw fetchError(failure, route, opts.upstreamTimeoutMs, log, cause);
+        if (!(err instanceof ExchangeFailed)) throw err;
+        ({ route, attempts } = err);
+        if (err.failure !== "unreachable") await record(0, undefined, null, null, "");
+        throw fetchError(err.failure, route, opts.upstreamTimeoutMs, log, err.cause);
       }
+      ({ route, attempts } = ex);
+      const res = ex.res;
       if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
         streaming = true;
         const relay = createTailRelay({
           upstream: res.body,
           format: RESPONSES_STREAM,
-          abortUpstream: () => abort.abort(),
-          onActivity: () => (lastActivity = Date.now()),
-          upstreamErrorMessage: () => (timedOut ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
+          abortUpstream: ex.abort,
+          onActivity: ex.activity,
+          upstreamErrorMessage: () => (ex.timedOut() ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
           onEnd: async (o) => {
-            clearInterval(timer);
+            ex.done();
             try {
               await record(res.status, o.usage, o.modelAnswered, o.responseId ?? null, o.text);
             } finally {
@@ -103,9 +98,9 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
         text = await res.text();
       } catch (err) {
         await record(res.status, undefined, null, null, "");
-        throw fetchError(classify(err, timedOut, false), route, opts.upstreamTimeoutMs, log, err);
+        throw fetchError(classify(err, ex.timedOut(), false), route, opts.upstreamTimeoutMs, log, err);
       } finally {
-        clearInterval(timer);
+        ex.done();
       }
       if (!res.ok) return upstreamError(res, text, route, (status, u) => record(status, u, null, null, ""), log);
       let payload: Record<string, unknown>;
@@ -131,7 +126,8 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
     if (!provider) throw new ApiError(404, `No response with id '${id}' was created with this key.`, "invalid_request_error", "not_found", "response_id");
     let res: Response;
     try {
-      res = await fetch(`${provider.baseUrl}/responses/${encodeURIComponent(id)}`, { method, headers: { ...upstreamHeaders(provider), "x-request-id": call.requestId }, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
+      const headers = { ...UPSTREAM_TYPES[provider.type].headers(provider), "x-request-id": call.requestId };
+      res = await fetch(`${provider.baseUrl}/responses/${encodeURIComponent(id)}`, { method, headers, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
     } catch (err) {
       throw fetchError(classify(err, false, false), { provider, upstreamModel: "" }, opts.upstreamTimeoutMs, log, err);
     }

@@ -1,18 +1,57 @@
 // Retries of an upstream request, only before anything reached the customer: connection failures and
 // 429/500/502/503/504, with exponential backoff and jitter, honouring Retry-After up to a cap.
 import type { ProviderConfig } from "../config.ts";
+import type { Route } from "./router.ts";
 import { classify } from "./upstream-outcome.ts";
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+/** Answers after which the next provider is tried: the retryable ones, and a provider refusing the operator's key. */
+const FALL_BACK = new Set([...RETRYABLE, 401, 403]);
 
-/** A failed fetch, with how many attempts were made (for the usage row). */
+/** A failed fetch, with how many attempts were made (for the usage row) and the provider tried last. */
 export class UpstreamFetchError extends Error {
   constructor(
     readonly cause: unknown,
     readonly attempts: number,
+    readonly route?: Route,
   ) {
     super("upstream fetch failed");
   }
+}
+
+/** What a provider's failures and successes are reported to (the router's cooldown). */
+export interface ProviderHealth {
+  failed(name: string): void;
+  succeeded(name: string): void;
+}
+
+/**
+ * Tries the providers in order, each with its retries, until one answers with something other than a
+ * failure (or the last one answered); the customer sees that one answer. Throws UpstreamFetchError
+ * (with the attempts of all providers) when the last fetch failed or `signal` aborted.
+ */
+export async function sendWithFallbacks(candidates: Route[], send: (route: Route) => Promise<Response>, signal: AbortSignal, health: ProviderHealth): Promise<{ res: Response; route: Route; attempts: number }> {
+  let attempts = 0;
+  for (const [i, route] of candidates.entries()) {
+    const last = i === candidates.length - 1;
+    try {
+      const sent = await sendWithRetries(route.provider, () => send(route), signal);
+      attempts += sent.attempts;
+      if (!FALL_BACK.has(sent.res.status)) {
+        health.succeeded(route.provider.name);
+        return { res: sent.res, route, attempts };
+      }
+      health.failed(route.provider.name);
+      if (last || signal.aborted) return { res: sent.res, route, attempts };
+      await sent.res.body?.cancel().catch(() => {});
+    } catch (err) {
+      if (!(err instanceof UpstreamFetchError)) throw err;
+      attempts += err.attempts;
+      if (!signal.aborted) health.failed(route.provider.name);
+      if (last || signal.aborted) throw new UpstreamFetchError(err.cause, attempts, route);
+    }
+  }
+  throw new Error("no provider to send to");
 }
 
 /** The wait before attempt `attempt + 1`: the upstream's Retry-After (seconds or a date) or 250 ms × 2^n with jitter, capped. */

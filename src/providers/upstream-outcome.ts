@@ -1,8 +1,9 @@
 // What an OpenAI-compatible upstream's answer means for the customer, shared by every inbound API:
 // believable usage, failed fetches, and error answers (never the provider key, never its 401 as ours).
-import { ApiError, errorBody } from "../errors.ts";
+import { ApiError, shapedErrorBody, type ErrorShape } from "../errors.ts";
 import type { ReportedUsage } from "./openai-compatible.ts";
 import type { Route } from "./router.ts";
+import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 
 /** Why the upstream fetch failed, from the customer's point of view. */
 export type FetchFailure = "timeout" | "client_gone" | "unreachable" | "broken";
@@ -36,9 +37,9 @@ export function fetchError(failure: FetchFailure, route: Route, timeoutMs: numbe
 }
 
 /**
- * Upstream 4xx/5xx: its status, its OpenAI-shaped body when it has one, its Retry-After. A 401/403 is
- * about the operator's provider key, not the customer's: it becomes a 502 and is logged, and the
- * provider key is never echoed back in any error body.
+ * Upstream 4xx/5xx: its status, its error body (re-shaped when the customer's API has another shape
+ * than the upstream's), its Retry-After. A 401/403 is about the operator's provider key, not the
+ * customer's: it becomes a 502 and is logged, and the provider key is never echoed back in any error body.
  */
 export async function upstreamError(
   res: Response,
@@ -46,32 +47,31 @@ export async function upstreamError(
   route: Route,
   record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<void>,
   log: (line: string) => void,
+  shape: ErrorShape = "openai",
 ): Promise<Response> {
   await record(res.status, { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null }, null, null);
+  const name = route.provider.name;
   if (res.status === 401 || res.status === 403) {
-    log(`[gateway] provider '${route.provider.name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
-    return Response.json(
-      errorBody(`The upstream provider '${route.provider.name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"),
-      { status: 502 },
-    );
+    log(`[gateway] provider '${name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
+    return Response.json(shapedErrorBody(shape, 502, `The upstream provider '${name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"), { status: 502 });
   }
   const secret = route.provider.apiKey;
   if (secret && text.includes(secret)) text = text.split(secret).join("***");
   const headers: Record<string, string> = { "content-type": "application/json" };
   const retryAfter = res.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;
-  let body: string;
+  let error: { message?: unknown; type?: unknown } | undefined;
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
-    if (!parsed?.error || typeof parsed.error !== "object" || typeof parsed.error.message !== "string") throw new Error("not OpenAI-shaped");
-    body = text;
-  } catch {
-    const snippet = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
-    body = JSON.stringify(
-      errorBody(`The upstream provider '${route.provider.name}' returned HTTP ${res.status}${snippet ? `: ${snippet}` : "."}`, "upstream_error", `upstream_${res.status}`),
-    );
+    error = (JSON.parse(text) as { error?: { message?: unknown; type?: unknown } })?.error;
+  } catch {}
+  if (error && typeof error === "object" && typeof error.message === "string") {
+    if (UPSTREAM_TYPES[route.provider.type].errorShape === shape) return new Response(text, { status: res.status, headers });
+    const body = shapedErrorBody(shape, res.status, error.message, typeof error.type === "string" ? error.type : "upstream_error", `upstream_${res.status}`);
+    return new Response(JSON.stringify(body), { status: res.status, headers });
   }
-  return new Response(body, { status: res.status, headers });
+  const snippet = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
+  const body = shapedErrorBody(shape, res.status, `The upstream provider '${name}' returned HTTP ${res.status}${snippet ? `: ${snippet}` : "."}`, "upstream_error", `upstream_${res.status}`);
+  return new Response(JSON.stringify(body), { status: res.status, headers });
 }
 
 /** The upstream answered 2xx with something that is not the JSON object the API promises. */

@@ -135,7 +135,7 @@ models = ["claude-*", "other-literal"]
   test("a provider's list is served stale while the provider is down", async () => {
     const { createModelCatalog } = await import("../../src/providers/models.ts");
     const { createRouter } = await import("../../src/providers/router.ts");
-    const providers = [{ name: "fake", baseUrl: upstream.url, apiKey: PROVIDER_KEY, models: ["gpt-*"], endpoints: ["chat" as const], maxRetries: 0, retryMaxWaitMs: 0 }];
+    const providers = [{ name: "fake", type: "openai" as const, baseUrl: upstream.url, apiKey: PROVIDER_KEY, models: ["gpt-*"], endpoints: ["chat" as const], maxRetries: 0, retryMaxWaitMs: 0 }];
     const logs: string[] = [];
     const list = createModelCatalog({ providers, route: createRouter(providers), ttlMs: 0, log: (l) => logs.push(l) });
     const fresh = await list();

@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ApiError } from "../../src/errors.ts";
-import { upstreamBody } from "../../src/providers/chat-proxy.ts";
 import { parseChatRequest } from "../../src/providers/chat-request.ts";
+import { chatBody } from "../../src/providers/upstreams/openai.ts";
 import { readUsage } from "../../src/providers/openai-compatible.ts";
 import { createSseRelay, type StreamOutcome } from "../../src/providers/sse-relay.ts";
 import { parseTimeRange } from "../../src/usage/time-range.ts";
@@ -45,7 +45,8 @@ describe("request parser", () => {
           expect(err).toBeInstanceOf(ApiError);
           return;
         }
-        const sent = JSON.parse(upstreamBody(text, parsed, "routed-model")) as Record<string, unknown>;
+        const ctx = { text, body: parsed.body, upstreamModel: "routed-model", sameModel: false, stream: parsed.stream, wantsUsage: parsed.wantsUsage, maxOutputTokens: 0, customerHeaders: new Headers() };
+        const sent = JSON.parse(chatBody(ctx)) as Record<string, unknown>;
         expect(sent.model).toBe("routed-model");
         if (parsed.stream) expect((sent.stream_options as { include_usage: boolean }).include_usage).toBe(true);
       }),

@@ -30,10 +30,10 @@ describe("config file", () => {
       `[[providers]]\nname = "local"\nbase_url = "http://127.0.0.1:11434/v1/"\napi_key_env = "LOCAL_KEY"\nmodels = ["llama*"]\n\n[models."llama3.1"]\ninput_cost_per_token = 0.0000002\noutput_cost_per_token = 0.0000006\n`,
       { LOCAL_KEY: "local-secret" },
     );
-    expect(c.providers).toEqual([{ name: "local", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "local-secret", models: ["llama*"], endpoints: ["chat", "responses", "embeddings"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
+    expect(c.providers).toEqual([{ name: "local", type: "openai", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "local-secret", models: ["llama*"], endpoints: ["chat", "responses", "embeddings", "messages"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
     expect(c.prices.get("llama3.1")).toEqual({ inputPico: 200_000, outputPico: 600_000, cachedInputPico: 200_000, cacheWritePico: 200_000 });
     const d = loadServerConfig({}, { OPENAI_API_KEY: "k" });
-    expect(d.providers).toEqual([{ name: "openai", baseUrl: "https://api.openai.com/v1", apiKey: "k", models: ["*"], endpoints: ["chat", "responses", "embeddings"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
+    expect(d.providers).toEqual([{ name: "openai", type: "openai", baseUrl: "https://api.openai.com/v1", apiKey: "k", models: ["*"], endpoints: ["chat", "responses", "embeddings", "messages"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
   });
 
   test("every mistake is reported with its path", () => {
@@ -108,16 +108,16 @@ describe("pricing", () => {
 
 describe("routing", () => {
   const route = createRouter([
-    { name: "local", baseUrl: "http://l", apiKey: undefined, models: ["llama*", "qwen?"], endpoints: ["chat"], maxRetries: 0, retryMaxWaitMs: 0 },
-    { name: "openai", baseUrl: "http://o", apiKey: undefined, models: ["gpt-*", "llama3.1"], endpoints: ["chat"], maxRetries: 0, retryMaxWaitMs: 0 },
+    { name: "local", type: "openai" as const, baseUrl: "http://l", apiKey: undefined, models: ["llama*", "qwen?"], endpoints: ["chat"], maxRetries: 0, retryMaxWaitMs: 0 },
+    { name: "openai", type: "openai" as const, baseUrl: "http://o", apiKey: undefined, models: ["gpt-*", "llama3.1"], endpoints: ["chat"], maxRetries: 0, retryMaxWaitMs: 0 },
   ]);
   test("first matching provider wins; provider/ prefix selects and is stripped", () => {
-    expect(route("llama3.1")).toMatchObject({ provider: { name: "local" }, upstreamModel: "llama3.1" });
-    expect(route("qwen2")).toMatchObject({ provider: { name: "local" } });
-    expect(route("qwen25")).toBeUndefined();
-    expect(route("openai/llama3.1")).toMatchObject({ provider: { name: "openai" }, upstreamModel: "llama3.1" });
-    expect(route("gpt-4o")).toMatchObject({ provider: { name: "openai" }, upstreamModel: "gpt-4o" });
-    expect(route("meta/llama3")).toBeUndefined();
-    expect(route("gpt.4")).toBeUndefined(); // '.' is literal, not a regex wildcard
+    expect(route.candidates("llama3.1")).toMatchObject([{ provider: { name: "local" }, upstreamModel: "llama3.1" }]);
+    expect(route.candidates("qwen2")).toMatchObject([{ provider: { name: "local" } }]);
+    expect(route.candidates("qwen25")).toEqual([]);
+    expect(route.candidates("openai/llama3.1")).toMatchObject([{ provider: { name: "openai" }, upstreamModel: "llama3.1" }]);
+    expect(route.candidates("gpt-4o")).toMatchObject([{ provider: { name: "openai" }, upstreamModel: "gpt-4o" }]);
+    expect(route.candidates("meta/llama3")).toEqual([]);
+    expect(route.candidates("gpt.4")).toEqual([]); // '.' is literal, not a regex wildcard
   });
 });

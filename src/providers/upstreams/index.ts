@@ -1,0 +1,8 @@
+// The upstream types a provider may have (`type = "..."` in the config). Adding one is a file next to
+// these and a line here.
+import type { ProviderType } from "../../config.ts";
+import { anthropic } from "./anthropic.ts";
+import { openai } from "./openai.ts";
+import type { UpstreamType } from "./types.ts";
+
+export const UPSTREAM_TYPES: Record<ProviderType, UpstreamType> = { openai, anthropic };

@@ -1,0 +1,49 @@
+// What an upstream type is: how it is authenticated, and for each inbound API it serves, how a
+// customer's request becomes its request and its answer becomes the customer's (absent: unchanged).
+import type { Endpoint, ProviderConfig } from "../../config.ts";
+import type { ErrorShape } from "../../errors.ts";
+
+/** One request on its way to one provider. */
+export interface CallContext {
+  /** The customer's body as sent, and parsed. */
+  text: string;
+  body: Record<string, unknown>;
+  upstreamModel: string;
+  /** The body already names `upstreamModel` (no rewrite needed to forward it). */
+  sameModel: boolean;
+  stream: boolean;
+  /** Chat: the customer asked for the usage chunk itself. */
+  wantsUsage: boolean;
+  /** The answer's size limit when the request sets none (an API that requires one). */
+  maxOutputTokens: number;
+  /** The customer's request headers (API version and beta flags are forwarded where the API has them). */
+  customerHeaders: Headers;
+}
+
+export interface Adapter {
+  /** Under the provider's base URL. */
+  path: string;
+  body(ctx: CallContext): string;
+  /** The upstream's JSON answer in the customer's API. */
+  answer?(payload: Record<string, unknown>): Record<string, unknown>;
+  /** The upstream's event stream in the customer's API. */
+  events?(upstream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>;
+  /** Messages only: where the upstream counts tokens (absent: the gateway counts them). */
+  countPath?: string;
+}
+
+export interface UpstreamType {
+  /** The operator's key (and API version) as this API expects them; nothing of the customer's. */
+  headers(provider: ProviderConfig, customerHeaders?: Headers): Record<string, string>;
+  /** The shape of its error bodies. */
+  errorShape: ErrorShape;
+  /** Its model list's entries: id and creation time (seconds). */
+  modelEntry(raw: Record<string, unknown>): { id: string; created: number } | undefined;
+  /** The inbound APIs it serves, natively or translated. */
+  adapters: Partial<Record<Endpoint, Adapter>>;
+}
+
+/** The customer's body with the routed model, untouched when it already names it. */
+export function withModel(ctx: CallContext): string {
+  return ctx.sameModel ? ctx.text : JSON.stringify({ ...ctx.body, model: ctx.upstreamModel });
+}
