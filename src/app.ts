@@ -8,13 +8,15 @@ import type { KeyService } from "./keys/service.ts";
 import type { ChatProxy } from "./providers/chat-proxy.ts";
 import type { EmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import type { ResponsesProxy } from "./providers/responses-proxy.ts";
+import type { MessagesProxy } from "./providers/messages-proxy.ts";
+import { messagesRoutes } from "./providers/messages-routes.ts";
 import type { ModelCatalog } from "./providers/models.ts";
 import { chatRoutes, nativeChatRoute } from "./providers/routes.ts";
 import type { Admission } from "./admission/admit.ts";
 import { keyRoutes } from "./admission/routes.ts";
 import type { Db } from "./db/client.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
-import { checkBeforeBody, mapError, requestId } from "./http/edge.ts";
+import { checkBeforeBody, errorShapeOf, mapError, requestId } from "./http/edge.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
@@ -26,6 +28,7 @@ export interface AppDeps {
   chat: ChatProxy;
   embeddings: EmbeddingsProxy;
   responses: ResponsesProxy;
+  messages: MessagesProxy;
   models: ModelCatalog;
   /** GATEWAY_ADMIN_TOKEN is set: /admin/* exists (and is documented). */
   adminEnabled: boolean;
@@ -48,10 +51,12 @@ export function createApp(deps: AppDeps) {
       checkBeforeBody(request, server, deps);
     })
     .onError({ as: "global" }, ({ error, code, request }) => {
-      if (code === "NOT_FOUND") return errorResponse(unknownRoute(request));
-      if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"));
-      if (code === "VALIDATION") return errorResponse(validationError(error));
-      return mapError(error, log);
+      // Every error in the shape of the API the customer called.
+      const shape = errorShapeOf(request.url);
+      if (code === "NOT_FOUND") return errorResponse(unknownRoute(request), {}, shape);
+      if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"), {}, shape);
+      if (code === "VALIDATION") return errorResponse(validationError(error), {}, shape);
+      return mapError(error, log, shape);
     })
     .use(docsPlugin(deps.version, { admin: deps.adminEnabled }))
     .get(
@@ -71,6 +76,7 @@ export function createApp(deps: AppDeps) {
       },
     )
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
+    .use(messagesRoutes({ admit: deps.admit, messages: deps.messages }))
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
@@ -79,7 +85,7 @@ export function createApp(deps: AppDeps) {
 /** The customer routes, named in the 404 of an unknown /v1 path so a client sees what it can call. */
 const CUSTOMER_ROUTES = [
   "GET /v1/models", "GET /v1/models/{model}", "POST /v1/chat/completions", "POST /v1/responses", "GET /v1/responses/{id}", "DELETE /v1/responses/{id}",
-  "POST /v1/embeddings", "GET /v1/usage", "GET /v1/key",
+  "POST /v1/embeddings", "POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/usage", "GET /v1/key",
 ];
 
 function unknownRoute(request: Request): ApiError {

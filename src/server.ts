@@ -17,6 +17,7 @@ import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
 import { createChatProxy } from "./providers/chat-proxy.ts";
 import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import { createResponsesProxy } from "./providers/responses-proxy.ts";
+import { createMessagesProxy } from "./providers/messages-proxy.ts";
 import { createRouter } from "./providers/router.ts";
 import { createUsageRecorder } from "./usage/recorder.ts";
 import { findPrice } from "./usage/pricing.ts";
@@ -94,6 +95,7 @@ export async function startServer(config: ServerConfig, { log = console.error, c
     chat: createChatProxy({ ...proxied, defaultModel: config.defaultModel }),
     embeddings: createEmbeddingsProxy(proxied),
     responses: createResponsesProxy({ ...proxied, db, providers: config.providers, defaultModel: config.defaultModel }),
+    messages: createMessagesProxy({ ...proxied, defaultModel: config.defaultModel }),
     log,
   });
   app.listen({

@@ -49,6 +49,7 @@ export function docsPlugin(version: string, { admin }: { admin: boolean }) {
           components: {
             securitySchemes: {
               customerKey: { type: "http", scheme: "bearer", description: "A customer API key created with `gateway create-key`" },
+              anthropicKey: { type: "apiKey", in: "header", name: "x-api-key", description: "The same customer key, as Anthropic's SDKs send it (Messages API)" },
               ...(admin ? { adminToken: { type: "http" as const, scheme: "bearer", description: "The operator's GATEWAY_ADMIN_TOKEN" } } : {}),
             },
           },

@@ -1,5 +1,6 @@
 // TypeBox schemas shared by routes for validation and the OpenAPI document.
 import { t, type TSchema } from "elysia";
+import { anthropicErrorType } from "../errors.ts";
 
 type Example = [status: number, message: string, type: string, code: string, param?: string];
 
@@ -41,16 +42,29 @@ function errorSchema([status, message, type, code, param]: Example) {
   );
 }
 
-type ErrorSchemas = Record<number, ReturnType<typeof errorSchema>>;
+function anthropicErrorSchema([status, message]: Example) {
+  const example = { type: "error", error: { type: anthropicErrorType(status), message } };
+  return t.Object(
+    { type: t.Literal("error"), error: t.Object({ type: t.String(), message: t.String() }) },
+    { description: `Anthropic-shaped error (HTTP ${status})`, example, examples: [example] },
+  );
+}
 
-function pick(table: Example[], statuses: number[]): ErrorSchemas {
+type ErrorSchemas = Record<number, TSchema>;
+
+function pick(table: Example[], statuses: number[], schema: (e: Example) => TSchema = errorSchema): ErrorSchemas {
   return Object.fromEntries(
     statuses.map((s) => {
       const example = table.find((e) => e[0] === s);
       if (!example) throw new Error(`no documented example for HTTP ${s}`);
-      return [s, errorSchema(example)];
+      return [s, schema(example)];
     }),
   );
+}
+
+/** Error responses of an Anthropic Messages API operation. */
+export function anthropicErrors(...statuses: number[]): ErrorSchemas {
+  return pick(CUSTOMER_EXAMPLES, statuses, anthropicErrorSchema);
 }
 
 /** Error responses of a customer operation, each with its own real example. */
@@ -189,4 +203,17 @@ export const EmbeddingListSchema = t.Object(
 export const ResponseObjectSchema = t.Object(
   { id: t.String(), object: t.String({ examples: ["response"] }), model: t.String(), status: t.Optional(t.String()) },
   { additionalProperties: true, description: "The provider's response object, unchanged." },
+);
+
+export const MessageSchema = t.Object(
+  {
+    id: t.String(),
+    type: t.Literal("message"),
+    role: t.Literal("assistant"),
+    model: t.String(),
+    content: t.Array(t.Object({ type: t.String() }, { additionalProperties: true })),
+    stop_reason: t.Union([t.String(), t.Null()]),
+    usage: t.Object({ input_tokens: t.Integer(), output_tokens: t.Integer() }, { additionalProperties: true }),
+  },
+  { additionalProperties: true },
 );

@@ -8,15 +8,24 @@ function invalidKey(message: string): ApiError {
   return new ApiError(401, message, "invalid_request_error", "invalid_api_key");
 }
 
-/** Resolves the `Authorization: Bearer <key>` header to an active key, or throws the OpenAI-shaped 401/403. */
-export async function authenticate(verify: KeyVerifier, authorization: string | null): Promise<VerifiedKey> {
-  const result = checkHeader(verify, authorization);
+const API_KEY = /^[\x21-\x7e]{1,256}$/;
+
+/**
+ * Resolves the `Authorization: Bearer <key>` header (or, as Anthropic's SDKs send it, `x-api-key`) to an
+ * active key, or throws the 401/403.
+ */
+export async function authenticate(verify: KeyVerifier, authorization: string | null, apiKey: string | null = null): Promise<VerifiedKey> {
+  const result = checkHeader(verify, authorization, apiKey);
   return toKey(result instanceof Promise ? await result : result);
 }
 
-function checkHeader(verify: KeyVerifier, authorization: string | null): ReturnType<KeyVerifier> {
+function checkHeader(verify: KeyVerifier, authorization: string | null, apiKey: string | null): ReturnType<KeyVerifier> {
+  if (!authorization && apiKey) {
+    if (!API_KEY.test(apiKey.trim())) throw invalidKey("Malformed x-api-key header.");
+    return verify(apiKey.trim());
+  }
   if (!authorization) {
-    throw invalidKey("You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer YOUR_KEY'.");
+    throw invalidKey("You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer YOUR_KEY' (or as x-api-key).");
   }
   const match = BEARER.exec(authorization.trim());
   if (!match) throw invalidKey("Malformed Authorization header; expected 'Authorization: Bearer YOUR_KEY'.");
@@ -39,7 +48,7 @@ function toKey(result: VerifyResult): VerifiedKey {
  */
 export function createCustomerGate(verify: KeyVerifier, limiter: Limiter, limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void) {
   return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
-    const key = await authenticate(verify, request.headers.get("authorization"));
+    const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"));
     const decision = limiter(key.id, key.rateLimitPerMinute, counted);
     Object.assign(headers, rateLimitHeaders(decision));
     limitHeaders?.(key, headers);

@@ -1,4 +1,5 @@
 // What every inbound API's proxy shares: its dependencies, the call it serves, and reading its JSON body.
+import type { Server } from "bun";
 import type { Admission } from "../admission/admit.ts";
 import type { StorageHealth } from "../db/storage-health.ts";
 import { ApiError } from "../errors.ts";
@@ -31,6 +32,11 @@ export interface ProxyCall {
   headers: Record<string, unknown>;
   /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
   holdOpen?: () => void;
+}
+
+/** The call a proxy serves, from an Elysia route's context (the request id was set by the app's onRequest). */
+export function callOf(request: Request, headers: Record<string, unknown>, key: VerifiedKey, server?: Server<unknown> | null): ProxyCall {
+  return { requestId: headers["x-request-id"] as string, key, headers, holdOpen: server ? () => server.timeout(request, 0) : undefined };
 }
 
 /** The request body as a JSON object, or the 400 `invalid_json` that says what is wrong with it. */

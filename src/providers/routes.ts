@@ -2,8 +2,7 @@ import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
 import type { CustomerGate } from "../keys/auth.ts";
-import type { VerifiedKey } from "../keys/verifier.ts";
-import type { ProxyCall } from "./proxy.ts";
+import { callOf } from "./proxy.ts";
 import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
@@ -51,11 +50,6 @@ export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOpt
     if (!res.headers.has("x-request-id")) for (const name in headers) res.headers.set(name, headers[name]!);
     return res;
   };
-}
-
-/** The call a proxy serves, from an Elysia route's context (the request id was set by the app's onRequest). */
-function callOf(request: Request, headers: Record<string, unknown>, key: VerifiedKey, server?: Server<unknown> | null): ProxyCall {
-  return { requestId: headers["x-request-id"] as string, key, headers, holdOpen: server ? () => server.timeout(request, 0) : undefined };
 }
 
 /** The customer-facing OpenAI-compatible routes (chat completions is served natively; this one documents it). */

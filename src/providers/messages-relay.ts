@@ -1,0 +1,59 @@
+// Anthropic's Messages API answers: usage from a message (message_start's, updated by message_delta's
+// when streamed), and the stream format whose message_delta and message_stop are held until the row
+// is committed.
+import type { ReportedUsage } from "./openai-compatible.ts";
+import { eventData, type TailFormat } from "./tail-relay.ts";
+
+const TEXT = /"type":"(?:text_delta","text|input_json_delta","partial_json)":"((?:[^"\\]|\\.)*)"/g;
+const START = '"type":"message_start"';
+
+/**
+ * Anthropic usage as the gateway records it: the prompt counts cache reads and writes (Anthropic's
+ * input_tokens leaves them out), so prompt tokens mean the same for every API.
+ */
+export function readAnthropicUsage(value: unknown): ReportedUsage | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const u = value as Record<string, unknown>;
+  if (u.input_tokens === undefined && u.output_tokens === undefined) return undefined;
+  const count = (v: unknown) => (v === undefined || v === null ? 0 : typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null);
+  const [input, output, read, written] = [u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens].map(count);
+  if (input === null || output === null || read === null || written === null) {
+    return { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null, suspect: JSON.stringify({ input_tokens: u.input_tokens, output_tokens: u.output_tokens }).slice(0, 200) };
+  }
+  return { promptTokens: input! + read! + written!, completionTokens: output!, cachedTokens: read!, reasoningTokens: null, cacheWriteTokens: written! };
+}
+
+export function anthropicErrorEvent(message: string, type = "api_error"): string {
+  return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message } })}\n\n`;
+}
+
+export const MESSAGES_STREAM: TailFormat = {
+  held: ['"type":"message_delta"', '"type":"message_stop"'].map((s) => Buffer.from(s)),
+  summarize(sent, held) {
+    // message_start is the first event: only it is parsed from what was sent.
+    const at = sent.indexOf(START);
+    const from = sent.lastIndexOf("\n\n", at);
+    const to = sent.indexOf("\n\n", at);
+    const startEvent = at === -1 ? "" : sent.slice(from === -1 ? 0 : from + 2, to === -1 ? undefined : to);
+    const message = eventData(startEvent)[0]?.message as Record<string, unknown> | undefined;
+    let usage = message?.usage && typeof message.usage === "object" ? { ...(message.usage as Record<string, unknown>) } : {};
+    let finished = false;
+    for (const data of eventData(held)) {
+      if (data.type !== "message_delta") continue;
+      finished = true;
+      if (data.usage && typeof data.usage === "object") usage = { ...usage, ...(data.usage as Record<string, unknown>) };
+    }
+    let text = "";
+    // Without message_delta, the usage is message_start's (a one-token placeholder output): estimate instead.
+    const reported = finished ? readAnthropicUsage(usage) : undefined;
+    if (!reported) {
+      for (const m of sent.matchAll(TEXT)) {
+        try {
+          text += JSON.parse(`"${m[1]}"`) as string;
+        } catch {}
+      }
+    }
+    return { usage: reported, modelAnswered: typeof message?.model === "string" ? message.model : null, text };
+  },
+  errorEvent: (message) => anthropicErrorEvent(message),
+};
