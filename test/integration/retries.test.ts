@@ -72,3 +72,77 @@ describe("retries", () => {
     upstream.reset();
   });
 });
+
+describe("[[routes]]: weights, fallbacks, cooldown", () => {
+  const a = startFakeUpstream();
+  const b = startFakeUpstream();
+  const slow = startFakeUpstream();
+  const dead = Bun.serve({ port: 0, fetch: () => new Response() });
+  const deadUrl = `http://127.0.0.1:${dead.port}/v1`;
+  void dead.stop(true);
+  let routed: TestGateway;
+  let routedKey: string;
+  beforeAll(async () => {
+    const provider = (name: string, url: string, extra = "") => `[[providers]]\nname = "${name}"\nbase_url = "${url}"\napi_key_env = "FAKE_KEY"\nmodels = ["gpt-*"]\n${extra}\n`;
+    routed = await startGateway({
+      mode: "binary",
+      upstreamUrl: a.url,
+      env: { FAKE_KEY: "sk-fake-provider-key", GATEWAY_UPSTREAM_TIMEOUT_MS: "1000", GATEWAY_RETRY_MAX_WAIT_MS: "100" },
+      configToml: [
+        "cooldown_failures = 2\ncooldown_ms = 60000\n",
+        provider("a", a.url),
+        provider("b", b.url),
+        provider("down", deadUrl, "max_retries = 1"),
+        provider("slow", slow.url, "max_retries = 2"),
+        `[[routes]]\nmodels = ["gpt-weighted"]\nproviders = [{ name = "a", weight = 3 }, { name = "b", weight = 1 }]\n`,
+        `[[routes]]\nmodels = ["gpt-failover"]\nproviders = ["down"]\nfallbacks = ["b"]\n`,
+        `[[routes]]\nmodels = ["gpt-slow"]\nproviders = ["slow"]\n`,
+      ].join("\n"),
+    });
+    routedKey = (await routed.createKey("routed", 100_000)).key;
+  });
+  afterAll(async () => {
+    await routed.stop();
+    await Promise.all([a.stop(), b.stop(), slow.stop()]);
+  });
+  const ask = (model: string) =>
+    fetch(`${routed.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${routedKey}` }, body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }) });
+
+  test("weights 3:1 split 2,000 requests within ±10%, every one answered and recorded with its provider", async () => {
+    const before = routed.rows().length;
+    for (let i = 0; i < 40; i++) {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => ask("gpt-weighted")));
+      expect(batch.every((r) => r.status === 200)).toBe(true);
+      await Promise.all(batch.map((r) => r.arrayBuffer()));
+    }
+    const rows = routed.rows().slice(before);
+    expect(rows.length).toBe(2000);
+    const toA = rows.filter((r) => r.provider === "a").length;
+    expect(toA + rows.filter((r) => r.provider === "b").length).toBe(2000);
+    expect(toA).toBeGreaterThanOrEqual(1350);
+    expect(toA).toBeLessThanOrEqual(1650);
+  });
+
+  test("a provider that cannot be reached: its retries, then the fallback answers; after two such requests it is skipped for the cooldown", async () => {
+    const res = await ask("gpt-failover");
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { id: string }).id).toBe("chatcmpl-fake123");
+    expect(routed.rows().at(-1)).toMatchObject({ provider: "b", attempts: 3, upstream_status: 200 });
+    expect((await ask("gpt-failover")).status).toBe(200);
+    expect(routed.rows().at(-1)).toMatchObject({ provider: "b", attempts: 3 });
+    expect((await ask("gpt-failover")).status).toBe(200);
+    expect(routed.rows().at(-1)).toMatchObject({ provider: "b", attempts: 1 }); // "down" cools down: tried last
+  });
+
+  test("a provider that does not answer within the deadline: the attempt is abandoned and retried", async () => {
+    let n = 0;
+    slow.setHandler(async (body) => {
+      if (n++ === 0) await Bun.sleep(2500);
+      return Response.json(completion(body));
+    });
+    const res = await ask("gpt-slow");
+    expect(res.status).toBe(200);
+    expect(routed.rows().at(-1)).toMatchObject({ provider: "slow", attempts: 2, upstream_status: 200 });
+    slow.reset();
+  });
+});

@@ -71,6 +71,46 @@ describe("config file", () => {
   });
 });
 
+describe("provider types and routes", () => {
+  const provider = (name: string, extra = "") => `[[providers]]\nname = "${name}"\nbase_url = "http://127.0.0.1:9/v1"\napi_key_required = false\nmodels = ["*"]\n${extra}\n`;
+  test("an anthropic provider serves chat and messages by default; an endpoint its type cannot serve is refused with its path", () => {
+    const c = load(provider("claude", `type = "anthropic"`));
+    expect(c.providers[0]).toMatchObject({ type: "anthropic", endpoints: ["messages", "chat"] });
+    expect(problems(provider("claude", `type = "anthropic"\nendpoints = ["chat", "embeddings"]`))).toContain("providers[0].endpoints: a provider of type 'anthropic' cannot serve 'embeddings' (it serves messages, chat)");
+    expect(problems(provider("x", `type = "gemini"`))).toContain("providers[0].type");
+  });
+  test("a route naming an unknown provider is refused with its path; weights default to 1", () => {
+    expect(problems(`${provider("a")}[[routes]]\nmodels = ["gpt-*"]\nproviders = ["a"]\nfallbacks = ["nope"]\n`)).toContain("routes[0].fallbacks[0]: unknown provider 'nope' (providers: a)");
+    expect(problems(`${provider("a")}[[routes]]\nmodels = ["gpt-*"]\nproviders = [{ name = "a", weight = 0 }]\n`)).toContain("routes[0].providers[0]");
+    const c = load(`${provider("a")}${provider("b")}[[routes]]\nmodels = ["gpt-*"]\nproviders = ["a", { name = "b", weight = 2.5 }]\n`);
+    expect(c.routes).toEqual([{ models: ["gpt-*"], providers: [{ name: "a", weight: 1 }, { name: "b", weight: 2.5 }], fallbacks: [] }]);
+  });
+  test("the router: weighted first choice, then the others, then fallbacks; a provider in cooldown goes last until it ends", () => {
+    const p = (name: string) => ({ name, type: "openai" as const, baseUrl: "http://x", apiKey: undefined, models: ["*"], endpoints: ["chat" as const], maxRetries: 0, retryMaxWaitMs: 0 });
+    let now = 0;
+    let draw = 0.1;
+    const router = createRouter([p("a"), p("b"), p("c")], {
+      routes: [{ models: ["m*"], providers: [{ name: "a", weight: 3 }, { name: "b", weight: 1 }], fallbacks: ["c"] }],
+      cooldown: { failures: 2, ms: 1000 },
+      random: () => draw,
+      clock: () => now,
+    });
+    const names = () => router.candidates("m1").map((r) => r.provider.name);
+    expect(names()).toEqual(["a", "b", "c"]);
+    draw = 0.9; // beyond a's 3/4 of the weight
+    expect(names()).toEqual(["b", "a", "c"]);
+    draw = 0.1;
+    router.failed("a");
+    expect(names()).toEqual(["a", "b", "c"]); // one failure is not a cooldown
+    router.failed("a");
+    expect(names()).toEqual(["b", "c", "a"]);
+    now = 1001;
+    expect(names()).toEqual(["a", "b", "c"]);
+    expect(router.primary("m1")?.name).toBe("a");
+    expect(router.candidates("other")).toEqual([{ provider: p("a"), upstreamModel: "other" }]);
+  });
+});
+
 describe("pricing", () => {
   const table = buildPriceTable();
   test("costs are exact integer nano-dollars, cached tokens at the cache price", () => {
