@@ -81,8 +81,19 @@ export function startFakeAnthropic(): FakeAnthropic {
       if (body.stream !== true) return Response.json(message(body));
       const events = stream(body);
       const enc = new TextEncoder();
+      // metadata.user_id "slow" spaces the events 200 ms apart (a client can go away mid-stream).
+      const delay = (body.metadata as { user_id?: string } | undefined)?.user_id === "slow" ? 200 : 0;
       let i = 0;
-      return new Response(new ReadableStream({ pull: (c) => (i < events.length ? c.enqueue(enc.encode(events[i++]!)) : c.close()) }), { headers: { "content-type": "text/event-stream" } });
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            if (i > 0 && delay) await Bun.sleep(delay);
+            if (i < events.length) c.enqueue(enc.encode(events[i++]!));
+            else c.close();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
     },
   });
   return { url: `http://127.0.0.1:${server.port}/v1`, received, stop: async () => void (await server.stop(true)) };

@@ -15,11 +15,18 @@ const upstream = startFakeUpstream();
 afterAll(() => upstream.stop());
 
 const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
-const embeddingsBody = JSON.stringify({ model: "text-embedding-3-small", input: ["hi", "there"] });
+// Every inbound API in turn: its path, its body, and what its complete answer contains.
+const KINDS = [
+  { path: "chat/completions", body, done: "chat.completion" },
+  { path: "embeddings", body: JSON.stringify({ model: "text-embedding-3-small", input: ["hi", "there"] }), done: '"embedding"' },
+  { path: "chat/completions", body, done: "chat.completion" },
+  { path: "messages", body: JSON.stringify({ model: "gpt-4o", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }), done: '"type":"message"' },
+  { path: "responses", body: JSON.stringify({ model: "gpt-4o", input: "hi" }), done: '"object":"response"' },
+];
 
 /**
- * Clients that keep sending until told to stop (every fourth request an embeddings one); returns the
- * request ids whose full response arrived.
+ * Clients that keep sending until told to stop (chat, embeddings, messages and responses in turn);
+ * returns the request ids whose full response arrived.
  */
 function loadClients(url: string, key: string, clients: number, prefix: string) {
   let running = true;
@@ -29,11 +36,11 @@ function loadClients(url: string, key: string, clients: number, prefix: string) 
   const loops = Array.from({ length: clients }, async () => {
     while (running) {
       const id = `${prefix}-${n}`;
-      const embeddings = n++ % 4 === 3;
+      const kind = KINDS[n++ % KINDS.length]!;
       try {
-        const res = await fetch(`${url}/v1/${embeddings ? "embeddings" : "chat/completions"}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-request-id": id }, body: embeddings ? embeddingsBody : body });
+        const res = await fetch(`${url}/v1/${kind.path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-request-id": id }, body: kind.body });
         const text = await res.text();
-        if (res.status === 200 && text.includes(embeddings ? '"embedding"' : "chat.completion")) completed.push(id);
+        if (res.status === 200 && text.includes(kind.done)) completed.push(id);
         else failures.push(`${res.status} ${text.slice(0, 120)}`);
       } catch (err) {
         if (running) failures.push(String(err));

@@ -1,5 +1,6 @@
-// A table of bad and hostile requests against every route: each gets a 4xx in OpenAI's error shape,
-// never a 500 or a hang, and the server keeps serving.
+// A table of bad and hostile requests against every route: each gets a 4xx in the error shape of the
+// API called (Anthropic's for /v1/messages, OpenAI's elsewhere), never a 500 or a hang, and the server
+// keeps serving.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { connect } from "node:net";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
@@ -34,6 +35,9 @@ interface Case {
 }
 
 const CHAT = "/v1/chat/completions";
+const RESPONSES = "/v1/responses";
+const MESSAGES = "/v1/messages";
+const COUNT = "/v1/messages/count_tokens";
 const ok = (extra: Record<string, unknown> = {}) => JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "x" }], ...extra });
 const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
 
@@ -73,6 +77,10 @@ const cases: Case[] = [
     return { name: `embeddings wrong type ${field}=${JSON.stringify(value).slice(0, 20)}`, method: "POST", path: "/v1/embeddings", body: JSON.stringify(base), status: 400 };
   }),
   { name: "embeddings without a key", method: "POST", path: "/v1/embeddings", body: JSON.stringify({ model: "text-embedding-3-small", input: "x" }), auth: "none", status: 401 },
+  // ... and against responses and messages (Anthropic-shaped answers)
+  ...[RESPONSES, MESSAGES, COUNT].flatMap((path) => ["", "{", "[]", "null", deep(20000), ok({ model: null }), ok({ model: "gpt\u202e" }), ok({ stream: "yes" }), ok({ pad: "x".repeat(70_000) })].map((body, i): Case => ({ name: `${path} bad body #${i}`, method: "POST", path, body, status: i === 8 ? 413 : 400 }))),
+  ...[MESSAGES, COUNT].flatMap((path) => [{ model: "gpt-4o" }, { model: "gpt-4o", messages: "hi" }].map((b, i): Case => ({ name: `${path} bad messages #${i}`, method: "POST", path, body: JSON.stringify(b), status: 400 }))),
+  ...([["x-api-key", "sk-unknown-key-123"], ["x-api-key", ""], ["x-api-key", "k".repeat(300)], ["x-api-key", "sk ключ"], ["authorization", "Basic eDp5"]] as const).map(([name, value], i): Case => ({ name: `${MESSAGES} credentials #${i}`, method: "POST", path: MESSAGES, auth: "none", headers: { [name]: value }, body: ok(), status: 401 })),
   // Authorization variants
   ...(
     [
@@ -122,7 +130,7 @@ const cases: Case[] = [
 ];
 
 let port = 0;
-test(`${cases.length} hostile requests: 4xx in OpenAI's shape, never a 500, server still serving`, async () => {
+test(`${cases.length} hostile requests: 4xx in the API's error shape, never a 500, server still serving`, async () => {
   expect(cases.length).toBeGreaterThanOrEqual(100);
   port = Number(new URL(gw.url).port);
   const failures: string[] = [];
@@ -137,9 +145,11 @@ test(`${cases.length} hostile requests: 4xx in OpenAI's shape, never a 500, serv
       if (res.status !== 200) failures.push(`${c.name}: ${res.status}`);
       continue;
     }
+    const anthropic = c.path.startsWith(MESSAGES);
     const shaped = (() => {
       try {
-        const j = JSON.parse(text) as { error?: Record<string, unknown> };
+        const j = JSON.parse(text) as { type?: string; error?: Record<string, unknown> };
+        if (anthropic) return j.type === "error" && !!j.error && typeof j.error.message === "string" && typeof j.error.type === "string" && Object.keys(j.error).length === 2;
         return !!j.error && typeof j.error.message === "string" && typeof j.error.type === "string" && "param" in j.error && "code" in j.error;
       } catch {
         return false;

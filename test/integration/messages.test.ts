@@ -20,6 +20,7 @@ let key: { id: string; key: string };
 // 30 uncached + 400 read + 100 written input tokens and 12 output tokens:
 // 30*1000 + 400*100 + 100*1250 + 12*5000 = 255,000 nano-dollars.
 const CLAUDE_COST = 255_000;
+const WRONG_KEY = "sk-ant-wrong-operator-key-0042";
 // gpt-4o-mini at $0.15 / $0.60 / $0.075 cached: the OpenAI fake reports 1200 prompt (200 cached) and 300
 // completion tokens: 1000*150 + 200*75 + 300*600 = 345,000 nano-dollars.
 const GPT_MINI_COST = 345_000;
@@ -28,8 +29,9 @@ beforeAll(async () => {
   gw = await startGateway({
     mode: "binary",
     upstreamUrl: openaiUpstream.url,
-    env: { FAKE_KEY: PROVIDER_KEY },
+    env: { FAKE_KEY: PROVIDER_KEY, BAD_KEY: WRONG_KEY },
     configToml: [
+      `[[providers]]\nname = "claude-misconfigured"\ntype = "anthropic"\nbase_url = "${claude.url}"\napi_key_env = "BAD_KEY"\nmodels = ["claude-bad-*"]\n`,
       `[[providers]]\nname = "claude"\ntype = "anthropic"\nbase_url = "${claude.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["claude-*"]\n`,
       `[[providers]]\nname = "oai"\nbase_url = "${openaiUpstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["gpt-*"]\n`,
     ].join("\n"),
@@ -101,6 +103,43 @@ describe("POST /v1/messages to an Anthropic provider (passed through)", () => {
     expect(await upstream400.json()).toEqual({ type: "error", error: { type: "invalid_request_error", message: "max_tokens: Field required" } });
     const notFound = await fetch(`${gw.url}/v1/messages/batches`, { method: "POST", headers: { "x-api-key": key.key } });
     expect(await notFound.json()).toMatchObject({ type: "error", error: { type: "not_found_error", message: expect.stringContaining("POST /v1/messages") } });
+  });
+});
+
+describe("POST /v1/messages: what is never lost or leaked", () => {
+  test("a client that goes away mid-stream leaves one estimated row", async () => {
+    const rows = gw.rows().length;
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: "POST",
+      signal: controller.signal,
+      headers: { "x-api-key": key.key, "content-type": "application/json" },
+      body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 50, stream: true, metadata: { user_id: "slow" }, messages: [{ role: "user", content: "hi" }] }),
+    });
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain("event: message_start");
+    controller.abort();
+    for (let i = 0; i < 50 && gw.rows().length === rows; i++) await Bun.sleep(50);
+    expect(gw.rows().length).toBe(rows + 1);
+    expect(lastRow()).toMatchObject({ key_id: key.id, streamed: 1, estimated: 1, provider: "claude" });
+    expect(lastRow().prompt_tokens as number).toBeGreaterThan(0);
+  });
+
+  test("a provider that refuses the operator's key: a 502 in Anthropic's shape, the key in no body and no log line", async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": key.key, "content-type": "application/json" },
+      body: JSON.stringify({ model: "claude-bad-1", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ type: "error", error: { type: "api_error", message: "The upstream provider 'claude-misconfigured' refused the gateway's credentials. Contact the gateway operator." } });
+    expect(claude.received.at(-1)!.headers["x-api-key"]).toBe(WRONG_KEY);
+    for (const secret of [WRONG_KEY, PROVIDER_KEY, key.key]) {
+      expect(text).not.toContain(secret);
+      expect(gw.logs()).not.toContain(secret);
+    }
   });
 });
 
