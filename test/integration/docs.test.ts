@@ -30,12 +30,17 @@ describe("OpenAPI document", () => {
     expect(doc.openapi).toMatch(/^3\./);
     await SwaggerParser.validate(structuredClone(doc) as never);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/admin/keys", "/admin/keys/{id}", "/admin/keys/{id}/rotate", "/admin/usage", "/admin/usage/requests", "/health", "/v1/chat/completions", "/v1/embeddings", "/v1/key", "/v1/models", "/v1/models/{model}", "/v1/responses", "/v1/responses/{id}", "/v1/usage"].sort(),
+      ["/admin/keys", "/admin/keys/{id}", "/admin/keys/{id}/rotate", "/admin/usage", "/admin/usage/requests", "/health", "/v1/chat/completions", "/v1/embeddings", "/v1/key", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/models/{model}", "/v1/responses", "/v1/responses/{id}", "/v1/usage"].sort(),
     );
     expect(doc.components.securitySchemes).toEqual({
       customerKey: expect.objectContaining({ type: "http", scheme: "bearer" }),
       adminToken: expect.objectContaining({ type: "http", scheme: "bearer" }),
+      anthropicKey: expect.objectContaining({ type: "apiKey", in: "header", name: "x-api-key" }),
     });
+    // The Messages API documents Anthropic's error shape, as it answers.
+    const messages = doc.paths["/v1/messages"].post;
+    expect(messages.security).toEqual([{ customerKey: [] }, { anthropicKey: [] }]);
+    expect(messages.responses["429"].content["application/json"].schema.example).toEqual({ type: "error", error: { type: "rate_limit_error", message: expect.any(String) } });
     const chat = doc.paths["/v1/chat/completions"].post;
     expect(chat.security).toEqual([{ customerKey: [] }]);
     expect(chat.requestBody.content["application/json"].example.model).toBeTruthy();
@@ -73,7 +78,7 @@ describe("OpenAPI document", () => {
     try {
       const doc = (await (await fetch(`${plain.url}/docs/json`)).json()) as Record<string, any>;
       expect(Object.keys(doc.paths).filter((p) => p.startsWith("/admin"))).toEqual([]);
-      expect(Object.keys(doc.components.securitySchemes)).toEqual(["customerKey"]);
+      expect(Object.keys(doc.components.securitySchemes)).toEqual(["customerKey", "anthropicKey"]);
       expect(doc.paths["/v1/chat/completions"]).toBeTruthy();
     } finally {
       await plain.stop();
