@@ -79,6 +79,14 @@ describe("provider types and routes", () => {
     expect(problems(provider("claude", `type = "anthropic"\nendpoints = ["chat", "embeddings"]`))).toContain("providers[0].endpoints: a provider of type 'anthropic' cannot serve 'embeddings' (it serves messages, chat)");
     expect(problems(provider("x", `type = "gemini"`))).toContain("providers[0].type");
   });
+  test("without a config file, ANTHROPIC_API_KEY adds Anthropic's API for claude-* ahead of the OpenAI catch-all", () => {
+    const c = loadServerConfig({}, { OPENAI_API_KEY: "sk-o", ANTHROPIC_API_KEY: "sk-a" });
+    expect(c.providers.map((p) => [p.name, p.type, p.models, p.endpoints])).toEqual([
+      ["anthropic", "anthropic", ["claude-*"], ["chat", "messages"]],
+      ["openai", "openai", ["*"], ["chat", "responses", "embeddings", "messages"]],
+    ]);
+    expect(c.providers[0]!.apiKey).toBe("sk-a");
+  });
   test("a route naming an unknown provider is refused with its path; weights default to 1", () => {
     expect(problems(`${provider("a")}[[routes]]\nmodels = ["gpt-*"]\nproviders = ["a"]\nfallbacks = ["nope"]\n`)).toContain("routes[0].fallbacks[0]: unknown provider 'nope' (providers: a)");
     expect(problems(`${provider("a")}[[routes]]\nmodels = ["gpt-*"]\nproviders = [{ name = "a", weight = 0 }]\n`)).toContain("routes[0].providers[0]");
