@@ -146,7 +146,7 @@ describe("POST /v1/messages: what is never lost or leaked", () => {
 describe("POST /v1/messages to an OpenAI-compatible provider (translated, what Claude Code needs on other models)", () => {
   test("not streamed: a message from the completion, usage in Anthropic's terms, the row at the model's prices", async () => {
     const msg = await anthropic().messages.create({ model: "gpt-4o-mini", max_tokens: 100, system: "Be brief.", messages: [{ role: "user", content: "Say hello" }] });
-    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream. ✓ ünïcödé" }]);
+    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream. ✓ ünïcödé", citations: null }]);
     expect(msg.stop_reason).toBe("end_turn");
     expect(msg.usage).toMatchObject({ input_tokens: 1000, cache_read_input_tokens: 200, output_tokens: 300 });
     const sent = openaiUpstream.received.at(-1)!;
@@ -168,7 +168,8 @@ describe("POST /v1/messages to an OpenAI-compatible provider (translated, what C
       ],
     });
     const final = await stream.finalMessage();
-    expect(final.content).toEqual([{ type: "text", text: "Hello from the fake stream ✓" }]);
+    expect(final.content).toMatchObject([{ type: "text", text: "Hello from the fake stream ✓" }]);
+    expect(final.content).toHaveLength(1);
     expect(final.usage).toMatchObject({ input_tokens: 1000, output_tokens: 300 });
     const sent = openaiUpstream.received.at(-1)!.body;
     expect(sent).toMatchObject({ stream: true, stream_options: { include_usage: true }, tools: [{ type: "function", function: { name: "get_weather", parameters: weather.input_schema } }] });

@@ -1,0 +1,125 @@
+// The proxy of an inbound API whose answers carry their usage at the end (OpenAI's Responses API,
+// Anthropic's Messages API): validate, route, admit, forward (translated where the provider speaks
+// another API), relay, and commit exactly one row before the response ends.
+import type { Endpoint } from "../config.ts";
+import type { ErrorShape } from "../errors.ts";
+import { readBody } from "../http/body.ts";
+import { estimateCompletionTokens } from "../usage/estimate.ts";
+import { costNanoUsd, findPrice } from "../usage/pricing.ts";
+import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
+import type { ReportedUsage } from "./openai-compatible.ts";
+import type { ProxyCall, ProxyDeps } from "./proxy.ts";
+import { routeFor } from "./router.ts";
+import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+
+/** What one inbound API is: how its requests are read and its answers understood. */
+export interface Surface {
+  endpoint: Endpoint;
+  errorShape: ErrorShape;
+  stream: TailFormat;
+  /** The body, the model (the operator's default when it names none) and the stream flag; throws the 400. */
+  parse(text: string, defaultModel: string | undefined): { body: Record<string, unknown>; model: string; stream: boolean };
+  /** The prompt's tokens by the gateway's tokenizer (admission, and rows without reported usage). */
+  countPromptTokens(body: Record<string, unknown>): Promise<number>;
+  /** Usage, model, id and text of a JSON answer in this API's shape. */
+  summarize(answer: Record<string, unknown>): TailSummary;
+}
+
+export interface SurfaceProxyOptions extends ProxyDeps {
+  defaultModel?: string;
+}
+
+export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) {
+  const clock = opts.clock ?? Date.now;
+  const log = opts.log ?? console.error;
+
+  return async function create(req: Request, call: ProxyCall): Promise<Response> {
+    opts.health.assertWritable();
+    const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
+    call.holdOpen?.();
+    const { body, model, stream } = surface.parse(sent, opts.defaultModel);
+    const candidates = routeFor(opts.route, model, surface.endpoint);
+    let route = candidates[0]!;
+    const countTokens = () => surface.countPromptTokens(body);
+    const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, countTokens }, call.headers);
+    let streaming = false;
+    try {
+      const started = clock();
+      let attempts = 1;
+      const record = async (status: number, reported: ReportedUsage | undefined, answer: Omit<TailSummary, "usage"> | null) => {
+        const trusted = plausible(reported, call.requestId, log);
+        const counts = trusted ?? { promptTokens: await countTokens(), completionTokens: await estimateCompletionTokens(answer?.text ?? ""), cachedTokens: null, reasoningTokens: null };
+        const modelAnswered = answer?.modelAnswered ?? null;
+        const cost = costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, model), counts);
+        await opts.recorder.record(
+          {
+            requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
+            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId: answer?.responseId ?? null, attempts,
+          },
+          () => ticket.settle({ tokens: counts.promptTokens + counts.completionTokens, costNanoUsd: cost, createdAt: started }),
+        );
+      };
+      let ex: Exchange;
+      try {
+        ex = await exchange({
+          endpoint: surface.endpoint, candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs, clientSignal: stream ? req.signal : undefined,
+          ctx: { text: sent, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens(route.upstreamModel), customerHeaders: req.headers },
+        });
+      } catch (err) {
+        if (!(err instanceof ExchangeFailed)) throw err;
+        ({ route, attempts } = err);
+        if (err.failure !== "unreachable") await record(0, undefined, null);
+        throw fetchError(err.failure, route, opts.upstreamTimeoutMs, log, err.cause);
+      }
+      ({ route, attempts } = ex);
+      const res = ex.res;
+      if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
+        streaming = true;
+        const relay = createTailRelay({
+          upstream: ex.adapter.events ? ex.adapter.events(res.body) : res.body,
+          format: surface.stream,
+          abortUpstream: ex.abort,
+          onActivity: ex.activity,
+          upstreamErrorMessage: () => (ex.timedOut() ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
+          onEnd: async (o) => {
+            ex.done();
+            try {
+              await record(res.status, o.usage, o);
+            } finally {
+              ticket.release();
+            }
+          },
+        });
+        return new Response(relay, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        await record(res.status, undefined, null);
+        throw fetchError(classify(err, ex.timedOut(), false), route, opts.upstreamTimeoutMs, log, err);
+      } finally {
+        ex.done();
+      }
+      if (!res.ok) return upstreamError(res, text, route, (status, u) => record(status, u, null), log, surface.errorShape);
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(text) as Record<string, unknown>;
+        if (!payload || typeof payload !== "object") throw new Error("not an object");
+      } catch {
+        await record(res.status, undefined, null);
+        throw badUpstreamResponse(route);
+      }
+      if (ex.adapter.answer) {
+        payload = ex.adapter.answer(payload);
+        text = JSON.stringify(payload);
+      }
+      const answer = surface.summarize(payload);
+      await record(res.status, answer.usage, answer);
+      return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
+    } finally {
+      if (!streaming) ticket.release();
+    }
+  };
+}
