@@ -1,6 +1,7 @@
-// The proxy of an inbound API whose answers carry their usage at the end (OpenAI's Responses API,
-// Anthropic's Messages API): validate, route, admit, forward (translated where the provider speaks
-// another API), relay, and commit exactly one row before the response ends.
+// The proxy of an inbound API other than chat (OpenAI's Responses and embeddings, Anthropic's Messages;
+// chat has its own, tuned hot path): validate, route, admit, forward (translated where the provider
+// speaks another API), relay a stream whose last events carry the usage, and commit exactly one row
+// before the response ends.
 import type { Endpoint } from "../config.ts";
 import type { ErrorShape } from "../errors.ts";
 import { readBody } from "../http/body.ts";
@@ -17,11 +18,14 @@ import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } f
 export interface Surface {
   endpoint: Endpoint;
   errorShape: ErrorShape;
-  stream: TailFormat;
+  /** Its event stream, for an API that streams. */
+  stream?: TailFormat;
   /** The body, the model (the operator's default when it names none) and the stream flag; throws the 400. */
   parse(text: string, defaultModel: string | undefined): { body: Record<string, unknown>; model: string; stream: boolean };
   /** The prompt's tokens by the gateway's tokenizer (admission, and rows without reported usage). */
   countPromptTokens(body: Record<string, unknown>): Promise<number>;
+  /** What a request can generate at most, when the API says (embeddings: 0); else from max_tokens. */
+  outputTokens?: number;
   /** Usage, model, id and text of a JSON answer in this API's shape. */
   summarize(answer: Record<string, unknown>): TailSummary;
 }
@@ -42,7 +46,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
     const candidates = routeFor(opts.route, model, surface.endpoint);
     let route = candidates[0]!;
     const countTokens = () => surface.countPromptTokens(body);
-    const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, countTokens }, call.headers);
+    const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, countTokens, outputTokens: surface.outputTokens }, call.headers);
     let streaming = false;
     try {
       const started = clock();
@@ -74,7 +78,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       }
       ({ route, attempts } = ex);
       const res = ex.res;
-      if (res.ok && stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
+      if (res.ok && stream && surface.stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
         streaming = true;
         const relay = createTailRelay({
           upstream: ex.adapter.events ? ex.adapter.events(res.body) : res.body,
