@@ -54,7 +54,7 @@ export function adapterFor(route: Route, endpoint: Endpoint): Adapter {
 }
 
 /** The upstream request for one provider: its URL, its headers (the operator's key) and the body in its API. */
-export function upstreamRequest(route: Route, adapter: Adapter, o: Pick<ExchangeOptions, "model" | "ctx" | "requestId">, path = adapter.path): { url: string; init: RequestInit } {
+export function upstreamRequest(route: Route, adapter: Adapter, o: Pick<ExchangeOptions, "model" | "ctx" | "requestId">, path: string, signal: AbortSignal): { url: string; init: RequestInit } {
   const type = UPSTREAM_TYPES[route.provider.type];
   const ctx: CallContext = { ...o.ctx, upstreamModel: route.upstreamModel, sameModel: route.upstreamModel === o.model && o.ctx.body.model !== undefined };
   const headers: Record<string, string> = {
@@ -63,7 +63,7 @@ export function upstreamRequest(route: Route, adapter: Adapter, o: Pick<Exchange
     "x-request-id": o.requestId,
     ...type.headers(route.provider, o.ctx.customerHeaders),
   };
-  return { url: `${route.provider.baseUrl}${path}`, init: { method: "POST", headers, body: adapter.body(ctx) } };
+  return { url: `${route.provider.baseUrl}${path}`, init: { method: "POST", headers, body: adapter.body(ctx), signal } };
 }
 
 /**
@@ -72,13 +72,20 @@ export function upstreamRequest(route: Route, adapter: Adapter, o: Pick<Exchange
  * provider); after that, the deadline is an idle timeout that ends the request.
  */
 export async function exchange(o: ExchangeOptions): Promise<Exchange> {
-  const outer = new AbortController();
-  let current = new AbortController();
+  // One AbortController per attempt (they cost microseconds on the hot path): the current one is
+  // aborted by the deadline, the customer going away, or the stream going silent.
+  let current: AbortController | undefined;
+  let stopped = false; // no further attempt: the customer went away or the answer went silent
+  const stopping = { get aborted() { return stopped; } };
   let answered = false;
   let timedOut = false;
   let attemptTimedOut = false;
   let timer: Timer | undefined;
   let lastActivity = Date.now();
+  const stop = () => {
+    stopped = true;
+    current?.abort();
+  };
   // One timer per request: activity only moves a timestamp, and the timer re-arms itself for what is
   // left when it fires early (re-creating a timer per streamed chunk cost more than the chunk).
   const fire = () => {
@@ -90,47 +97,38 @@ export async function exchange(o: ExchangeOptions): Promise<Exchange> {
     timer = undefined;
     if (answered) {
       timedOut = true;
-      outer.abort();
+      stop();
     } else {
       attemptTimedOut = true;
-      current.abort();
+      current?.abort();
     }
   };
   const activity = () => {
     lastActivity = Date.now();
     timer ??= setTimeout(fire, o.timeoutMs);
   };
-  const onClientAbort = () => outer.abort();
-  o.clientSignal?.addEventListener("abort", onClientAbort, { once: true });
-  outer.signal.addEventListener("abort", () => current.abort(), { once: true });
+  o.clientSignal?.addEventListener("abort", stop, { once: true });
   const done = () => {
     clearTimeout(timer);
     timer = undefined;
-    o.clientSignal?.removeEventListener("abort", onClientAbort);
+    o.clientSignal?.removeEventListener("abort", stop);
   };
 
   const send = (route: Route) => {
     const adapter = adapterFor(route, o.endpoint);
-    const { url, init } = upstreamRequest(route, adapter, o);
     current = new AbortController();
-    if (outer.signal.aborted) current.abort();
+    if (stopped) current.abort();
+    const { url, init } = upstreamRequest(route, adapter, o, adapter.path, current.signal);
     attemptTimedOut = false;
     activity();
-    return fetch(url, { ...init, signal: current.signal });
+    return fetch(url, init);
   };
 
   try {
-    const sent = await sendWithFallbacks(o.candidates, send, outer.signal, o.router);
+    const sent = await sendWithFallbacks(o.candidates, send, stopping, o.router);
     answered = true;
     activity();
-    return {
-      ...sent,
-      adapter: adapterFor(sent.route, o.endpoint),
-      abort: () => outer.abort(),
-      activity,
-      timedOut: () => timedOut,
-      done,
-    };
+    return { ...sent, adapter: adapterFor(sent.route, o.endpoint), abort: stop, activity, timedOut: () => timedOut, done };
   } catch (err) {
     done();
     if (!(err instanceof UpstreamFetchError)) throw err;

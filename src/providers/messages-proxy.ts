@@ -51,12 +51,12 @@ export function createMessagesProxy(opts: SurfaceProxyOptions) {
     const headers = { ...(call.headers as Record<string, string>), "content-type": "application/json" };
     const adapter = adapterFor(route, "messages");
     if (!adapter.countPath) return new Response(JSON.stringify({ input_tokens: await countPromptTokens(body) }), { headers });
-    const ctx = { text: sent, body, stream: false, wantsUsage: false, maxOutputTokens: 0, customerHeaders: req.headers };
-    const { url, init } = upstreamRequest(route, adapter, { model, ctx, requestId: call.requestId }, adapter.countPath);
+    const ctx = { text: sent, body, stream: false, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers };
+    const { url, init } = upstreamRequest(route, adapter, { model, ctx, requestId: call.requestId }, adapter.countPath, AbortSignal.timeout(opts.upstreamTimeoutMs));
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
+      res = await fetch(url, init);
       text = await res.text();
     } catch (err) {
       throw fetchError(classify(err, false, false), route, opts.upstreamTimeoutMs, log, err);

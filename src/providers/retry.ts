@@ -19,6 +19,11 @@ export class UpstreamFetchError extends Error {
   }
 }
 
+/** Whether the request was given up (the customer went away, or the deadline passed): no further attempt. */
+export interface Stopping {
+  readonly aborted: boolean;
+}
+
 /** What a provider's failures and successes are reported to (the router's cooldown). */
 export interface ProviderHealth {
   failed(name: string): void;
@@ -30,7 +35,7 @@ export interface ProviderHealth {
  * failure (or the last one answered); the customer sees that one answer. Throws UpstreamFetchError
  * (with the attempts of all providers) when the last fetch failed or `signal` aborted.
  */
-export async function sendWithFallbacks(candidates: Route[], send: (route: Route) => Promise<Response>, signal: AbortSignal, health: ProviderHealth): Promise<{ res: Response; route: Route; attempts: number }> {
+export async function sendWithFallbacks(candidates: Route[], send: (route: Route) => Promise<Response>, signal: Stopping, health: ProviderHealth): Promise<{ res: Response; route: Route; attempts: number }> {
   let attempts = 0;
   for (const [i, route] of candidates.entries()) {
     const last = i === candidates.length - 1;
@@ -70,7 +75,7 @@ export function retryDelay(attempt: number, retryAfter: string | null, maxWaitMs
  * (timeout, client gone). Returns the response and the attempts made; a last fetch failure is thrown as
  * UpstreamFetchError.
  */
-export async function sendWithRetries(provider: ProviderConfig, send: () => Promise<Response>, signal: AbortSignal): Promise<{ res: Response; attempts: number }> {
+export async function sendWithRetries(provider: ProviderConfig, send: () => Promise<Response>, signal: Stopping): Promise<{ res: Response; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
     const last = attempt > provider.maxRetries;
     let res: Response;

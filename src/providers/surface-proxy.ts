@@ -68,7 +68,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       try {
         ex = await exchange({
           endpoint: surface.endpoint, candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs, clientSignal: stream ? req.signal : undefined,
-          ctx: { text: sent, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens(route.upstreamModel), customerHeaders: req.headers },
+          ctx: { text: sent, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers },
         });
       } catch (err) {
         if (!(err instanceof ExchangeFailed)) throw err;

@@ -20,7 +20,7 @@ export const anthropic: UpstreamType = {
     messages: { path: "/messages", body: withModel, countPath: "/messages/count_tokens" },
     chat: {
       path: "/messages",
-      body: (ctx) => JSON.stringify(chatToAnthropicRequest(ctx.body, ctx.upstreamModel, ctx.maxOutputTokens, ctx.stream)),
+      body: (ctx) => JSON.stringify(chatToAnthropicRequest(ctx.body, ctx.upstreamModel, ctx.maxOutputTokens(ctx.upstreamModel), ctx.stream)),
       answer: anthropicToChatCompletion,
       events: (upstream) => transformEvents(upstream, anthropicEventsToChat()),
     },

@@ -14,8 +14,8 @@ export interface CallContext {
   stream: boolean;
   /** Chat: the customer asked for the usage chunk itself. */
   wantsUsage: boolean;
-  /** The answer's size limit when the request sets none (an API that requires one). */
-  maxOutputTokens: number;
+  /** A model's answer size limit, for an API that requires one when the request sets none. */
+  maxOutputTokens: (model: string) => number;
   /** The customer's request headers (API version and beta flags are forwarded where the API has them). */
   customerHeaders: Headers;
 }
