@@ -87,6 +87,13 @@ describe("POST /v1/messages to an Anthropic provider (passed through)", () => {
     expect(gw.rows().length).toBe(rows);
   });
 
+  test("GET /v1/models lists the Anthropic provider's own models (asked with its key and version)", async () => {
+    const list = (await (await fetch(`${gw.url}/v1/models`, { headers: { "x-api-key": key.key } })).json()) as { data: { id: string; owned_by: string; created: number }[] };
+    expect(list.data.find((m) => m.id === "claude-sonnet-4-5-20250929")).toEqual({ id: "claude-sonnet-4-5-20250929", object: "model", created: 1_759_104_000, owned_by: "claude" } as never);
+    const asked = claude.received.filter((r) => r.path === "/v1/models").at(-1)!;
+    expect(asked.headers["anthropic-version"]).toBe("2023-06-01");
+  });
+
   test("errors are Anthropic-shaped: unknown key, missing messages, unknown model, the provider's own 400", async () => {
     const bad = await anthropic({ apiKey: "sk-not-a-key" }).messages.create({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(Anthropic.AuthenticationError);
