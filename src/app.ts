@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { docsPlugin } from "./docs/plugin.ts";
-import { ApiError, errorResponse } from "./errors.ts";
+import { ApiError } from "./errors.ts";
 import type { AdminGuard } from "./keys/admin-auth.ts";
 import type { CustomerGate } from "./keys/auth.ts";
 import { adminKeyRoutes } from "./keys/routes.ts";
@@ -16,7 +16,10 @@ import type { Admission } from "./admission/admit.ts";
 import { keyRoutes } from "./admission/routes.ts";
 import type { Db } from "./db/client.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
-import { checkBeforeBody, errorShapeOf, mapError, requestId } from "./http/edge.ts";
+import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type ObserveOptions } from "./http/edge.ts";
+import { endReport, reportOf } from "./observe/report.ts";
+import type { Metrics } from "./observe/metrics.ts";
+import { metricsRoutes } from "./observe/routes.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
@@ -37,6 +40,9 @@ export interface AppDeps {
   /** Customer bodies: larger declared sizes get 413 before a byte of the body is read. */
   maxBodyBytes: number;
   busyTimeoutMs: number;
+  observe: ObserveOptions;
+  metrics: Metrics;
+  metricsToken: string | undefined;
   log?: (line: string) => void;
 }
 
@@ -44,19 +50,29 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
   // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
-  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, log }) } };
+  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, observe: deps.observe, log }) } };
   return new Elysia({ serve: { reusePort: false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
-      set.headers["x-request-id"] = requestId(request);
+      const id = requestId(request);
+      set.headers["x-request-id"] = id;
+      beginRequest(request, id, server, deps.observe);
       checkBeforeBody(request, server, deps);
+    })
+    .onAfterHandle({ as: "global" }, ({ request, set, responseValue }) => {
+      endReport(reportOf(request), responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
     })
     .onError({ as: "global" }, ({ error, code, request }) => {
       // Every error in the shape of the API the customer called.
       const shape = errorShapeOf(request.url);
-      if (code === "NOT_FOUND") return errorResponse(unknownRoute(request), {}, shape);
-      if (code === "PARSE") return errorResponse(new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json"), {}, shape);
-      if (code === "VALIDATION") return errorResponse(validationError(error), {}, shape);
-      return mapError(error, log, shape);
+      const err =
+        code === "NOT_FOUND" ? unknownRoute(request)
+        : code === "PARSE" ? new ApiError(400, "The request body is not valid JSON.", "invalid_request_error", "invalid_json")
+        : code === "VALIDATION" ? validationError(error)
+        : error;
+      const report = reportOf(request);
+      const res = mapError(err, log, shape, report);
+      endReport(report, res.status);
+      return res;
     })
     .use(docsPlugin(deps.version, { admin: deps.adminEnabled }))
     .get(
@@ -77,6 +93,7 @@ export function createApp(deps: AppDeps) {
     )
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
     .use(messagesRoutes({ admit: deps.admit, messages: deps.messages }))
+    .use(metricsRoutes(deps.metrics, deps.metricsToken))
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));

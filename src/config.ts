@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./providers/config-file.ts";
 import { UPSTREAM_TYPES } from "./providers/upstreams/index.ts";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
 import { buildPriceTable, type PriceTable } from "./usage/pricing.ts";
 
 export interface CliFlags {
@@ -10,6 +11,8 @@ export interface CliFlags {
   port?: string;
   host?: string;
   config?: string;
+  "log-format"?: string;
+  "metrics-port"?: string;
 }
 
 export interface BaseConfig {
@@ -76,6 +79,17 @@ export interface ServerConfig extends BaseConfig {
   bodyTimeoutMs: number;
   /** Failed admin authentications per client address and minute before it gets 429. */
   adminFailuresPerMinute: number;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  /** Client addresses from X-Forwarded-For. */
+  trustProxy: boolean;
+  /** GET /metrics with this bearer token. */
+  metricsToken: string | undefined;
+  /** A second listener on 127.0.0.1 serving /metrics without a token. */
+  metricsPort: number | undefined;
+  metricsPerKey: boolean;
+  /** Raw usage rows older than this many days are deleted (roll-ups kept); undefined keeps everything. */
+  usageRetentionDays: number | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -157,7 +171,32 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
+    logFormat: oneOf("--log-format / GATEWAY_LOG_FORMAT", flags["log-format"] ?? nonEmpty(env.GATEWAY_LOG_FORMAT), ["json", "pretty"] as const, "json"),
+    logLevel: oneOf("GATEWAY_LOG_LEVEL", nonEmpty(env.GATEWAY_LOG_LEVEL), LOG_LEVELS, "info"),
+    trustProxy: file.trust_proxy ?? env.GATEWAY_TRUST_PROXY === "1",
+    metricsToken: metricsToken(env),
+    metricsPort: portSetting("--metrics-port / GATEWAY_METRICS_PORT", flags["metrics-port"] ?? nonEmpty(env.GATEWAY_METRICS_PORT)),
+    metricsPerKey: file.metrics_per_key ?? false,
+    usageRetentionDays: file.usage_retention_days,
   };
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new UserError(`${name} must be one of ${allowed.join(", ")}, got '${value}'`);
+  return value as T;
+}
+
+function portSetting(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UserError(`${name} must be an integer 0-65535, got '${value}'`);
+  return Number(value);
+}
+
+function metricsToken(env: Env): string | undefined {
+  const token = nonEmpty(env.GATEWAY_METRICS_TOKEN);
+  if (token !== undefined && token.length < 16) throw new UserError("GATEWAY_METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)");
+  return token;
 }
 
 function routesOf(file: ConfigFile): RouteConfig[] {

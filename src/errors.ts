@@ -23,6 +23,8 @@ export class ConflictError extends UserError {
 /** An error an HTTP client sees, rendered in OpenAI's error shape. */
 export class ApiError extends Error {
   override name = "ApiError";
+  /** Why the request was refused, where the code alone does not say (metrics): rate, tpm, parallel, budget_*. */
+  reason?: string;
   constructor(
     readonly status: number,
     message: string,

@@ -23,22 +23,33 @@ import { createUsageRecorder } from "./usage/recorder.ts";
 import { findPrice } from "./usage/pricing.ts";
 import { startRollupJob } from "./usage/rollup.ts";
 import { VERSION } from "./version.ts";
+import { statSync } from "node:fs";
+import { accessLog } from "./observe/access-log.ts";
+import { createLogger, lineLogger, type Logger } from "./observe/logger.ts";
+import { createMetrics } from "./observe/metrics.ts";
+import { serveMetricsPort } from "./observe/routes.ts";
 
 export interface RunningServer {
   url: string;
   port: number;
   db: Db;
+  logger: Logger;
+  /** The localhost metrics listener's port (--metrics-port). */
+  metricsPort: number | undefined;
   /** Stops accepting, lets in-flight requests finish within the grace period, flushes records, closes the database. */
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
+  /** Where the logger's lines go (default: stdout). */
   log?: (line: string) => void;
   /** The time the server believes it is: budget periods, expiry and row times (tests move it). */
   clock?: () => number;
 }
 
-export async function startServer(config: ServerConfig, { log = console.error, clock = Date.now }: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, { log: sink, clock = Date.now }: StartOptions = {}): Promise<RunningServer> {
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel, sink });
+  const log = lineLogger(logger);
   // Start-up may wait for other processes' locks (migrations); once serving, the event loop never does.
   const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
   assertWritable(db, config.dbPath);
@@ -61,7 +72,13 @@ export async function startServer(config: ServerConfig, { log = console.error, c
   });
   const health = createStorageHealth({ log });
   const fileWatch = watchDatabaseFile(config.dbPath, health);
-  const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log });
+  const metrics = createMetrics({
+    perKey: config.metricsPerKey,
+    gauges: { unfoldedRows: () => unfolded.get()?.n ?? 0, walBytes: () => fileSize(`${config.dbPath}-wal`), inFlight: () => app.server?.pendingRequests ?? 0 },
+  });
+  const unfolded = db.$client.query<{ n: number }, []>("SELECT coalesce((SELECT max(id) FROM usage), 0) - coalesce((SELECT last_usage_id FROM rollup_state), 0) AS n");
+  const access = accessLog(logger);
+  const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log, onCommit: metrics.committed });
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
   const counters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
@@ -96,6 +113,15 @@ export async function startServer(config: ServerConfig, { log = console.error, c
     embeddings: createEmbeddingsProxy(proxied),
     responses: createResponsesProxy({ ...proxied, db, providers: config.providers, defaultModel: config.defaultModel }),
     messages: createMessagesProxy({ ...proxied, defaultModel: config.defaultModel }),
+    metrics,
+    metricsToken: config.metricsToken,
+    observe: {
+      trustProxy: config.trustProxy,
+      report: (r) => {
+        metrics.observe(r);
+        access(r);
+      },
+    },
     log,
   });
   app.listen({
@@ -109,11 +135,14 @@ export async function startServer(config: ServerConfig, { log = console.error, c
     idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
   });
   const server = app.server!;
+  const metricsServer = config.metricsPort === undefined ? undefined : serveMetricsPort(metrics, config.metricsPort);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`,
     port: server.port!,
+    metricsPort: metricsServer?.port,
     db,
+    logger,
     stop() {
       stopping ??= (async () => {
         const graceful = server.stop(false);
@@ -122,16 +151,27 @@ export async function startServer(config: ServerConfig, { log = console.error, c
           Bun.sleep(config.shutdownGraceMs).then(() => true),
         ]);
         if (timedOut) await server.stop(true);
+        await metricsServer?.stop(true);
+        metrics.stop();
         await recorder.drain();
         recorder.stop();
         fileWatch.stop();
         rollups.stop();
         await checkpointer.stop();
         db.$client.close();
+        logger.flush();
       })();
       return stopping;
     },
   };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** A server that could not write its rows would answer 200s it cannot bill: refuse to start instead. */

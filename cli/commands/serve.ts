@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { dbArgs, parseStrict } from "../args.ts";
+import { VERSION } from "../../src/version.ts";
 
 export const serve = defineCommand({
   meta: {
@@ -11,6 +12,8 @@ export const serve = defineCommand({
     port: { type: "string", description: "Port to listen on (env PORT, default 8080; 0 picks a free one)", valueHint: "PORT" },
     host: { type: "string", description: "Address to bind (env HOST, default 0.0.0.0)", valueHint: "HOST" },
     config: { type: "string", description: "TOML config file with providers and prices (env GATEWAY_CONFIG)", valueHint: "PATH" },
+    "log-format": { type: "string", description: "Log lines as json (default) or pretty (env GATEWAY_LOG_FORMAT); the level is GATEWAY_LOG_LEVEL (debug, info, warn, error)", valueHint: "json|pretty" },
+    "metrics-port": { type: "string", description: "Also serve /metrics without a token on 127.0.0.1:PORT (env GATEWAY_METRICS_PORT)", valueHint: "PORT" },
     ...dbArgs,
   },
   async run({ rawArgs, cmd }) {
@@ -20,13 +23,24 @@ export const serve = defineCommand({
     const { startServer } = await import("../../src/server.ts");
     const config = loadServerConfig(flags as Record<string, string | undefined>);
     const server = await startServer(config);
-    console.log(`gateway listening on http://${config.host}:${server.port} (database ${config.dbPath})`);
+    const { logger } = server;
+    logger.info(`gateway listening on http://${config.host}:${server.port} (database ${config.dbPath})`, {
+      version: VERSION,
+      providers: config.providers.map((p) => p.name).join(","),
+      metrics: config.metricsToken ? "/metrics (token)" : server.metricsPort !== undefined ? `127.0.0.1:${server.metricsPort}/metrics` : "off",
+      log_level: config.logLevel,
+    });
     const shutdown = (signal: string) => {
-      console.log(`received ${signal}, finishing in-flight requests...`);
+      logger.info(`received ${signal}, finishing in-flight requests`);
       server.stop().then(
-        () => process.exit(0),
+        () => {
+          logger.info("stopped");
+          logger.flush();
+          process.exit(0);
+        },
         (err) => {
-          console.error(`error during shutdown: ${(err as Error).message}`);
+          logger.error(`error during shutdown: ${(err as Error).message}`);
+          logger.flush();
           process.exit(1);
         },
       );

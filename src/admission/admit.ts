@@ -175,6 +175,12 @@ function snapshotHeaders(s: KeySnapshot): Record<string, string> {
 }
 
 function refusal(r: Refusal, key: VerifiedKey, s: KeySnapshot): ApiError {
+  const err = refusalError(r, key, s);
+  err.reason = r.reason === "tpm_never_fits" ? "tpm" : r.reason;
+  return err;
+}
+
+function refusalError(r: Refusal, key: VerifiedKey, s: KeySnapshot): ApiError {
   switch (r.reason) {
     case "budget_exhausted": {
       const b = s.budget!;

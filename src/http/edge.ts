@@ -4,6 +4,7 @@ import type { Server } from "bun";
 import { isBusy } from "../db/client.ts";
 import { ApiError, errorResponse, UserError, type ErrorShape } from "../errors.ts";
 import type { AdminGuard } from "../keys/admin-auth.ts";
+import { beginReport, type ReportSink, type RequestReport } from "../observe/report.ts";
 import { ADMIN_BODY_LIMIT, bodyTooLarge } from "./body.ts";
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -45,14 +46,38 @@ export function checkBeforeBody(request: Request, server: Server<unknown> | null
   if (declared !== null && Number(declared) > limit) throw bodyTooLarge(limit);
 }
 
-/** Any error as the response the client gets, in the shape of the API it called; only surprises are logged (with their stack). */
-export function mapError(error: unknown, log: (line: string) => void, shape: ErrorShape = "openai"): Response {
+export interface ObserveOptions {
+  /** Receives each finished request's report (access log, metrics). */
+  report: ReportSink;
+  /** Take the client address from X-Forwarded-For (behind a proxy the operator trusts). */
+  trustProxy: boolean;
+}
+
+/** The request's report, begun with its id and client address. */
+export function beginRequest(request: Request, id: string, server: Server<unknown> | null | undefined, { report, trustProxy }: ObserveOptions): RequestReport {
+  let client: string | undefined;
+  if (trustProxy) client = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim().slice(0, 64) || undefined;
+  client ??= server?.requestIP(request)?.address;
+  return beginReport(request, id, client, report);
+}
+
+/**
+ * Any error as the response the client gets, in the shape of the API it called, noting its code (and
+ * the refusal reason) in the request's report; only surprises are logged (with their stack).
+ */
+export function mapError(error: unknown, log: (line: string) => void, shape: ErrorShape = "openai", report?: RequestReport): Response {
+  let err = error;
   // Another process holds a lock the event loop will not wait for (reads almost never meet one).
-  if (isBusy(error)) return errorResponse(new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }), {}, shape);
+  if (isBusy(error)) err = new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" });
   // JSON nested deeper than the parser's stack: the client's mistake, not ours.
-  if (error instanceof RangeError) return errorResponse(new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json"), {}, shape);
-  if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
-  return errorResponse(error, {}, shape);
+  else if (error instanceof RangeError) err = new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json");
+  else if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
+  if (report) {
+    const status = err instanceof ApiError || err instanceof UserError ? err.status : 500;
+    report.error = err instanceof ApiError ? (err.code ?? undefined) : err instanceof UserError ? err.code : "internal_error";
+    if (status === 401 || status === 403 || status === 429) report.refusal = (err as ApiError).reason ?? report.error;
+  }
+  return errorResponse(err, {}, shape);
 }
 
 /** The error shape of the API a path belongs to: Anthropic's for /v1/messages, OpenAI's elsewhere. */

@@ -1,5 +1,6 @@
 import { ApiError } from "../errors.ts";
 import { rateLimitHeaders, type Limiter } from "../limits/fixed-window.ts";
+import { reportOf } from "../observe/report.ts";
 import type { KeyVerifier, VerifiedKey, VerifyResult } from "./verifier.ts";
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,256})$/i;
@@ -32,6 +33,7 @@ function checkHeader(verify: KeyVerifier, authorization: string | null, apiKey: 
   return verify(match[1]!);
 }
 
+/** The refusal reasons of authentication, for metrics: invalid_api_key, api_key_disabled, api_key_expired are their own. */
 function toKey(result: VerifyResult): VerifiedKey {
   if (result.ok) return result.key;
   if (result.reason === "disabled") {
@@ -49,11 +51,16 @@ function toKey(result: VerifyResult): VerifiedKey {
 export function createCustomerGate(verify: KeyVerifier, limiter: Limiter, limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void) {
   return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
     const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"));
+    const report = reportOf(request);
+    if (report) {
+      report.keyId = key.id;
+      report.keyName = key.name;
+    }
     const decision = limiter(key.id, key.rateLimitPerMinute, counted);
     Object.assign(headers, rateLimitHeaders(decision));
     limitHeaders?.(key, headers);
     if (!decision.allowed) {
-      throw new ApiError(
+      const err = new ApiError(
         429,
         `Rate limit reached for this API key: ${decision.limit} requests per minute. Retry after the window resets.`,
         "requests",
@@ -61,6 +68,8 @@ export function createCustomerGate(verify: KeyVerifier, limiter: Limiter, limitH
         null,
         { "retry-after": String(Math.max(1, Math.ceil(decision.resetMs / 1000))) },
       );
+      err.reason = "rate";
+      throw err;
     }
     return key;
   };

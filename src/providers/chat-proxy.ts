@@ -8,7 +8,8 @@ import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
 import { completionText, readUsage, type ReportedUsage } from "./openai-compatible.ts";
 import { routeFor, type Route } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
-import type { ProxyCall, ProxyDeps } from "./proxy.ts";
+import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
+import { holdReport, releaseReport } from "../observe/report.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
 export interface ChatProxyOptions extends ProxyDeps {
@@ -32,6 +33,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const chatReq = parseChatRequest(sent, opts.defaultModel);
+    if (call.report) call.report.modelRequested = chatReq.model;
     const candidates = routeFor(opts.route, chatReq.model, "chat");
     const first = candidates[0]!;
     const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: first.upstreamModel, provider: first.provider.name, body: chatReq.body, text: sent }, call.headers);
@@ -72,6 +74,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         createdAt: started,
         attempts,
       };
+      if (call.report) call.report.row = row;
       await opts.recorder.record(row, () =>
         ticket.settle({ tokens: row.promptTokens + row.completionTokens, costNanoUsd: row.costNanoUsd, createdAt: row.createdAt }),
       );
@@ -88,6 +91,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         requestId: call.requestId,
         timeoutMs: opts.upstreamTimeoutMs,
         clientSignal: chatReq.stream ? req.signal : undefined,
+        report: call.report,
       });
     } catch (err) {
       if (!(err instanceof ExchangeFailed)) throw err;
@@ -105,21 +109,24 @@ export function createChatProxy(opts: ChatProxyOptions) {
         hideUsage: !chatReq.wantsUsage,
         abortUpstream: ex.abort,
         clientGone: () => req.signal.aborted,
-        onActivity: ex.activity,
+        onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,
         upstreamErrorMessage: () =>
           ex.timedOut()
             ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.`
             : "The upstream connection broke off mid-stream; the response is incomplete.",
         onEnd: async (outcome) => {
           ex.done();
+          if (call.report) call.report.bytesOut = outcome.bytesOut;
           try {
             await record(res.status, outcome.usage, outcome.modelAnswered, outcome.text);
           } finally {
             ticket.release();
+            releaseReport(call.report);
           }
         },
       });
       streamStarted();
+      holdReport(call.report);
       return new Response(body, {
         status: res.status,
         headers: { ...(call.headers as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
@@ -152,6 +159,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     }
     const modelAnswered = typeof payload.model === "string" ? payload.model : null;
     await record(res.status, readUsage(payload.usage), modelAnswered, completionText(payload));
+    if (call.report) call.report.bytesOut = Buffer.byteLength(text);
     return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": ex.adapter.answer ? "application/json" : contentType || "application/json" } });
   }
 }

@@ -55,6 +55,12 @@ export const ConfigFileSchema = t.Object(
     default_model: t.Optional(t.String({ minLength: 1 })),
     default_max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
     max_body_bytes: t.Optional(t.Integer({ minimum: 1 })),
+    /** Client addresses from X-Forwarded-For (only behind a proxy that sets it). */
+    trust_proxy: t.Optional(t.Boolean()),
+    /** Label request, token and cost metrics with the key's name (one series per key). */
+    metrics_per_key: t.Optional(t.Boolean()),
+    /** Raw usage rows older than this are deleted; the daily roll-ups are kept. */
+    usage_retention_days: t.Optional(t.Integer({ minimum: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

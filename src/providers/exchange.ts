@@ -2,6 +2,7 @@
 // (each request shaped by its upstream type), retries and fallbacks, the deadline, and the abort when
 // the customer goes away.
 import type { Endpoint } from "../config.ts";
+import type { RequestReport } from "../observe/report.ts";
 import type { Router, Route } from "./router.ts";
 import { sendWithFallbacks, UpstreamFetchError } from "./retry.ts";
 import { classify, type FetchFailure } from "./upstream-outcome.ts";
@@ -20,6 +21,8 @@ export interface ExchangeOptions {
   timeoutMs: number;
   /** The customer's request: its going away aborts the upstream request (streams). */
   clientSignal?: AbortSignal;
+  /** Notes the time to the answer's headers and the fallbacks taken. */
+  report?: RequestReport;
 }
 
 export interface Exchange {
@@ -82,6 +85,7 @@ export async function exchange(o: ExchangeOptions): Promise<Exchange> {
   let attemptTimedOut = false;
   let timer: Timer | undefined;
   let lastActivity = Date.now();
+  let firstSent = 0;
   const stop = () => {
     stopped = true;
     current?.abort();
@@ -121,12 +125,17 @@ export async function exchange(o: ExchangeOptions): Promise<Exchange> {
     const { url, init } = upstreamRequest(route, adapter, o, adapter.path, current.signal);
     attemptTimedOut = false;
     activity();
+    firstSent ||= performance.now();
     return fetch(url, init);
   };
 
   try {
     const sent = await sendWithFallbacks(o.candidates, send, stopping, o.router);
     answered = true;
+    if (o.report) {
+      o.report.upstreamMs = performance.now() - firstSent;
+      o.report.fallbacks = o.candidates.indexOf(sent.route);
+    }
     activity();
     return { ...sent, adapter: adapterFor(sent.route, o.endpoint), abort: stop, activity, timedOut: () => timedOut, done };
   } catch (err) {

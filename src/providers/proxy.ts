@@ -4,6 +4,7 @@ import type { Admission } from "../admission/admit.ts";
 import type { StorageHealth } from "../db/storage-health.ts";
 import { ApiError } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
+import { elapsedMs, reportOf, type RequestReport } from "../observe/report.ts";
 import type { PriceTable } from "../usage/pricing.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import { hasHiddenCharacters } from "../text.ts";
@@ -32,11 +33,21 @@ export interface ProxyCall {
   headers: Record<string, unknown>;
   /** Lifts the connection's idle timeout once the body is in: the upstream timeout governs from then on. */
   holdOpen?: () => void;
+  /** What the request did, for the access log and metrics. */
+  report?: RequestReport;
 }
 
 /** The call a proxy serves, from an Elysia route's context (the request id was set by the app's onRequest). */
 export function callOf(request: Request, headers: Record<string, unknown>, key: VerifiedKey, server?: Server<unknown> | null): ProxyCall {
-  return { requestId: headers["x-request-id"] as string, key, headers, holdOpen: server ? () => server.timeout(request, 0) : undefined };
+  return { requestId: headers["x-request-id"] as string, key, headers, holdOpen: server ? () => server.timeout(request, 0) : undefined, report: reportOf(request) };
+}
+
+/** The relay's activity callback, noting first when the stream's first bytes came through. */
+export function firstByte(report: RequestReport, activity: () => void): () => void {
+  return () => {
+    report.firstByteMs ??= elapsedMs(report);
+    activity();
+  };
 }
 
 /** The request body as a JSON object, or the 400 `invalid_json` that says what is wrong with it. */

@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import { Elysia, t } from "elysia";
-import { checkBeforeBody, mapError, requestId, type BeforeBodyOptions } from "../http/edge.ts";
+import { beginRequest, checkBeforeBody, mapError, requestId, type BeforeBodyOptions, type ObserveOptions } from "../http/edge.ts";
+import { endReport, type RequestReport } from "../observe/report.ts";
 import type { CustomerGate } from "../keys/auth.ts";
 import { callOf } from "./proxy.ts";
 import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
@@ -28,6 +29,7 @@ export interface NativeChatRouteOptions {
   admit: CustomerGate;
   chat: ChatProxy;
   checks: BeforeBodyOptions;
+  observe: ObserveOptions;
   log: (line: string) => void;
 }
 
@@ -35,19 +37,22 @@ export interface NativeChatRouteOptions {
  * POST /v1/chat/completions as a Bun native route: the same request id, header checks, gate, proxy and
  * error mapping as every Elysia route, without building an Elysia context for the busiest route.
  */
-export function nativeChatRoute({ admit, chat, checks, log }: NativeChatRouteOptions) {
+export function nativeChatRoute({ admit, chat, checks, observe, log }: NativeChatRouteOptions) {
   return async function chatRoute(request: Request, server: Server<unknown>): Promise<Response> {
-    const headers: Record<string, string> = { "x-request-id": requestId(request) };
+    const id = requestId(request);
+    const headers: Record<string, string> = { "x-request-id": id };
+    const report: RequestReport = beginRequest(request, id, server, observe);
     let res: Response;
     try {
       checkBeforeBody(request, server, checks);
       const key = await admit(request, headers);
-      res = await chat(request, { requestId: headers["x-request-id"]!, key, headers, holdOpen: () => server.timeout(request, 0) });
+      res = await chat(request, { requestId: id, key, headers, holdOpen: () => server.timeout(request, 0), report });
     } catch (err) {
-      res = mapError(err, log);
+      res = mapError(err, log, "openai", report);
     }
     // Answers the proxy built already carry them; errors (and relayed upstream errors) get them here.
     if (!res.headers.has("x-request-id")) for (const name in headers) res.headers.set(name, headers[name]!);
+    endReport(report, res.status);
     return res;
   };
 }

@@ -8,6 +8,8 @@ export interface StreamOutcome {
   text: string;
   /** How it ended: upstream sent [DONE], upstream broke off or ended early, or the client went away. */
   end: "done" | "upstream_error" | "client_gone";
+  /** Bytes sent to the client before the end (the final event excluded). */
+  bytesOut: number;
 }
 
 export interface SseRelayOptions {
@@ -74,6 +76,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   let events: string[] = [];
   let rawChunks: Uint8Array[] = [];
   let ended = false;
+  let bytesOut = 0;
 
   /** Settles the stream's record; returns the error event to send instead of [DONE] if it failed. */
   async function end(how: StreamOutcome["end"]): Promise<string | null> {
@@ -91,7 +94,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
     events = [];
     rawChunks = [];
     try {
-      await opts.onEnd({ usage, modelAnswered, text, end: how });
+      await opts.onEnd({ usage, modelAnswered, text, end: how, bytesOut });
       return null;
     } catch (err) {
       const e = err as { message?: string; type?: string; code?: string };
@@ -142,6 +145,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       const write = (data: string | Uint8Array): Promise<number> | undefined => {
         if (ended && opts.clientGone?.()) return undefined;
         unflushed = true;
+        bytesOut += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
         const written = controller.write(data);
         return written instanceof Promise ? written : undefined;
       };

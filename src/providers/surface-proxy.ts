@@ -9,7 +9,9 @@ import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
 import type { ReportedUsage } from "./openai-compatible.ts";
-import type { ProxyCall, ProxyDeps } from "./proxy.ts";
+import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
+import { holdReport, releaseReport } from "../observe/report.ts";
+import type { UsageRecord } from "../usage/recorder.ts";
 import { routeFor } from "./router.ts";
 import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
@@ -43,6 +45,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const { body, model, stream } = surface.parse(sent, opts.defaultModel);
+    if (call.report) call.report.modelRequested = model;
     const candidates = routeFor(opts.route, model, surface.endpoint);
     let route = candidates[0]!;
     const countTokens = () => surface.countPromptTokens(body);
@@ -56,11 +59,13 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         const counts = trusted ?? { promptTokens: await countTokens(), completionTokens: await estimateCompletionTokens(answer?.text ?? ""), cachedTokens: null, reasoningTokens: null };
         const modelAnswered = answer?.modelAnswered ?? null;
         const cost = costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, model), counts);
+        const row: UsageRecord = {
+          requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
+          estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId: answer?.responseId ?? null, attempts,
+        };
+        if (call.report) call.report.row = row;
         await opts.recorder.record(
-          {
-            requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
-            estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId: answer?.responseId ?? null, attempts,
-          },
+          row,
           () => ticket.settle({ tokens: counts.promptTokens + counts.completionTokens, costNanoUsd: cost, createdAt: started }),
         );
       };
@@ -69,6 +74,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         ex = await exchange({
           endpoint: surface.endpoint, candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs, clientSignal: stream ? req.signal : undefined,
           ctx: { text: sent, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers },
+          report: call.report,
         });
       } catch (err) {
         if (!(err instanceof ExchangeFailed)) throw err;
@@ -84,17 +90,20 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
           upstream: ex.adapter.events ? ex.adapter.events(res.body) : res.body,
           format: surface.stream,
           abortUpstream: ex.abort,
-          onActivity: ex.activity,
+          onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,
           upstreamErrorMessage: () => (ex.timedOut() ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
           onEnd: async (o) => {
             ex.done();
+            if (call.report) call.report.bytesOut = o.bytesOut;
             try {
               await record(res.status, o.usage, o);
             } finally {
               ticket.release();
+              releaseReport(call.report);
             }
           },
         });
+        holdReport(call.report);
         return new Response(relay, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
       }
       let text: string;
@@ -121,6 +130,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       }
       const answer = surface.summarize(payload);
       await record(res.status, answer.usage, answer);
+      if (call.report) call.report.bytesOut = Buffer.byteLength(text);
       return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
     } finally {
       if (!streaming) ticket.release();

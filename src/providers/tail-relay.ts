@@ -15,6 +15,8 @@ export interface TailSummary {
 
 export interface TailOutcome extends TailSummary {
   end: "done" | "upstream_error" | "client_gone";
+  /** Bytes sent to the client before the end (the held events excluded). */
+  bytesOut: number;
 }
 
 /** One inbound API's stream format. */
@@ -74,7 +76,7 @@ export function createTailRelay(opts: TailRelayOptions): ReadableStream<Uint8Arr
     ended = true;
     const summary = format.summarize(Buffer.concat(sent).toString("utf8"), Buffer.concat(held).toString("utf8"));
     try {
-      await opts.onEnd({ ...summary, end: how });
+      await opts.onEnd({ ...summary, end: how, bytesOut: sent.reduce((n, c) => n + c.byteLength, 0) });
       return null;
     } catch (err) {
       const e = err as { message?: string; code?: string };

@@ -37,6 +37,8 @@ export interface UsageRecorderOptions {
   /** While writes fail, how often a one-row probe checks whether they work again. */
   probeIntervalMs?: number;
   log?: (line: string) => void;
+  /** After each group commit: its rows and how long it took. */
+  onCommit?: (rows: number, seconds: number) => void;
 }
 
 const COLUMNS = [
@@ -63,7 +65,7 @@ interface Pending {
  * a success whose row was lost. The connection must have busy_timeout 0: a held lock is waited for
  * here, asynchronously, up to `busyTimeoutMs`.
  */
-export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error }: UsageRecorderOptions) {
+export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit }: UsageRecorderOptions) {
   const writeRows = createUsageWriter(db);
   let queue: Pending[] = [];
   let scheduled = false;
@@ -99,8 +101,10 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
     scheduled = false;
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
+      const began = performance.now();
       try {
         writeRows.immediate(batch.map((b) => b.row));
+        onCommit?.(batch.length, (performance.now() - began) / 1000);
       } catch (err) {
         if (isBusy(err)) {
           if (Date.now() - queue[0]!.since < busyTimeoutMs) {

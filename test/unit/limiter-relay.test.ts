@@ -54,7 +54,7 @@ describe("SSE relay", () => {
     const hidden = await relay(split, true);
     expect(hidden.out).toBe(chunk + "data: [DONE]\n\n");
     expect(hidden.outcomes).toEqual([
-      { usage: { promptTokens: 3, completionTokens: 1, cachedTokens: null, reasoningTokens: null }, modelAnswered: "m-1", text: "", end: "done" },
+      { usage: { promptTokens: 3, completionTokens: 1, cachedTokens: null, reasoningTokens: null }, modelAnswered: "m-1", text: "", end: "done", bytesOut: chunk.length },
     ]);
     const shown = await relay(split, false);
     expect(shown.out).toBe(whole);

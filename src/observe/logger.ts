@@ -1,0 +1,90 @@
+// The one logger: JSON lines (or a pretty form for humans) with time, level and message, written to
+// stdout in one write per event-loop turn. Every operational message and every request goes through it.
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFormat = "json" | "pretty";
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const LOG_LEVELS = Object.keys(RANK) as LogLevel[];
+
+export interface Logger {
+  /** Whether a message at `level` would be written (callers skip building fields otherwise). */
+  enabled(level: LogLevel): boolean;
+  log(level: LogLevel, msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** Writes out what is buffered (at exit). */
+  flush(): void;
+}
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  level?: LogLevel;
+  /** Where finished lines go (without their newline); default: stdout, batched per event-loop turn. */
+  sink?: (line: string) => void;
+  clock?: () => number;
+}
+
+/** Lines batched and written once per turn: a write per request line cost more than the line. */
+function stdoutSink(): { write: (line: string) => void; flush: () => void } {
+  const out = Bun.stdout.writer();
+  let pending = false;
+  const flush = () => {
+    pending = false;
+    void out.flush();
+  };
+  return {
+    write(line) {
+      out.write(`${line}\n`);
+      if (!pending) {
+        pending = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
+function pretty(time: string, level: LogLevel, msg: string, fields: LogFields | undefined): string {
+  let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
+  if (fields) for (const k in fields) if (fields[k] !== undefined) line += ` ${k}=${typeof fields[k] === "string" && /\s/.test(fields[k]) ? JSON.stringify(fields[k]) : fields[k]}`;
+  return line;
+}
+
+export function createLogger({ format = "json", level = "info", sink, clock = Date.now }: LoggerOptions = {}): Logger {
+  const threshold = RANK[level];
+  const out = sink ? { write: sink, flush: () => {} } : stdoutSink();
+  const log = (lvl: LogLevel, msg: string, fields?: LogFields) => {
+    if (RANK[lvl] < threshold) return;
+    const time = new Date(clock()).toISOString();
+    if (format === "pretty") return out.write(pretty(time, lvl, msg, fields));
+    // Fields are written in order after time, level and msg; undefined ones are left out.
+    let line = `{"time":"${time}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
+    if (fields) for (const k in fields) if (fields[k] !== undefined) line += `,"${k}":${JSON.stringify(fields[k])}`;
+    out.write(`${line}}`);
+  };
+  return {
+    enabled: (lvl) => RANK[lvl] >= threshold,
+    log,
+    debug: (msg, fields) => log("debug", msg, fields),
+    info: (msg, fields) => log("info", msg, fields),
+    warn: (msg, fields) => log("warn", msg, fields),
+    error: (msg, fields) => log("error", msg, fields),
+    flush: out.flush,
+  };
+}
+
+/**
+ * The `(line) => void` callbacks the modules were given, through the logger: a message about an
+ * internal error is an error, every other one a warning (they report faults: upstreams, storage,
+ * implausible usage, admin throttling).
+ */
+export function lineLogger(logger: Logger): (line: string) => void {
+  return (line) => {
+    const msg = line.replace(/^\[gateway\] /, "");
+    logger.log(/internal error|cannot|failed/i.test(msg) ? "error" : "warn", msg);
+  };
+}
