@@ -1,6 +1,6 @@
 import { ApiError } from "../errors.ts";
 import { rateLimitHeaders, type Limiter } from "../limits/fixed-window.ts";
-import { reportOf } from "../observe/report.ts";
+import { reportOf, type RequestReport } from "../observe/report.ts";
 import type { KeyVerifier, VerifiedKey, VerifyResult } from "./verifier.ts";
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,256})$/i;
@@ -15,9 +15,15 @@ const API_KEY = /^[\x21-\x7e]{1,256}$/;
  * Resolves the `Authorization: Bearer <key>` header (or, as Anthropic's SDKs send it, `x-api-key`) to an
  * active key, or throws the 401/403.
  */
-export async function authenticate(verify: KeyVerifier, authorization: string | null, apiKey: string | null = null): Promise<VerifiedKey> {
-  const result = checkHeader(verify, authorization, apiKey);
-  return toKey(result instanceof Promise ? await result : result);
+export async function authenticate(verify: KeyVerifier, authorization: string | null, apiKey: string | null = null, report?: RequestReport): Promise<VerifiedKey> {
+  const pending = checkHeader(verify, authorization, apiKey);
+  const result = pending instanceof Promise ? await pending : pending;
+  if (report) {
+    const known = result.ok ? result.key : "id" in result ? result : undefined;
+    report.keyId = known?.id;
+    report.keyName = known?.name;
+  }
+  return toKey(result);
 }
 
 function checkHeader(verify: KeyVerifier, authorization: string | null, apiKey: string | null): ReturnType<KeyVerifier> {
@@ -50,12 +56,7 @@ function toKey(result: VerifyResult): VerifiedKey {
  */
 export function createCustomerGate(verify: KeyVerifier, limiter: Limiter, limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void) {
   return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
-    const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"));
-    const report = reportOf(request);
-    if (report) {
-      report.keyId = key.id;
-      report.keyName = key.name;
-    }
+    const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"), reportOf(request));
     const decision = limiter(key.id, key.rateLimitPerMinute, counted);
     Object.assign(headers, rateLimitHeaders(decision));
     limitHeaders?.(key, headers);

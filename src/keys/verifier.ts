@@ -17,7 +17,9 @@ export interface VerifiedKey {
 
 export type VerifyResult =
   | { ok: true; key: VerifiedKey }
-  | { ok: false; reason: "not_found" | "disabled" | "expired" };
+  | { ok: false; reason: "not_found" }
+  /** A real key that may not be used now: its id and name are known (for the access log), never more. */
+  | { ok: false; reason: "disabled" | "expired"; id: string; name: string };
 
 export interface KeyVerifierOptions {
   db: Db;
@@ -106,8 +108,8 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
     const now = clock();
     if (!bcryptOk || row.deleted_at !== null) return { ok: false, reason: "not_found" };
     if (row.previous && (row.previous_valid_until === null || row.previous_valid_until <= now)) return { ok: false, reason: "not_found" };
-    if (!row.is_active) return { ok: false, reason: "disabled" };
-    if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: "expired" };
+    if (!row.is_active) return { ok: false, reason: "disabled", id: row.id, name: row.name };
+    if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: "expired", id: row.id, name: row.name };
     let key = shaped.get(row);
     if (!key) shaped.set(row, (key = toVerifiedKey(row)));
     return { ok: true, key };

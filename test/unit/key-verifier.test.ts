@@ -53,7 +53,7 @@ describe("key verification", () => {
     expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true); // served from the cache
     const cli = createKeyService({ db: openDatabase({ path: h.dbPath, busyTimeoutMs: 1000 }), secret: TEST_SECRET, bcryptCost: 4 });
     cli.update(a.id, { isActive: false });
-    expect(await verify("sk-key-aaaaaaaa")).toEqual({ ok: false, reason: "disabled" });
+    expect(await verify("sk-key-aaaaaaaa")).toEqual({ ok: false, reason: "disabled", id: a.id, name: "a" });
     cli.update("a", { isActive: true, rateLimitPerMinute: 9 });
     expect(await verify("sk-key-aaaaaaaa")).toMatchObject({ ok: true, key: { rateLimitPerMinute: 9 } });
     const shell = new Database(h.dbPath);
@@ -70,7 +70,7 @@ describe("key verification", () => {
     const a = await keys.create({ name: "own", key: "sk-key-ownconn1" });
     expect((await verify("sk-key-ownconn1")).ok).toBe(true);
     keys.update(a.id, { isActive: false });
-    expect(await verify("sk-key-ownconn1")).toEqual({ ok: false, reason: "disabled" });
+    expect(await verify("sk-key-ownconn1")).toEqual({ ok: false, reason: "disabled", id: a.id, name: "own" });
   });
 
   test("a row whose bcrypt hash does not match the presented key is refused", async () => {
