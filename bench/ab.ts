@@ -1,6 +1,8 @@
 // `bun run bench/ab.ts OLD_BINARY NEW_BINARY`: interleaved A/B of two gateway binaries on the same fake
 // upstream (JSON and streaming at 50 connections, JSON at 1), printing each round and the median ratio
 // new/old. For judging a change on a noisy machine: only ratios measured side by side mean anything.
+// AB_OLD_ENV / AB_NEW_ENV (JSON objects) add environment to one side, e.g. AB_NEW_ENV='{"GATEWAY_LOG_LEVEL":"warn"}'
+// with the same binary twice measures what the access log costs.
 import { join, resolve } from "node:path";
 import { spawnServer, type Proc } from "./lib/procs.ts";
 import { wrk } from "./lib/wrk.ts";
@@ -19,9 +21,9 @@ process.on("exit", () => procs.forEach((p) => p.proc.kill("SIGKILL")));
 const upstream = await spawnServer([process.execPath, "run", join(import.meta.dir, "fake-upstream.ts"), "0"]);
 procs.push(upstream);
 const servers = [];
-for (const binary of [oldBinary, newBinary]) {
+for (const [binary, extra] of [[oldBinary, process.env.AB_OLD_ENV], [newBinary, process.env.AB_NEW_ENV]] as const) {
   const dir = await prepareGateway(binary, upstream.url, { cliKeys: 1, fillerKeys: 0 });
-  const proc = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: dir.dir, env: dir.env });
+  const proc = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: dir.dir, env: { ...dir.env, ...(extra ? (JSON.parse(extra) as Record<string, string>) : {}) } });
   procs.push(proc);
   servers.push({ url: proc.url, key: dir.keys[0]! });
 }

@@ -15,7 +15,8 @@ export async function spawnServer(cmd: string[], opts: { cwd?: string; env?: Rec
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const d = new TextDecoder();
-    for await (const c of s) out += d.decode(c, { stream: true });
+    // Only the tail is kept: a gateway logging every request must not make this process busy.
+    for await (const c of s) out = (out + d.decode(c, { stream: true })).slice(-65536);
   };
   void pump(proc.stdout);
   void pump(proc.stderr);

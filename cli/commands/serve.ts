@@ -24,17 +24,17 @@ export const serve = defineCommand({
     const config = loadServerConfig(flags as Record<string, string | undefined>);
     const server = await startServer(config);
     const { logger } = server;
-    logger.info(`gateway listening on http://${config.host}:${server.port} (database ${config.dbPath})`, {
+    logger.notice(`gateway listening on http://${config.host}:${server.port} (database ${config.dbPath})`, {
       version: VERSION,
       providers: config.providers.map((p) => p.name).join(","),
       metrics: config.metricsToken ? "/metrics (token)" : server.metricsPort !== undefined ? `127.0.0.1:${server.metricsPort}/metrics` : "off",
       log_level: config.logLevel,
     });
     const shutdown = (signal: string) => {
-      logger.info(`received ${signal}, finishing in-flight requests`);
+      logger.notice(`received ${signal}, finishing in-flight requests`);
       server.stop().then(
         () => {
-          logger.info("stopped");
+          logger.notice("stopped");
           logger.flush();
           process.exit(0);
         },
