@@ -22,6 +22,7 @@ import { createRouter } from "./providers/router.ts";
 import { createUsageRecorder } from "./usage/recorder.ts";
 import { findPrice } from "./usage/pricing.ts";
 import { startRollupJob } from "./usage/rollup.ts";
+import { startRetentionJob } from "./usage/retention.ts";
 import { VERSION } from "./version.ts";
 import { statSync } from "node:fs";
 import { accessLog } from "./observe/access-log.ts";
@@ -80,6 +81,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const access = accessLog(logger);
   const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log, onCommit: metrics.committed });
   const rollups = startRollupJob({ sqlite: db.$client, log });
+  const retention = config.usageRetentionDays === undefined ? undefined : startRetentionJob({ sqlite: db.$client, days: config.usageRetentionDays, clock, log });
   const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
   const counters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
@@ -157,6 +159,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         recorder.stop();
         fileWatch.stop();
         rollups.stop();
+        retention?.stop();
         await checkpointer.stop();
         db.$client.close();
         logger.flush();

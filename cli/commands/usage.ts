@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { ApiError, UserError } from "../../src/errors.ts";
 import { usageReport, type GroupBy } from "../../src/usage/analytics.ts";
+import { reportCsv } from "../../src/usage/csv.ts";
 import { parseTimeRange } from "../../src/usage/time-range.ts";
 import { dbArgs, parseStrict } from "../args.ts";
 import { openKeys } from "../context.ts";
@@ -14,6 +15,7 @@ export const usage = defineCommand({
     to: { type: "string", description: "End, exclusive (default: now)", valueHint: "DATE" },
     by: { type: "string", description: "Group by key, model or day (default key)", valueHint: "key|model|day" },
     json: { type: "boolean", description: "Print the report as JSON" },
+    csv: { type: "boolean", description: "Print the report as CSV (with a TOTAL row), for invoicing" },
     ...dbArgs,
   },
   run({ rawArgs, cmd }) {
@@ -29,7 +31,9 @@ export const usage = defineCommand({
       throw new UserError(err instanceof ApiError ? err.message.replace(/'(from|to)'/, "--$1") : String(err));
     }
     const report = usageReport(db, { ...range, groupBy: by as GroupBy, keyId });
+    if (flags.json && flags.csv) throw new UserError("choose one of --json and --csv");
     if (flags.json) return void console.log(JSON.stringify(report, null, 2));
+    if (flags.csv) return void process.stdout.write(reportCsv(report));
     console.log(`Usage ${report.from} to ${report.to} (exclusive), by ${by}`);
     const label = (r: (typeof report.rows)[number]) => (by === "key" ? `${r.key_name ?? "?"} (${r.key_id})` : by === "model" ? r.model! : r.day!);
     const usd = (nano: number | null) => (nano === null ? "—" : `$${(nano / 1e9).toFixed(6)}`);

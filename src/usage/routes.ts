@@ -5,6 +5,7 @@ import { adminErrors, errors, RangeQuery, ReportSchema, RequestsPageSchema } fro
 import type { CustomerGate } from "../keys/auth.ts";
 import { usageReport } from "./analytics.ts";
 import { listRequests } from "./requests.ts";
+import { reportCsv, requestsCsv } from "./csv.ts";
 import { parseTimeRange } from "./time-range.ts";
 
 export interface UsageRoutesOptions {
@@ -13,6 +14,12 @@ export interface UsageRoutesOptions {
 }
 
 const ADMIN_GROUPS = t.Optional(t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day")], { description: "Grouping (default key)" }));
+const FORMAT = t.Optional(t.Union([t.Literal("json"), t.Literal("csv")], { description: "json (default) or csv (a file: the report with a TOTAL row; request rows streamed, all of the range)" }));
+
+function csvResponse(body: string | ReadableStream<Uint8Array>, filename: string): Response {
+  return new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${filename}"` } });
+}
+
 const CUSTOMER_GROUPS = t.Optional(t.Union([t.Literal("model"), t.Literal("day")], { description: "Grouping (default model)" }));
 
 /** Cost analytics: all keys for admins, one's own key for customers. */
@@ -27,15 +34,16 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
     .get(
       "/admin/usage",
       ({ query }) => {
-        return usageReport(db, {
+        const report = usageReport(db, {
           ...parseTimeRange(query.from, query.to),
           groupBy: query.group_by ?? "key",
           keyId: query.key_id,
           model: query.model,
         });
+        return query.format === "csv" ? csvResponse(reportCsv(report), `usage-by-${report.group_by}.csv`) : report;
       },
       {
-        query: t.Object({ ...RangeQuery, group_by: ADMIN_GROUPS, key_id: t.Optional(t.String()), model: t.Optional(t.String()) }),
+        query: t.Object({ ...RangeQuery, group_by: ADMIN_GROUPS, key_id: t.Optional(t.String()), model: t.Optional(t.String()), format: FORMAT }),
         response: { 200: ReportSchema, ...adminErrors(400, 401) },
         detail: {
           tags: ["Admin"],
@@ -48,11 +56,14 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
     .get(
       "/admin/usage/requests",
       ({ query }) => {
-        return listRequests(db, { ...parseTimeRange(query.from, query.to), keyId: query.key_id, limit: parseLimit(query.limit), cursor: query.cursor });
+        const range = parseTimeRange(query.from, query.to);
+        if (query.format === "csv") return csvResponse(requestsCsv(db, { ...range, keyId: query.key_id }), "requests.csv");
+        return listRequests(db, { ...range, keyId: query.key_id, limit: parseLimit(query.limit), cursor: query.cursor });
       },
       {
         query: t.Object({
           ...RangeQuery,
+          format: FORMAT,
           key_id: t.Optional(t.String()),
           limit: t.Optional(t.String({ description: "Page size, 1-1000 (default 100)", examples: ["100"] })),
           cursor: t.Optional(t.String({ description: "next_cursor from the previous page" })),
