@@ -20,6 +20,8 @@ import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type 
 import { endReport, reportOf } from "./observe/report.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { metricsRoutes } from "./observe/routes.ts";
+import dashboardPage from "./dashboard/index.html";
+import { dashboardRoutes } from "./dashboard/routes.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
@@ -43,6 +45,7 @@ export interface AppDeps {
   observe: ObserveOptions;
   metrics: Metrics;
   metricsToken: string | undefined;
+  clock?: () => number;
   log?: (line: string) => void;
 }
 
@@ -50,7 +53,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
   // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
-  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, observe: deps.observe, log }) } };
+  // The dashboard page and its bundled assets are served by Bun itself (an HTML import, bundled at build time).
+  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, "/dashboard": dashboardPage };
   return new Elysia({ serve: { reusePort: false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
       const id = requestId(request);
@@ -94,6 +98,7 @@ export function createApp(deps: AppDeps) {
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
     .use(messagesRoutes({ admit: deps.admit, messages: deps.messages }))
     .use(metricsRoutes(deps.metrics, deps.metricsToken))
+    .use(dashboardRoutes({ db: deps.db, metrics: deps.metrics, clock: deps.clock }))
     .use(usageRoutes({ db: deps.db, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));

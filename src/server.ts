@@ -117,6 +117,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     messages: createMessagesProxy({ ...proxied, defaultModel: config.defaultModel }),
     metrics,
     metricsToken: config.metricsToken,
+    clock,
     observe: {
       trustProxy: config.trustProxy,
       report: (r) => {

@@ -5,6 +5,10 @@ import type { TimeRange } from "./time-range.ts";
 
 export interface RequestsQuery extends TimeRange {
   keyId?: string;
+  /** The model requested. */
+  model?: string;
+  /** ok: the provider answered 2xx/3xx; error: it did not (or could not be reached). */
+  status?: "ok" | "error";
   limit: number;
   cursor?: string;
 }
@@ -53,6 +57,11 @@ export function listRequests(db: Db, q: RequestsQuery): RequestsPage {
     where.push("u.key_id = ?");
     params.push(q.keyId);
   }
+  if (q.model !== undefined) {
+    where.push("u.model_requested = ?");
+    params.push(q.model);
+  }
+  if (q.status !== undefined) where.push(q.status === "ok" ? "u.upstream_status BETWEEN 200 AND 399" : "(u.upstream_status >= 400 OR u.upstream_status < 200)");
   if (q.cursor !== undefined) {
     const [createdAt, id] = decodeCursor(q.cursor);
     where.push("(u.created_at < ? OR (u.created_at = ? AND u.id < ?))");

@@ -57,14 +57,17 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
       "/admin/usage/requests",
       ({ query }) => {
         const range = parseTimeRange(query.from, query.to);
-        if (query.format === "csv") return csvResponse(requestsCsv(db, { ...range, keyId: query.key_id }), "requests.csv");
-        return listRequests(db, { ...range, keyId: query.key_id, limit: parseLimit(query.limit), cursor: query.cursor });
+        const filters = { ...range, keyId: query.key_id, model: query.model, status: query.status };
+        if (query.format === "csv") return csvResponse(requestsCsv(db, filters), "requests.csv");
+        return listRequests(db, { ...filters, limit: parseLimit(query.limit), cursor: query.cursor });
       },
       {
         query: t.Object({
           ...RangeQuery,
           format: FORMAT,
           key_id: t.Optional(t.String()),
+          model: t.Optional(t.String({ description: "Only this requested model" })),
+          status: t.Optional(t.Union([t.Literal("ok"), t.Literal("error")], { description: "ok: the provider answered 2xx/3xx; error: it did not" })),
           limit: t.Optional(t.String({ description: "Page size, 1-1000 (default 100)", examples: ["100"] })),
           cursor: t.Optional(t.String({ description: "next_cursor from the previous page" })),
         }),

@@ -1,0 +1,31 @@
+import { Elysia, t } from "elysia";
+import type { Db } from "../db/client.ts";
+import { adminErrors } from "../docs/schemas.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import { overview } from "./overview.ts";
+
+const Series = t.Array(t.Number());
+
+/** GET /admin/overview: the dashboard's first page in one call (admin token checked before routing). */
+export function dashboardRoutes({ db, metrics, clock = Date.now }: { db: Db; metrics: Metrics; clock?: () => number }) {
+  return new Elysia({ name: "dashboard-routes" }).get(
+    "/admin/overview",
+    async () => ({ ...overview(db, clock()), refusals: await metrics.refusalCounts() }),
+    {
+      response: {
+        200: t.Object({
+          today: t.Object({ requests: t.Integer(), cost_usd: t.Number(), errors: t.Integer({ description: "Requests the provider failed (or could not be reached for)" }) }),
+          month: t.Object({ requests: t.Integer(), cost_usd: t.Number() }),
+          days: t.Array(t.String({ format: "date" })),
+          by_model: t.Array(t.Object({ name: t.String(), cost_usd: Series })),
+          by_key: t.Array(t.Object({ id: t.String(), name: t.String(), cost_usd: Series })),
+          top_keys: t.Array(t.Object({ id: t.String(), name: t.String(), requests: t.Integer(), cost_usd: t.Number() })),
+          top_models: t.Array(t.Object({ name: t.String(), requests: t.Integer(), cost_usd: t.Number() })),
+          refusals: t.Record(t.String(), t.Number(), { description: "Refusals by reason since the server started" }),
+        }),
+        ...adminErrors(401),
+      },
+      detail: { tags: ["Admin"], summary: "Dashboard overview: spend today and this month, 30 days of spend by model and key, top keys and models, refusals", security: [{ adminToken: [] }] },
+    },
+  );
+}

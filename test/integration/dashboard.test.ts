@@ -1,0 +1,144 @@
+// The dashboard in Debian's Chromium, served by the compiled binary with no network beyond the gateway:
+// sign in, the overview's numbers and a drawn chart from known traffic, create a key and use it with the
+// SDK, see its spend, disable it from the table and see the SDK refused. Screenshots of each page.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ensureChromium } from "../helpers/chromium.ts";
+import { startFakeUpstream } from "../helpers/fake-upstream.ts";
+import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+
+setDefaultTimeout(120_000);
+
+const ADMIN = "dashboard-admin-token-0123456789";
+// gpt-4o: 1200 prompt tokens (200 cached) and 300 completion tokens per request = $0.00575.
+const COST = 0.00575;
+const upstream = startFakeUpstream();
+let gw: TestGateway;
+let browser: Browser;
+
+beforeAll(async () => {
+  gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: ADMIN } });
+  browser = await chromium.launch({
+    executablePath: ensureChromium(),
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}, 600_000);
+afterAll(async () => {
+  await browser?.close();
+  await gw.stop();
+  await upstream.stop();
+});
+
+/** A page that can reach the gateway and nothing else. */
+async function offlinePage(): Promise<{ page: Page; blocked: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const blocked: string[] = [];
+  const origin = new URL(gw.url).origin;
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin)) return route.continue();
+    blocked.push(url);
+    return route.abort();
+  });
+  return { page, blocked };
+}
+
+/** Saved in the test's temp dir (and in DASHBOARD_SCREENSHOTS, when set: how the README's picture is made). */
+async function shot(page: Page, name: string): Promise<void> {
+  const path = join(gw.dir, `dashboard-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  expect(statSync(path).size).toBeGreaterThan(10_000);
+  if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: join(process.env.DASHBOARD_SCREENSHOTS, `dashboard-${name}.png`) });
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${gw.url}/dashboard`);
+  await page.fill("#signin input[name=token]", token);
+  await page.click("#signin button[type=submit]");
+}
+
+describe("dashboard", () => {
+  test("a wrong token gets a clear message and stays signed out; the token is never in the URL or a cookie", async () => {
+    const { page } = await offlinePage();
+    await signIn(page, "not-the-admin-token-123");
+    await page.waitForSelector("#signin-error");
+    expect(await page.textContent("#signin-error")).toContain("That admin token was refused");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await shot(page, "signin");
+    await page.close();
+  });
+
+  test("overview from known traffic, a key created and used, its spend shown, disabled from the table and refused", async () => {
+    const seeded = await gw.createKey("seeded-traffic");
+    const sdk = (key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    for (let i = 0; i < 4; i++) await sdk(seeded.key).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
+
+    const { page, blocked } = await offlinePage();
+    await signIn(page, ADMIN);
+    await page.waitForSelector("#spend-today");
+    expect(await page.textContent("#requests-today")).toBe("4");
+    expect(await page.textContent("#spend-today")).toBe(`$${(4 * COST).toFixed(4)}`);
+    expect(await page.textContent("#requests-month")).toBe("4");
+    expect(await page.textContent("#error-rate")).toBe("0.0%");
+    // The chart has drawn: its data adds up to the spend, and its canvas has coloured pixels.
+    await page.waitForSelector("#spend-chart canvas");
+    expect(Number(await page.getAttribute("#spend-chart", "data-total"))).toBeCloseTo(4 * COST, 9);
+    const painted = await page.evaluate(() => {
+      const canvas = document.querySelector("#spend-chart canvas") as HTMLCanvasElement;
+      const pixels = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) n++;
+      return n;
+    });
+    expect(painted).toBeGreaterThan(500);
+    expect(await page.textContent("#top-models")).toContain("gpt-4o");
+    expect(await page.textContent("#top-keys")).toContain("seeded-traffic");
+    await page.selectOption("#stack-by", "key");
+    await page.waitForSelector("#spend-chart canvas");
+    expect(await page.textContent("#spend-chart")).toContain("seeded-traffic");
+    await shot(page, "overview");
+
+    // Keys: create one, copy its plain key from the page, use it with the SDK.
+    await page.click("a[href='#/keys']");
+    await page.fill("#create-key input[name=name]", "browser-made");
+    await page.fill("#create-key input[name=rate]", "100");
+    await page.fill("#create-key input[name=budget]", "5");
+    await page.click("#create-key button[type=submit]");
+    await page.waitForSelector("#new-key-value");
+    const plain = (await page.textContent("#new-key-value"))!.trim();
+    expect(plain.length).toBeGreaterThan(20);
+    const reply = await sdk(plain).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
+    expect(reply.choices[0]!.message.content).toContain("Hello from the fake upstream");
+    await page.reload();
+    const row = page.locator("#keys-table tr[data-key='browser-made']");
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`$${COST.toFixed(9).replace(/0+$/, "")} / $5`);
+    await shot(page, "keys");
+
+    // Disable it from the table: the SDK is refused on its next request.
+    page.on("dialog", (d) => void d.accept());
+    await row.locator("button.toggle").click();
+    await page.waitForSelector("#keys-table tr[data-key='browser-made'] .status-disabled");
+    const refused = await sdk(plain).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+
+    // Key detail and the request log.
+    await row.locator("a").click();
+    await page.waitForSelector("#key-chart canvas");
+    expect(await page.textContent("#key-limits")).toContain("100 requests/min");
+    await page.waitForSelector("#requests-table tbody tr");
+    expect(await page.locator("#requests-table tbody tr").count()).toBe(1);
+    await shot(page, "key-detail");
+    await page.click("a[href='#/requests']");
+    await page.waitForFunction(() => document.querySelectorAll("#requests-table tbody tr").length === 5);
+    await page.fill("#request-filters input[name=model]", "gpt-none");
+    await page.locator("#request-filters input[name=model]").dispatchEvent("change");
+    await page.waitForFunction(() => document.querySelector("#requests-table tbody")?.textContent?.includes("None yet."));
+    await shot(page, "requests");
+    expect(blocked).toEqual([]);
+    await page.close();
+  });
+});
