@@ -12,6 +12,9 @@ import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 
 setDefaultTimeout(120_000);
 
+// The callbacks given to page.evaluate run in the browser, whose globals this project's types leave out.
+declare const document: { querySelector(s: string): any; querySelectorAll(s: string): { length: number } };
+
 const ADMIN = "dashboard-admin-token-0123456789";
 // gpt-4o: 1200 prompt tokens (200 cached) and 300 completion tokens per request = $0.00575.
 const COST = 0.00575;
@@ -87,8 +90,8 @@ describe("dashboard", () => {
     await page.waitForSelector("#spend-chart canvas");
     expect(Number(await page.getAttribute("#spend-chart", "data-total"))).toBeCloseTo(4 * COST, 9);
     const painted = await page.evaluate(() => {
-      const canvas = document.querySelector("#spend-chart canvas") as HTMLCanvasElement;
-      const pixels = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const canvas = document.querySelector("#spend-chart canvas");
+      const pixels: Uint8ClampedArray = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
       let n = 0;
       for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) n++;
       return n;
