@@ -90,6 +90,8 @@ export interface ServerConfig extends BaseConfig {
   metricsPerKey: boolean;
   /** Raw usage rows older than this many days are deleted (roll-ups kept); undefined keeps everything. */
   usageRetentionDays: number | undefined;
+  /** Redis shared by every instance for the per-minute request limit. */
+  redisUrl: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -178,7 +180,13 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     metricsPort: portSetting("--metrics-port / GATEWAY_METRICS_PORT", flags["metrics-port"] ?? nonEmpty(env.GATEWAY_METRICS_PORT)),
     metricsPerKey: file.metrics_per_key ?? false,
     usageRetentionDays: file.usage_retention_days,
+    redisUrl: redisUrl(nonEmpty(env.GATEWAY_REDIS_URL) ?? file.redis_url),
   };
+}
+
+function redisUrl(url: string | undefined): string | undefined {
+  if (url !== undefined && !/^rediss?:\/\/[^/\s]+/.test(url)) throw new UserError(`GATEWAY_REDIS_URL must look like redis://host:6379 or rediss://host:6380, got '${url.replace(/\/\/[^@/]*@/, "//***@")}'`);
+  return url;
 }
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {

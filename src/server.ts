@@ -3,6 +3,8 @@ import type { ServerConfig } from "./config.ts";
 import { startCheckpointer } from "./db/checkpointer.ts";
 import { describeSqliteError, openDatabase, probeWrite, type Db } from "./db/client.ts";
 import { createStorageHealth, watchDatabaseFile } from "./db/storage-health.ts";
+import { registerInstance } from "./db/instances.ts";
+import { createSharedLimiter } from "./limits/shared-window.ts";
 import { UserError } from "./errors.ts";
 import { loadSecret } from "./keys/secret.ts";
 import { createAdmission } from "./admission/admit.ts";
@@ -72,6 +74,14 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     },
   });
   const health = createStorageHealth({ log });
+  const localLimiter = createFixedWindowLimiter(clock);
+  const shared = config.redisUrl === undefined ? undefined : createSharedLimiter({ url: config.redisUrl, local: localLimiter, clock, log });
+  await shared?.ready;
+  const instance = registerInstance({ sqlite: db.$client });
+  if (instance.others.length > 0) {
+    const perProcess = shared ? "token, parallel and budget limits are counted in each process (the per-minute request limit is shared through Redis)" : "request, token, parallel and budget limits are counted in each process";
+    logger.warn(`another gateway server is serving ${config.dbPath} (${instance.others.join(", ")}): ${perProcess}, so those limits apply per server`);
+  }
   const fileWatch = watchDatabaseFile(config.dbPath, health);
   const metrics = createMetrics({
     perKey: config.metricsPerKey,
@@ -103,7 +113,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     version: VERSION,
     db,
     keys,
-    admit: createCustomerGate(verifier, createFixedWindowLimiter(clock), admission.limitHeaders),
+    admit: createCustomerGate(verifier, shared?.take ?? localLimiter, admission.limitHeaders),
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,
@@ -161,6 +171,8 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         fileWatch.stop();
         rollups.stop();
         retention?.stop();
+        instance.stop();
+        shared?.close();
         await checkpointer.stop();
         db.$client.close();
         logger.flush();

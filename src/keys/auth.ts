@@ -1,5 +1,5 @@
 import { ApiError } from "../errors.ts";
-import { rateLimitHeaders, type Limiter } from "../limits/fixed-window.ts";
+import { rateLimitHeaders, type LimitDecision } from "../limits/fixed-window.ts";
 import { reportOf, type RequestReport } from "../observe/report.ts";
 import type { KeyVerifier, VerifiedKey, VerifyResult } from "./verifier.ts";
 
@@ -54,10 +54,15 @@ function toKey(result: VerifyResult): VerifiedKey {
  * x-ratelimit-* headers on whatever response follows (success or error). Only inference counts against
  * the limit: `counted: false` (models, usage) authenticates and reports the window without using it.
  */
-export function createCustomerGate(verify: KeyVerifier, limiter: Limiter, limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void) {
+export function createCustomerGate(
+  verify: KeyVerifier,
+  limiter: (id: string, limit: number, count: boolean) => LimitDecision | Promise<LimitDecision>,
+  limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void,
+) {
   return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
     const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"), reportOf(request));
-    const decision = limiter(key.id, key.rateLimitPerMinute, counted);
+    const pending = limiter(key.id, key.rateLimitPerMinute, counted);
+    const decision = pending instanceof Promise ? await pending : pending;
     Object.assign(headers, rateLimitHeaders(decision));
     limitHeaders?.(key, headers);
     if (!decision.allowed) {

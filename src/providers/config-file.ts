@@ -61,6 +61,8 @@ export const ConfigFileSchema = t.Object(
     metrics_per_key: t.Optional(t.Boolean()),
     /** Raw usage rows older than this are deleted; the daily roll-ups are kept. */
     usage_retention_days: t.Optional(t.Integer({ minimum: 1 })),
+    /** Redis shared by several instances (same as GATEWAY_REDIS_URL). */
+    redis_url: t.Optional(t.String({ minLength: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

@@ -1,0 +1,47 @@
+// A private redis-server (Debian's package) in a temp dir on a free port, for tests; it can be stopped
+// and started again on the same port (fault tests).
+import type { Subprocess } from "bun";
+import { ensureDebianPackage } from "./debian.ts";
+import { tempDir } from "./tmp.ts";
+
+export interface TestRedis {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = s.port!;
+  await s.stop(true);
+  return port;
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  const binary = ensureDebianPackage("/usr/bin/redis-server", "redis-server", "the shared-limit tests");
+  const dir = tempDir("gw-redis-");
+  const port = await freePort();
+  let proc: Subprocess | undefined;
+  const start = async () => {
+    proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "pipe", stderr: "pipe" });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const up = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+        (s) => (s.end(), true),
+        () => false,
+      );
+      if (up) return;
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
+      await Bun.sleep(50);
+    }
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    async stop() {
+      proc?.kill("SIGKILL");
+      await proc?.exited;
+    },
+  };
+}
