@@ -5,10 +5,12 @@ import { describeSqliteError, openDatabase, probeWrite, type Db } from "./db/cli
 import { createStorageHealth, watchDatabaseFile } from "./db/storage-health.ts";
 import { registerInstance } from "./db/instances.ts";
 import { createSharedLimiter } from "./limits/shared-window.ts";
+import { createRedisLink } from "./limits/redis-link.ts";
 import { UserError } from "./errors.ts";
 import { loadSecret } from "./keys/secret.ts";
 import { createAdmission } from "./admission/admit.ts";
 import { createMemoryCounters } from "./admission/counters.ts";
+import { createSharedCounters } from "./admission/shared-counters.ts";
 import { spentSince } from "./usage/analytics.ts";
 import { createKeyService, secretInUse } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
@@ -75,11 +77,15 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   });
   const health = createStorageHealth({ log });
   const localLimiter = createFixedWindowLimiter(clock);
-  const shared = config.redisUrl === undefined ? undefined : createSharedLimiter({ url: config.redisUrl, local: localLimiter, clock, log });
-  await shared?.ready;
+  const redis = config.redisUrl === undefined ? undefined : createRedisLink({ url: config.redisUrl, log });
+  await redis?.ready;
+  const shared = redis && createSharedLimiter({ link: redis, local: localLimiter, clock });
+  const memoryCounters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
+  // With Redis, tokens per minute and requests in flight are shared; the budget stays in this process.
+  const counters = redis ? createSharedCounters({ link: redis, local: memoryCounters, slotTtlMs: config.upstreamTimeoutMs + 60_000 }) : memoryCounters;
   const instance = registerInstance({ sqlite: db.$client });
   if (instance.others.length > 0) {
-    const perProcess = shared ? "token, parallel and budget limits are counted in each process (the per-minute request limit is shared through Redis)" : "request, token, parallel and budget limits are counted in each process";
+    const perProcess = shared ? "budgets are counted in each process (request, token and parallel limits are shared through Redis)" : "request, token, parallel and budget limits are counted in each process";
     logger.warn(`another gateway server is serving ${config.dbPath} (${instance.others.join(", ")}): ${perProcess}, so those limits apply per server`);
   }
   const fileWatch = watchDatabaseFile(config.dbPath, health);
@@ -93,7 +99,6 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const retention = config.usageRetentionDays === undefined ? undefined : startRetentionJob({ sqlite: db.$client, days: config.usageRetentionDays, clock, log });
   const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
-  const counters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
   // What every inbound API's proxy shares.
   const proxied = {
@@ -113,7 +118,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     version: VERSION,
     db,
     keys,
-    admit: createCustomerGate(verifier, shared?.take ?? localLimiter, admission.limitHeaders),
+    admit: createCustomerGate(verifier, shared ?? localLimiter, admission.limitHeaders),
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,
@@ -172,7 +177,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         rollups.stop();
         retention?.stop();
         instance.stop();
-        shared?.close();
+        redis?.close();
         await checkpointer.stop();
         db.$client.close();
         logger.flush();

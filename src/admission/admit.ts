@@ -65,7 +65,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
     const { tpmLimit, budgetNanoUsd, maxParallel } = key.limits;
     if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
       // Always admitted; the call still drops counters a removed limit left behind.
-      const free = counters.admit(key.limits, NOTHING, clock());
+      const free = await counters.admit(key.limits, NOTHING, clock());
       if (free.ok) return free.ticket;
     }
     const price = findPrice(prices, req.upstreamModel, req.model);
@@ -78,12 +78,12 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
       costNanoUsd: costNanoUsd(price, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }) ?? 0,
     });
     const bound = estimateFor(promptBound(req.text));
-    let result = counters.admit(key.limits, bound, clock());
+    let result = await counters.admit(key.limits, bound, clock());
     // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
     // them with the tokenizer; the budget keeps the bound (it must never be overshot).
     if (!result.ok && (result.reason === "tpm" || result.reason === "tpm_never_fits")) {
       const counted = req.countTokens ? await req.countTokens() : await estimatePromptTokens(req.body);
-      result = counters.admit(key.limits, { tokens: counted + output, costNanoUsd: bound.costNanoUsd }, clock());
+      result = await counters.admit(key.limits, { tokens: counted + output, costNanoUsd: bound.costNanoUsd }, clock());
     }
     if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
     if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()));

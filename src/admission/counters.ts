@@ -48,7 +48,7 @@ export interface KeySnapshot {
 
 export interface CounterStore {
   /** Checks every limit the key has and, if all hold, reserves the estimate; one atomic step. */
-  admit(limits: KeyLimits, estimate: Estimate, now: number): Admission;
+  admit(limits: KeyLimits, estimate: Estimate, now: number): Admission | Promise<Admission>;
   /** Where the key stands now (headers, GET /v1/key). */
   snapshot(limits: KeyLimits, now: number): KeySnapshot;
 }

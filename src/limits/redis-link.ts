@@ -1,0 +1,53 @@
+// The connection to the Redis that several instances share: scripts run with a deadline, and while
+// Redis cannot be reached callers fall back to counting in their own process (one warning; sharing
+// resumes by itself when Redis answers again).
+import { RedisClient } from "bun";
+
+export interface RedisLinkOptions {
+  url: string;
+  /** A Redis answer slower than this counts as unreachable (a request is never held up longer). */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: RedisLinkOptions) {
+  // No offline queue: while disconnected a command fails at once instead of waiting for a reconnect.
+  const redis = new RedisClient(url, { enableOfflineQueue: false, connectionTimeout: 2000, autoReconnect: true, maxRetries: 4_294_967_295 });
+  const where = new URL(url).host;
+  let degraded = false;
+
+  const failed = (err: unknown) => {
+    if (!degraded) log(`[gateway] redis at ${where} unreachable (${(err as Error)?.message ?? err}): limits are counted per instance until it answers again`);
+    degraded = true;
+  };
+
+  /** Runs a Lua script; undefined when Redis cannot be reached in time (the caller counts locally). */
+  async function run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    let timer: Timer | undefined;
+    try {
+      const answer = redis.send("EVAL", [script, String(keys.length), ...keys, ...args.map(String)]);
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+      const result = await Promise.race([answer, late]);
+      if (degraded) {
+        degraded = false;
+        log(`[gateway] redis at ${where} answers again: limits are shared across instances`);
+      }
+      return result;
+    } catch (err) {
+      // A script error is a bug, not an outage: it is logged as such, and the caller counts locally.
+      if ((err as Error)?.message?.includes("ERR")) log(`[gateway] redis script failed: ${(err as Error).message}`);
+      else failed(err);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // Connected before the first request where possible (without an offline queue a command sent while
+  // connecting fails); an unreachable Redis at start is a warning, not an error.
+  const ready = Promise.race([redis.connect(), Bun.sleep(2000).then(() => Promise.reject(new Error("no connection within 2000 ms")))]).catch(failed);
+
+  return { run, ready, close: () => redis.close() };
+}
+
+export type RedisLink = ReturnType<typeof createRedisLink>;
