@@ -81,12 +81,14 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   await redis?.ready;
   const shared = redis && createSharedLimiter({ link: redis, local: localLimiter, clock });
   const memoryCounters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
-  // With Redis, tokens per minute and requests in flight are shared; the budget stays in this process.
-  const counters = redis ? createSharedCounters({ link: redis, local: memoryCounters, slotTtlMs: config.upstreamTimeoutMs + 60_000 }) : memoryCounters;
+  // With Redis, every limit is shared; spend is read from the database every instance writes to.
+  const counters = redis
+    ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()), slotTtlMs: config.upstreamTimeoutMs + 60_000 })
+    : memoryCounters;
   const instance = registerInstance({ sqlite: db.$client });
   if (instance.others.length > 0) {
-    const perProcess = shared ? "budgets are counted in each process (request, token and parallel limits are shared through Redis)" : "request, token, parallel and budget limits are counted in each process";
-    logger.warn(`another gateway server is serving ${config.dbPath} (${instance.others.join(", ")}): ${perProcess}, so those limits apply per server`);
+    if (shared) logger.info(`other gateway servers are serving ${config.dbPath} (${instance.others.join(", ")}): limits are shared through Redis`);
+    else logger.warn(`another gateway server is serving ${config.dbPath} (${instance.others.join(", ")}): request, token, parallel and budget limits are counted in each process, so those limits apply per server (set GATEWAY_REDIS_URL to share them)`);
   }
   const fileWatch = watchDatabaseFile(config.dbPath, health);
   const metrics = createMetrics({

@@ -2,6 +2,7 @@
 // limits apply per process; with Redis, request, token and parallel limits are exact across them.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { promptBound } from "../../src/admission/admit.ts";
+import { buildPriceTable, costNanoUsd, findPrice } from "../../src/usage/pricing.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway } from "../helpers/gateway.ts";
 import { startRedis } from "../helpers/redis.ts";
@@ -35,7 +36,7 @@ describe("several servers on one SQLite file", () => {
 });
 
 describe("three servers sharing the request limit through Redis", () => {
-  test("90 simultaneous requests over three servers: exactly 30 pass a 30 rpm key, 30 a TPM limit sized for 30, 5 a max_parallel of 5; Redis down and back: served throughout, shared again", async () => {
+  test("90 simultaneous requests over three servers: exactly 30 pass a 30 rpm key, 30 a TPM limit sized for 30, 5 a max_parallel of 5, 10 a budget of ten worst cases, which is never overshot; Redis down: budgets refused, the rest served; back: shared again", async () => {
     await awayFromMinuteEdge(20_000);
     const redis = await startRedis();
     const env = { GATEWAY_REDIS_URL: redis.url };
@@ -43,7 +44,8 @@ describe("three servers sharing the request limit through Redis", () => {
     const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
     const c = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
     try {
-      expect(c.logs()).toContain("request, token and parallel limits are shared through Redis");
+      expect(c.logs()).toContain("limits are shared through Redis");
+      expect(c.logs()).not.toContain("counted in each process");
       const { key } = await a.createKey("shared-30", 30);
       const servers = [a, b, c];
       const ask = (i: number) =>
@@ -73,6 +75,23 @@ describe("three servers sharing the request limit through Redis", () => {
       expect(par.filter((r) => r.status === 200)).toHaveLength(5);
       expect(par.filter((r) => r.status === 429)).toHaveLength(85);
       expect(await par.find((r) => r.status === 429)!.json()).toMatchObject({ error: { code: "rate_limit_exceeded", message: expect.stringContaining("5 requests in flight") } });
+      // A budget of ten worst cases: exactly ten of a burst of 90 are admitted while they run; then waves of
+      // requests that each cost their worst case: the spend never passes the budget.
+      const worst = costNanoUsd(findPrice(buildPriceTable(), "gpt-4o"), { promptTokens: promptBound(body), completionTokens: 100, cachedTokens: 0 })!;
+      const budgetKey = await a.createKey("shared-budget", 100_000, ["--budget", (10 * worst / 1e9).toFixed(9)]);
+      const burst10 = await burst(budgetKey.key);
+      expect(burst10.filter((r) => r.status === 200)).toHaveLength(10);
+      upstream.setHandler((b) => Response.json(completion(b, { prompt_tokens: promptBound(body), completion_tokens: 100, total_tokens: promptBound(body) + 100 })));
+      let passed = 0;
+      for (let wave = 0; wave < 3; wave++) {
+        await Bun.sleep(2500); // settled reservations are kept 2 s after their rows commit
+        const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`${servers[i % 3]!.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${budgetKey.key}` }, body })));
+        passed += answers.filter((r) => r.status === 200).length;
+      }
+      expect(passed).toBe(9);
+      const spent = a.rows().filter((r) => r.key_id === budgetKey.id).reduce((sum, r) => sum + (r.cost_nano_usd as number), 0);
+      expect(spent).toBeLessThanOrEqual(10 * worst);
+      expect(spent).toBe(10 * 75_000 + 9 * worst); // ten small answers (10 + 5 tokens of gpt-4o), nine at their worst case
       upstream.reset();
       // Slots are given back when requests end: the parallel key works again on every server.
       const again = await Promise.all(servers.map((s) => fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${parKey}` }, body })));
@@ -83,6 +102,10 @@ describe("three servers sharing the request limit through Redis", () => {
       const { key: other } = await b.createKey("while-redis-is-down", 1000);
       const during = await Promise.all(servers.map((s) => fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${other}` }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) })));
       expect(during.map((r) => r.status)).toEqual([200, 200, 200]);
+      // A budget shared by several servers cannot be checked without Redis: refused, clearly.
+      const budgetDuring = await fetch(`${a.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${budgetKey.key}` }, body });
+      expect(budgetDuring.status).toBe(503);
+      expect(await budgetDuring.json()).toMatchObject({ error: { code: "budget_unavailable", message: expect.stringContaining("cannot be checked right now") } });
       for (let i = 0; i < 40 && !servers.every((s) => s.logs().includes("unreachable")); i++) await Bun.sleep(50); // log lines are written every 50 ms
       for (const s of servers) expect(s.logs()).toContain("unreachable");
       // Back: shared counting resumes by itself.
