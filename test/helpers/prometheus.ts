@@ -4,6 +4,7 @@ import type { Subprocess } from "bun";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDebianPackage } from "./debian.ts";
+import { freePort } from "./net.ts";
 import { tempDir } from "./tmp.ts";
 
 export interface Prometheus {
@@ -13,13 +14,6 @@ export interface Prometheus {
   /** Polls `query` until `accept` holds (or the deadline), returning the last value. */
   waitFor(promql: string, accept: (v: number | undefined) => boolean, timeoutMs?: number): Promise<number | undefined>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = s.port!;
-  await s.stop(true);
-  return port;
 }
 
 export async function startPrometheus(target: { hostPort: string; bearer?: string }): Promise<Prometheus> {

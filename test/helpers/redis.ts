@@ -2,19 +2,13 @@
 // and started again on the same port (fault tests).
 import type { Subprocess } from "bun";
 import { ensureDebianPackage } from "./debian.ts";
+import { freePort } from "./net.ts";
 import { tempDir } from "./tmp.ts";
 
 export interface TestRedis {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = s.port!;
-  await s.stop(true);
-  return port;
 }
 
 export async function startRedis(): Promise<TestRedis> {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { ensureChromium } from "../helpers/chromium.ts";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium, offlinePage } from "../helpers/chromium.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 
@@ -24,10 +24,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: ADMIN } });
-  browser = await chromium.launch({
-    executablePath: ensureChromium(),
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 }, 600_000);
 afterAll(async () => {
   await browser?.close();
@@ -35,19 +32,7 @@ afterAll(async () => {
   await upstream.stop();
 });
 
-/** A page that can reach the gateway and nothing else. */
-async function offlinePage(): Promise<{ page: Page; blocked: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const blocked: string[] = [];
-  const origin = new URL(gw.url).origin;
-  await page.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(origin)) return route.continue();
-    blocked.push(url);
-    return route.abort();
-  });
-  return { page, blocked };
-}
+const gatewayPage = () => offlinePage(browser, new URL(gw.url).origin);
 
 /** Saved in the test's temp dir (and in DASHBOARD_SCREENSHOTS, when set: how the README's picture is made). */
 async function shot(page: Page, name: string): Promise<void> {
@@ -65,7 +50,7 @@ async function signIn(page: Page, token: string): Promise<void> {
 
 describe("dashboard", () => {
   test("a wrong token gets a clear message and stays signed out; the token is never in the URL or a cookie", async () => {
-    const { page } = await offlinePage();
+    const { page } = await gatewayPage();
     await signIn(page, "not-the-admin-token-123");
     await page.waitForSelector("#signin-error");
     expect(await page.textContent("#signin-error")).toContain("That admin token was refused");
@@ -79,7 +64,7 @@ describe("dashboard", () => {
     const sdk = (key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
     for (let i = 0; i < 4; i++) await sdk(seeded.key).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
 
-    const { page, blocked } = await offlinePage();
+    const { page, blocked } = await gatewayPage();
     await signIn(page, ADMIN);
     await page.waitForSelector("#spend-today");
     expect(await page.textContent("#requests-today")).toBe("4");

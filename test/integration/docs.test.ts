@@ -3,8 +3,8 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
-import { ensureChromium } from "../helpers/chromium.ts";
+import type { Browser } from "playwright-core";
+import { launchChromium, offlinePage } from "../helpers/chromium.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 
@@ -89,10 +89,7 @@ describe("OpenAPI document", () => {
 describe("Swagger UI in a browser", () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: ensureChromium(),
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   }, 600_000); // a first run on a fresh machine installs Chromium
   afterAll(async () => {
     await browser?.close();
@@ -100,15 +97,7 @@ describe("Swagger UI in a browser", () => {
 
   test("renders offline from the binary's embedded assets, and 'Try it out' calls the gateway", async () => {
     const { key } = await gw.createKey("docs-user", 100);
-    const page = await browser.newPage();
-    const blocked: string[] = [];
-    const origin = new URL(gw.url).origin;
-    await page.route("**/*", (route) => {
-      const url = route.request().url();
-      if (url.startsWith(origin)) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
+    const { page, blocked } = await offlinePage(browser, new URL(gw.url).origin);
     await page.goto(`${gw.url}/docs`);
     await page.waitForSelector(".opblock-summary-path", { timeout: 20_000 });
     const paths = await page.locator(".opblock-summary-path").allTextContents();
