@@ -1,5 +1,24 @@
 import type { Subprocess } from "bun";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, openSync, readSync, closeSync, fstatSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** The last 64 KB of a file ("" when it does not exist yet). */
+function tail(path: string): string {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(size, 65536));
+      readSync(fd, buf, 0, buf.length, size - buf.length);
+      return buf.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}
 
 export interface Proc {
   url: string;
@@ -9,21 +28,20 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-/** Spawns a server process and waits for its "listening on http://host:port" line. */
+/**
+ * Spawns a server process and waits for its "listening on http://host:port" line. Its output goes to a
+ * file, as an operator's would (a pipe read by this process would make the benchmark itself busy).
+ */
 export async function spawnServer(cmd: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Proc> {
-  const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const logPath = join(mkdtempSync(join(tmpdir(), "bench-log-")), "out.log");
+  const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdout: Bun.file(logPath), stderr: Bun.file(`${logPath}.err`), stdin: "ignore" });
   let out = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    // Only the tail is kept: a gateway logging every request must not make this process busy.
-    for await (const c of s) out = (out + d.decode(c, { stream: true })).slice(-65536);
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
+  const read = () => (out = tail(logPath) + tail(`${logPath}.err`));
   const deadline = Date.now() + 15_000;
   for (;;) {
+    read();
     const m = /listening on http:\/\/[^:\s]+:(\d+)/.exec(out);
-    if (m) return { url: `http://127.0.0.1:${m[1]}`, proc, pid: proc.pid, output: () => out, stop: async () => void (proc.kill("SIGTERM"), await proc.exited) };
+    if (m) return { url: `http://127.0.0.1:${m[1]}`, proc, pid: proc.pid, output: read, stop: async () => void (proc.kill("SIGTERM"), await proc.exited) };
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`${cmd.join(" ")} did not start:\n${out}`);
     await Bun.sleep(5);
   }

@@ -9,8 +9,11 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 export const LOG_LEVELS = Object.keys(RANK) as LogLevel[];
 
 export interface Logger {
+  readonly format: LogFormat;
   /** Whether a message at `level` would be written (callers skip building fields otherwise). */
   enabled(level: LogLevel): boolean;
+  /** Writes a JSON line built by the caller (the access log's, built without an intermediate object). */
+  writeLine(line: string): void;
   log(level: LogLevel, msg: string, fields?: LogFields): void;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
@@ -59,7 +62,7 @@ function stdoutSink(): { write: (line: string) => void; flush: () => void } {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
 
 /** A JSON value, without JSON.stringify for the common cases (it was the logger's largest cost). */
-function jsonValue(v: string | number | boolean | null): string {
+export function jsonValue(v: string | number | boolean | null): string {
   if (typeof v === "string") return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
   return String(v);
@@ -71,12 +74,24 @@ function pretty(time: string, level: LogLevel, msg: string, fields: LogFields | 
   return line;
 }
 
+let lastMs = -1;
+let lastIso = "";
+
+/** The ISO time of `ms`, computed once per millisecond. */
+export function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export function createLogger({ format = "json", level = "info", sink, clock = Date.now }: LoggerOptions = {}): Logger {
   const threshold = RANK[level];
   const out = sink ? { write: sink, flush: () => {} } : stdoutSink();
   const log = (lvl: LogLevel, msg: string, fields?: LogFields, always = false) => {
     if (RANK[lvl] < threshold && !always) return;
-    const time = new Date(clock()).toISOString();
+    const time = isoTime(clock());
     if (format === "pretty") return out.write(pretty(time, lvl, msg, fields));
     // Fields are written in order after time, level and msg; undefined ones are left out.
     let line = `{"time":"${time}","level":"${lvl}","msg":${jsonValue(msg)}`;
@@ -84,7 +99,9 @@ export function createLogger({ format = "json", level = "info", sink, clock = Da
     out.write(`${line}}`);
   };
   return {
+    format,
     enabled: (lvl) => RANK[lvl] >= threshold,
+    writeLine: out.write,
     log,
     debug: (msg, fields) => log("debug", msg, fields),
     info: (msg, fields) => log("info", msg, fields),
