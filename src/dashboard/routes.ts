@@ -10,7 +10,7 @@ const Series = t.Array(t.Number());
 export function dashboardRoutes({ db, metrics, clock = Date.now }: { db: Db; metrics: Metrics; clock?: () => number }) {
   return new Elysia({ name: "dashboard-routes" }).get(
     "/admin/overview",
-    async () => ({ ...overview(db, clock()), refusals: await metrics.refusalCounts() }),
+    () => ({ ...overview(db, clock()), refusals: metrics.refusalCounts() }),
     {
       response: {
         200: t.Object({

@@ -11,7 +11,8 @@ function bearerMatches(request: Request, token: string): boolean {
 }
 
 async function exposition(metrics: Metrics): Promise<Response> {
-  return new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
+  const { text, contentType } = await metrics.render();
+  return new Response(text, { headers: { "content-type": contentType } });
 }
 
 /** GET /metrics on the main port, with GATEWAY_METRICS_TOKEN as a bearer token; absent without one. */
