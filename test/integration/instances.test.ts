@@ -2,6 +2,7 @@
 // limits apply per process; with Redis, request, token and parallel limits are exact across them.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { promptBound } from "../../src/admission/admit.ts";
+import { formatUsd } from "../../src/admission/money.ts";
 import { buildPriceTable, costNanoUsd, findPrice } from "../../src/usage/pricing.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway } from "../helpers/gateway.ts";
@@ -119,6 +120,57 @@ describe("three servers sharing the request limit through Redis", () => {
       expect(shared).toBe(true);
     } finally {
       await Promise.all([a.stop(), b.stop(), c.stop()]);
+      await redis.stop();
+    }
+  });
+});
+
+describe("an instance killed under load", () => {
+  test("every response a client received has exactly one row; the others keep serving; the budget's spend includes the killed instance's rows", async () => {
+    const redis = await startRedis();
+    const env = { GATEWAY_REDIS_URL: redis.url };
+    const a = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env });
+    const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+    const c = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+    try {
+      const key = await a.createKey("killed-under-load", 1_000_000, ["--budget", "1000"]);
+      const servers = [a, b, c];
+      let running = true;
+      let n = 0;
+      const completed: string[] = [];
+      const loops = Array.from({ length: 24 }, async (_, client) => {
+        while (running) {
+          const id = `kill-${n++}`;
+          try {
+            const res = await fetch(`${servers[client % 3]!.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key.key}`, "x-request-id": id }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
+            if (res.status === 200 && (await res.text()).includes("chat.completion")) completed.push(id);
+          } catch {} // the killed instance's connections
+        }
+      });
+      while (completed.length < 600) await Bun.sleep(20);
+      await b.stop("SIGKILL");
+      await Bun.sleep(500);
+      running = false;
+      await Promise.all(loops);
+
+      const rows = a.rows().filter((r) => r.key_id === key.id);
+      const count = new Map<string, number>();
+      for (const r of rows) count.set(r.request_id as string, (count.get(r.request_id as string) ?? 0) + 1);
+      expect([...count.values()].every((x) => x === 1)).toBe(true);
+      expect(completed.filter((id) => count.get(id) !== 1)).toEqual([]);
+      expect(completed.length).toBeGreaterThan(600);
+      for (const s of [a, c]) {
+        const res = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key.key}`, "x-request-id": `after-${s.pid}` }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+      // The last admission read the spend from the database: every row but its own, the killed instance's included.
+      const all = a.rows().filter((r) => r.key_id === key.id);
+      const spentBefore = all.filter((r) => r.request_id !== `after-${c.pid}`).reduce((sum, r) => sum + (r.cost_nano_usd as number), 0);
+      const view = (await (await fetch(`${c.url}/v1/key`, { headers: { authorization: `Bearer ${key.key}` } })).json()) as { spent_usd: string };
+      expect(view.spent_usd).toBe(formatUsd(spentBefore));
+    } finally {
+      await Promise.all([a.stop(), c.stop()]);
       await redis.stop();
     }
   });
