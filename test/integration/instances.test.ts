@@ -36,14 +36,20 @@ describe("several servers on one SQLite file", () => {
   });
 });
 
+/** A private Redis and three servers from the binary on one database file, sharing it. */
+async function threeOnRedis() {
+  const redis = await startRedis();
+  const env = { GATEWAY_REDIS_URL: redis.url };
+  const a = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env });
+  const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+  const c = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+  return { redis, a, b, c };
+}
+
 describe("three servers sharing the request limit through Redis", () => {
   test("90 simultaneous requests over three servers: exactly 30 pass a 30 rpm key, 30 a TPM limit sized for 30, 5 a max_parallel of 5, 10 a budget of ten worst cases, which is never overshot; Redis down: budgets refused, the rest served; back: shared again", async () => {
     await awayFromMinuteEdge(20_000);
-    const redis = await startRedis();
-    const env = { GATEWAY_REDIS_URL: redis.url };
-    const a = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env });
-    const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
-    const c = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+    const { redis, a, b, c } = await threeOnRedis();
     try {
       expect(c.logs()).toContain("limits are shared through Redis");
       expect(c.logs()).not.toContain("counted in each process");
@@ -127,11 +133,7 @@ describe("three servers sharing the request limit through Redis", () => {
 
 describe("an instance killed under load", () => {
   test("every response a client received has exactly one row; the others keep serving; the budget's spend includes the killed instance's rows", async () => {
-    const redis = await startRedis();
-    const env = { GATEWAY_REDIS_URL: redis.url };
-    const a = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env });
-    const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
-    const c = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+    const { redis, a, b, c } = await threeOnRedis();
     try {
       const key = await a.createKey("killed-under-load", 1_000_000, ["--budget", "1000"]);
       const servers = [a, b, c];
