@@ -1,6 +1,7 @@
 // Retries of an upstream request, only before anything reached the customer: connection failures and
 // 429/500/502/503/504, with exponential backoff and jitter, honouring Retry-After up to a cap.
 import type { ProviderConfig } from "../config.ts";
+import { ApiError } from "../errors.ts";
 import type { Route } from "./router.ts";
 import { classify } from "./upstream-outcome.ts";
 
@@ -82,6 +83,8 @@ export async function sendWithRetries(provider: ProviderConfig, send: () => Prom
     try {
       res = await send();
     } catch (err) {
+      // The request could not even be built for this provider (a translation refused it): not a fetch failure.
+      if (err instanceof ApiError) throw err;
       const failure = classify(err, false, false);
       if (last || signal.aborted || (failure !== "unreachable" && failure !== "broken")) throw new UpstreamFetchError(err, attempt);
       await Bun.sleep(retryDelay(attempt, null, provider.retryMaxWaitMs));

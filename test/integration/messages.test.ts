@@ -257,6 +257,16 @@ describe("chat completions to an Anthropic provider (translated: Claude for Open
     expect(usage).toMatchObject({ prompt_tokens: 530, completion_tokens: 12, total_tokens: 542 });
   });
 
+  test("what the provider's API cannot express is refused before anything is forwarded: n > 1", async () => {
+    const before = claude.received.length;
+    const rows = gw.rows().length;
+    const err = await openai().chat.completions.create({ model: "claude-haiku-4-5", n: 2, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ code: "unsupported_value", param: "n" });
+    expect(claude.received.length).toBe(before);
+    expect(gw.rows().length).toBe(rows);
+  });
+
   test("the provider's errors reach an OpenAI SDK customer in OpenAI's shape", async () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: "POST",

@@ -47,6 +47,10 @@ describe("chat request → Anthropic message request", () => {
   for (const [name, chat, expected] of cases) {
     test(name, () => expect(chatToAnthropicRequest(chat, "claude-x", 4096, false)).toMatchObject({ model: "claude-x", ...expected }));
   }
+  test("several choices (n > 1) are refused, never silently reduced to one", () => {
+    expect(() => chatToAnthropicRequest({ messages: [{ role: "user", content: "x" }], n: 2 }, "m", 10, false)).toThrow("'n' greater than 1 is not supported");
+    expect(chatToAnthropicRequest({ messages: [{ role: "user", content: "x" }], n: 1 }, "m", 10, false)).toMatchObject({ model: "m" });
+  });
   test("max_tokens defaults to the model's maximum; no tool_choice without tools", () => {
     const out = chatToAnthropicRequest({ messages: [{ role: "user", content: "x" }], tool_choice: "auto" }, "m", 1234, true);
     expect(out).toEqual({ model: "m", max_tokens: 1234, stream: true, messages: [{ role: "user", content: [{ type: "text", text: "x" }] }] });

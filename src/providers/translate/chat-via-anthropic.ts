@@ -1,5 +1,6 @@
 // OpenAI chat completions served by Anthropic's Messages API: the request translated to a message, the
 // message (or its event stream) translated back to a completion (or chunks), usage included.
+import { invalidRequest } from "../proxy.ts";
 import { parseData, type EventStep } from "./sse.ts";
 
 type Obj = Record<string, unknown>;
@@ -65,6 +66,8 @@ function toolChoice(choice: unknown, parallel: unknown): Obj | undefined {
 
 /** A chat completions request as an Anthropic message request for `model`. */
 export function chatToAnthropicRequest(body: Obj, model: string, defaultMaxTokens: number, stream: boolean): Obj {
+  // Anthropic answers with one message: several choices cannot be given, and must not silently shrink to one.
+  if (typeof body.n === "number" && body.n > 1) throw invalidRequest("'n' greater than 1 is not supported for this model (its provider answers with one message).", "n", "unsupported_value");
   const system: string[] = [];
   const messages: { role: "user" | "assistant"; content: Obj[] }[] = [];
   const push = (role: "user" | "assistant", blocks: Obj[]) => {
