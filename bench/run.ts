@@ -46,14 +46,21 @@ const limited = await prepareGateway(binary, upstream.url, {
   fillerKeys: 0,
   keyFlags: ["--budget", "1000000", "--tpm", "1000000000", "--max-parallel", "10000", "--expires", "3650d", "--models", "gpt-*"],
 });
-cleanup.push(small.dir, big.dir, limited.dir);
+// Several-instance mode: the same keys' limits shared through a private Redis (when redis-server is installed).
+const redisServer = Bun.which("redis-server") ? await spawnRedis() : undefined;
+const sharedDir = redisServer && (await prepareGateway(binary, upstream.url, { cliKeys: 2, fillerKeys: 0, keyFlags: ["--budget", "1000000", "--tpm", "1000000000", "--max-parallel", "10000"] }));
+process.on("exit", () => redisServer?.proc.kill("SIGKILL"));
+if (!redisServer) console.log("redis-server is not installed: no several-instance row (apt-get install -y redis-server)");
+cleanup.push(small.dir, big.dir, limited.dir, ...(sharedDir ? [sharedDir.dir] : []));
 const gateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: small.dir, env: small.env });
 const gatewayBig = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: big.dir, env: big.env });
 const gatewayLimited = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: limited.dir, env: limited.env });
 procs.push(gateway, gatewayBig, gatewayLimited);
+const gatewayShared = sharedDir && (await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: sharedDir.dir, env: { ...sharedDir.env, GATEWAY_REDIS_URL: redisServer!.url } }));
+if (gatewayShared) procs.push(gatewayShared);
 // Warm-up: bcrypt runs once per key per process (~70 ms); a slow first response would also skew wrk's
 // percentiles for the whole run, so every key is verified before anything is measured.
-for (const [proc, dir] of [[gateway, small], [gatewayBig, big], [gatewayLimited, limited]] as const) {
+for (const [proc, dir] of [[gateway, small], [gatewayBig, big], [gatewayLimited, limited], ...(gatewayShared ? [[gatewayShared, sharedDir!] as const] : [])] as const) {
   for (const key of dir.keys) {
     const r = await fetch(`${proc.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${await r.text()}`);
@@ -65,7 +72,7 @@ const idleMb = memoryMb(gateway.pid).rss;
 type Target = "upstream" | "floor" | "gateway";
 const urls: Record<Target, string> = { upstream: upstream.url, floor: floor.url, gateway: gateway.url };
 const results = new Map<string, WrkResult[]>();
-const completed = { gateway: 0, gatewayBig: 0, gatewayLimited: 0 };
+const completed = { gateway: 0, gatewayBig: 0, gatewayLimited: 0, gatewayShared: 0 };
 const failures: string[] = [];
 let keyTurn = 0;
 
@@ -94,6 +101,11 @@ for (let round = 0; round < ROUNDS; round++) {
   }
   for (const [name, key] of [["none", limited.keys[0]!], ["all", limited.keys[1]!]] as const) {
     completed.gatewayLimited += (await measure(`limits|${name}`, gatewayLimited.url, 50, false, key)).requests;
+  }
+  if (gatewayShared) {
+    for (const [name, key] of [["none", sharedDir!.keys[0]!], ["all", sharedDir!.keys[1]!]] as const) {
+      completed.gatewayShared += (await measure(`redis|${name}`, gatewayShared.url, 50, false, key)).requests;
+    }
   }
 }
 const afterLoad = memoryMb(gateway.pid);
@@ -151,7 +163,7 @@ const slopeMbPerMin = linearSlope(tail) * 60 * 4; // samples every 250 ms
 await Bun.sleep(300);
 const forwarded = async (u: string) => ((await (await fetch(`${u}/count`)).json()) as { fromGateway: number }).fromGateway;
 const counts = { fromGateway: (await forwarded(upstream.url)) + (await forwarded(slowUpstream.url)) };
-const rowCounts = [small, big, limited].map((d) => {
+const rowCounts = [small, big, limited, ...(sharedDir ? [sharedDir] : [])].map((d) => {
   const db = new Database(d.dbPath, { readonly: true });
   const r = db.query("SELECT count(*) AS n, coalesce(sum(estimated), 0) AS est FROM usage").get() as { n: number; est: number };
   db.close();
@@ -160,12 +172,14 @@ const rowCounts = [small, big, limited].map((d) => {
 const rowsTotal = rowCounts.reduce((a, r) => a + r.n, 0);
 // Streams cut by wrk stopping are recorded as estimated rows, sometimes before the upstream read the request.
 const estimatedRows = rowCounts.reduce((a, r) => a + r.est, 0);
-const wrkTotal = completed.gateway + completed.gatewayBig + completed.gatewayLimited;
+const wrkTotal = completed.gateway + completed.gatewayBig + completed.gatewayLimited + completed.gatewayShared;
 
 // Start-up: exec to first successful /health on the existing (now large) database.
 await gateway.stop();
 await gatewayBig.stop();
 await gatewayLimited.stop();
+await gatewayShared?.stop();
+redisServer?.proc.kill("SIGKILL");
 const startups: number[] = [];
 for (let i = 0; i < 7; i++) startups.push(await startupMs(binary, small.dir, small.env, 19000 + i));
 
@@ -196,6 +210,12 @@ table(["target", "mode", "conns", "req/s", "p50", "p99"], rows2);
 console.log(`\nstreaming time to first event (median of ${ttfb.gateway!.length}): upstream ${ms(percentile(ttfb.upstream!, 50))}, floor ${ms(ttfbFloor)}, gateway ${ms(ttfbGateway)}`);
 console.log(`chunks 20 ms apart upstream arrive through the gateway with gaps of ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`);
 console.log(`admission: key with every limit ${med("limits|all", (r) => r.rps).toFixed(0)} req/s, key with none ${med("limits|none", (r) => r.rps).toFixed(0)} req/s`);
+if (gatewayShared) {
+  const r = (l: string) => med(l, (x) => x.rps);
+  console.log(
+    `several instances (limits in Redis, one instance measured): key with none ${r("redis|none").toFixed(0)} req/s (${(r("redis|none") / r("limits|none")).toFixed(2)} of the same without Redis), every limit ${r("redis|all").toFixed(0)} req/s (${(r("redis|all") / r("limits|all")).toFixed(2)})`,
+  );
+}
 console.log(`keys: 10 keys ${med("keys|10 keys", (r) => r.rps).toFixed(0)} req/s, 100,000 keys ${med("keys|100,000 keys", (r) => r.rps).toFixed(0)} req/s`);
 for (const t of ["floor", "gateway"] as const) {
   const r = tails[t];
@@ -260,6 +280,20 @@ function linearSlope(ys: number[]): number {
   });
   return num / den;
 }
+/** A private redis-server on a free port, without persistence. */
+async function spawnRedis(): Promise<{ url: string; proc: ReturnType<typeof Bun.spawn> }> {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  await probe.stop(true);
+  const proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore", stderr: "ignore" });
+  for (let i = 0; i < 200; i++) {
+    const up = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then((sock) => (sock.end(), true), () => false);
+    if (up) return { url: `redis://127.0.0.1:${port}`, proc };
+    await Bun.sleep(25);
+  }
+  throw new Error("redis-server did not start");
+}
+
 async function startupMs(bin: string, cwd: string, env: Record<string, string>, port: number): Promise<number> {
   const t0 = performance.now();
   const p = Bun.spawn([bin, "serve", "--port", String(port), "--host", "127.0.0.1"], { cwd, env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });

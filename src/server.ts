@@ -80,10 +80,10 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const redis = config.redisUrl === undefined ? undefined : createRedisLink({ url: config.redisUrl, log });
   await redis?.ready;
   const shared = redis && createSharedLimiter({ link: redis, local: localLimiter, clock });
-  const memoryCounters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()) });
+  const memoryCounters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from) });
   // With Redis, every limit is shared; spend is read from the database every instance writes to.
   const counters = redis
-    ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: (keyId, from) => spentSince(db, keyId, from, clock()), slotTtlMs: config.upstreamTimeoutMs + 60_000 })
+    ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: (keyId, from) => spentSince(db, keyId, from), slotTtlMs: config.upstreamTimeoutMs + 60_000 })
     : memoryCounters;
   const instance = registerInstance({ sqlite: db.$client });
   if (instance.others.length > 0) {

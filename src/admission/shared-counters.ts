@@ -18,16 +18,24 @@ import type { Admission, CounterStore, Estimate, KeyLimits, KeySnapshot, Ticket 
 const MINUTE = 60_000;
 
 // KEYS[1] the minute's token hash (used, reserved), KEYS[2] the in-flight set, KEYS[3] the budget
-// reservations (ticket -> cost), KEYS[4] their expiries. ARGV: now, tpm limit (-1: none), tokens,
+// reservations (ticket -> cost, and their sum in "_sum"), KEYS[4] their expiries. ARGV: now, tpm limit (-1: none), tokens,
 // max parallel (-1: none), ticket id, its expiry, window ttl, budget (-1: none), cost, spent.
 const ADMIT = `
 local now, tpm, tokens, par = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local budget, cost, spent = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local used, reserved, inflight, held = 0, 0, 0, 0
 if budget >= 0 then
-  for _, t in ipairs(redis.call("ZRANGEBYSCORE", KEYS[4], "-inf", now)) do redis.call("HDEL", KEYS[3], t) end
-  redis.call("ZREMRANGEBYSCORE", KEYS[4], "-inf", now)
-  for _, v in ipairs(redis.call("HVALS", KEYS[3])) do held = held + tonumber(v) end
+  -- Reservations of instances that died expire; the running sum ("_sum") keeps the check O(1).
+  local expired = redis.call("ZRANGEBYSCORE", KEYS[4], "-inf", now)
+  for _, t in ipairs(expired) do
+    local c = redis.call("HGET", KEYS[3], t)
+    if c then
+      redis.call("HINCRBY", KEYS[3], "_sum", -tonumber(c))
+      redis.call("HDEL", KEYS[3], t)
+    end
+  end
+  if #expired > 0 then redis.call("ZREMRANGEBYSCORE", KEYS[4], "-inf", now) end
+  held = tonumber(redis.call("HGET", KEYS[3], "_sum") or "0")
   if spent + cost > budget then return {"budget_exhausted", used, reserved, inflight, held} end
 end
 if tpm >= 0 then
@@ -53,6 +61,7 @@ if par >= 0 then
 end
 if budget >= 0 then
   redis.call("HSET", KEYS[3], ARGV[5], cost)
+  redis.call("HINCRBY", KEYS[3], "_sum", cost)
   redis.call("ZADD", KEYS[4], ARGV[6], ARGV[5])
   redis.call("PEXPIREAT", KEYS[3], ARGV[6])
   redis.call("PEXPIREAT", KEYS[4], ARGV[6])
@@ -71,7 +80,11 @@ return 1`;
 
 // KEYS[1], KEYS[2]: the budget reservations and their expiries; ARGV[1] the ticket.
 const UNRESERVE = `
-redis.call("HDEL", KEYS[1], ARGV[1])
+local c = redis.call("HGET", KEYS[1], ARGV[1])
+if c then
+  redis.call("HINCRBY", KEYS[1], "_sum", -tonumber(c))
+  redis.call("HDEL", KEYS[1], ARGV[1])
+end
 redis.call("ZREM", KEYS[2], ARGV[1])
 return 1`;
 

@@ -124,7 +124,7 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
     if (row.budgetNanoUsd === null) return toKeyInfo(row);
     const now = clock();
     const { start, end } = periodBounds(isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month", now);
-    return toKeyInfo(row, { nano: spentSince(db, row.id, start, now), resetsAt: end });
+    return toKeyInfo(row, { nano: spentSince(db, row.id, start), resetsAt: end });
   }
 
   function assertNameFree(name: string, exceptId?: string): void {

@@ -1,3 +1,4 @@
+import type { Statement } from "bun:sqlite";
 import type { Db } from "../db/client.ts";
 import { DAY_MS, isoDay, type TimeRange } from "./time-range.ts";
 
@@ -163,6 +164,25 @@ export function nanoToUsd(nano: number): number {
 }
 
 /** Exact spend of one key from `from` on (rows and roll-ups, one snapshot): what a budget period has used. */
-export function spentSince(db: Db, keyId: string, from: number, now: number): number {
-  return usageReport(db, { from, to: now + 366 * DAY_MS, groupBy: "key", keyId }).total.cost_nano_usd ?? 0;
+const spendQueries = new WeakMap<Db, { folded: Statement<{ n: number }, [string, number]>; recent: Statement<{ n: number }, [number, string, number]> }>();
+
+/**
+ * A key's spend since `from` (a budget period's start: a UTC midnight), exact: the days folded into the
+ * roll-up (its (key_id, day) index), plus the rows above the watermark (a few: found by id, the `+`
+ * keeps SQLite off the key's index, which would visit every row of the period), in one snapshot. Read on
+ * every request of a budgeted key when several instances share it, so it must stay this small.
+ */
+export function spentSince(db: Db, keyId: string, from: number): number {
+  let q = spendQueries.get(db);
+  if (!q) {
+    q = {
+      folded: db.$client.query("SELECT coalesce(sum(cost_nano_usd), 0) AS n FROM usage_daily WHERE key_id = ? AND day >= ?"),
+      recent: db.$client.query("SELECT coalesce(sum(cost_nano_usd), 0) AS n FROM usage WHERE id > ? AND +key_id = ? AND +created_at >= ?"),
+    };
+    spendQueries.set(db, q);
+  }
+  const { folded, recent } = q;
+  return db.$client
+    .transaction(() => folded.get(keyId, Math.floor(from / DAY_MS))!.n + recent.get(watermark(db), keyId, from)!.n)
+    .deferred();
 }
