@@ -69,23 +69,24 @@ if budget >= 0 then
 end
 return {"ok", used, reserved + tokens, inflight, held}`;
 
-// KEYS as above; ARGV: tokens reserved, tokens used (settle) or -1 (release), ticket id.
+// KEYS as ADMIT's; ARGV: tokens reserved, tokens used (settle) or -1 (release), ticket id, and when a
+// settled request's budget reservation lapses.
 const FINISH = `
 if redis.call("EXISTS", KEYS[1]) == 1 then
   redis.call("HINCRBY", KEYS[1], "reserved", -tonumber(ARGV[1]))
   if tonumber(ARGV[2]) >= 0 then redis.call("HINCRBY", KEYS[1], "used", ARGV[2]) end
 end
 redis.call("ZREM", KEYS[2], ARGV[3])
-return 1`;
-
-// KEYS[1], KEYS[2]: the budget reservations and their expiries; ARGV[1] the ticket.
-const UNRESERVE = `
-local c = redis.call("HGET", KEYS[1], ARGV[1])
-if c then
-  redis.call("HINCRBY", KEYS[1], "_sum", -tonumber(c))
-  redis.call("HDEL", KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) >= 0 then
+  redis.call("ZADD", KEYS[4], "XX", ARGV[4], ARGV[3])
+else
+  local c = redis.call("HGET", KEYS[3], ARGV[3])
+  if c then
+    redis.call("HINCRBY", KEYS[3], "_sum", -tonumber(c))
+    redis.call("HDEL", KEYS[3], ARGV[3])
+  end
+  redis.call("ZREM", KEYS[4], ARGV[3])
 end
-redis.call("ZREM", KEYS[2], ARGV[1])
 return 1`;
 
 export interface SharedCountersOptions {
@@ -128,23 +129,15 @@ export function createSharedCounters({ link, local, loadSpent, slotTtlMs, settle
     });
     if (verdict !== "ok") return verdict === "tpm" ? { ok: false, reason: "tpm", resetMs: window + MINUTE - now } : { ok: false, reason: verdict as "parallel" | "tpm_never_fits" | "budget_exhausted" | "budget_reserved" };
     let open = true;
+    // One call either way. Settled: the row is committed and its cost is in the database; the budget
+    // reservation lapses settleDelayMs later (an instance that read the spend just before the commit
+    // still sees it reserved) and a later admission removes it. Released: no row; it goes now.
     const finish = (tokensUsed: number) => {
-      if (!open) return false;
+      if (!open) return;
       open = false;
-      void link.run(FINISH, keys, [estimate.tokens, tokensUsed, id]);
-      return true;
+      void link.run(FINISH, keys, [estimate.tokens, tokensUsed, id, Date.now() + settleDelayMs]);
     };
-    const unreserve = () => void link.run(UNRESERVE, keys.slice(2), [id]);
-    const ticket: Ticket = {
-      settle(actual) {
-        // The row is committed: its cost is in the database. The reservation is kept a little longer
-        // for instances that read the spend just before the commit.
-        if (finish(actual.tokens) && period) setTimeout(unreserve, settleDelayMs).unref();
-      },
-      release() {
-        if (finish(-1) && period) unreserve();
-      },
-    };
+    const ticket: Ticket = { settle: (actual) => finish(actual.tokens), release: () => finish(-1) };
     return { ok: true, ticket };
   }
 

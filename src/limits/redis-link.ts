@@ -21,11 +21,24 @@ export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: 
     degraded = true;
   };
 
+  // Scripts are sent by their SHA1 (EVALSHA): the body, hashed by Redis on every EVAL, goes only once.
+  const shas = new Map<string, string>();
+  const evaluate = async (script: string, rest: string[]): Promise<unknown> => {
+    let sha = shas.get(script);
+    if (!sha) shas.set(script, (sha = new Bun.CryptoHasher("sha1").update(script).digest("hex")));
+    try {
+      return await redis.send("EVALSHA", [sha, ...rest]);
+    } catch (err) {
+      if (!(err as Error)?.message?.includes("NOSCRIPT")) throw err;
+      return redis.send("EVAL", [script, ...rest]); // first use on this Redis (or after a restart): loads it
+    }
+  };
+
   /** Runs a Lua script; undefined when Redis cannot be reached in time (the caller counts locally). */
   async function run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
     let timer: Timer | undefined;
     try {
-      const answer = redis.send("EVAL", [script, String(keys.length), ...keys, ...args.map(String)]);
+      const answer = evaluate(script, [String(keys.length), ...keys, ...args.map(String)]);
       const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
       const result = await Promise.race([answer, late]);
       if (degraded) {
