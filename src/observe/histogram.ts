@@ -43,8 +43,4 @@ export class FastHistogram {
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
-
-  reset(): void {
-    this.series.clear();
-  }
 }

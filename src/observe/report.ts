@@ -10,7 +10,6 @@ export interface RequestReport {
   time: number;
   start: number;
   client?: string;
-  route?: string;
   keyId?: string;
   keyName?: string;
   modelRequested?: string;

@@ -2,7 +2,7 @@
 // never a key), operational messages through the same logger, /metrics behind its token or on a
 // localhost port, and a real Prometheus scraping it and answering PromQL with the traffic generated.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { completion, sseResponse, startFakeUpstream, streamEvents } from "../helpers/fake-upstream.ts";
+import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { PROVIDER_KEY, startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { startPrometheus } from "../helpers/prometheus.ts";
 
