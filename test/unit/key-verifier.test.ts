@@ -63,6 +63,27 @@ describe("key verification", () => {
     expect(runs).toHaveLength(1);
   });
 
+  test("a change from another connection is seen however the server's own commits interleave with it (the WAL-index header watch)", async () => {
+    const h = harness();
+    await h.keys.create({ name: "a", key: "sk-key-aaaaaaaa", rateLimitPerMinute: 1 });
+    const { verify } = countingVerifier(h);
+    const shell = new Database(h.dbPath);
+    const own = h.db.$client.prepare("INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    const seen: number[] = [];
+    for (let i = 2; i < 42; i++) {
+      // The server's own commits (usage rows) before and after the verification, then a foreign one.
+      for (let j = 0; j < i % 3; j++) own.run(String(i * 10 + j));
+      const before = await verify("sk-key-aaaaaaaa");
+      expect(before).toMatchObject({ ok: true, key: { rateLimitPerMinute: i - 1 } });
+      if (i % 2 === 0) own.run(`after-${i}`);
+      shell.run("UPDATE api_keys SET rate_limit_per_minute = ? WHERE name = 'a'", [i]);
+      const after = await verify("sk-key-aaaaaaaa");
+      if (after.ok) seen.push(after.key.rateLimitPerMinute);
+    }
+    shell.close();
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, k) => k + 2));
+  });
+
   test("changes through the server's own connection (the admin API) reach the cache through onChange", async () => {
     const h = harness();
     const { verify } = countingVerifier(h);
