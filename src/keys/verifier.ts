@@ -2,7 +2,6 @@ import type { KeyLimits } from "../admission/counters.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { isBudgetPeriod } from "../admission/periods.ts";
 import { isBusy, type Db } from "../db/client.ts";
-import { createCommitWatch } from "../db/commit-watch.ts";
 import { lookupDigest } from "./secret.ts";
 
 export interface VerifiedKey {
@@ -65,10 +64,8 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
   );
   // Rows read since the database last changed. PRAGMA data_version changes whenever another connection
   // (the CLI, a sqlite3 shell's UPDATE, another server) commits, so such a change is still seen on the
-  // next request; changes made through this connection (the admin API) call invalidate(). The pragma
-  // is a read transaction: it only runs when the WAL-index header shows that someone committed.
+  // next request; changes made through this connection (the admin API) call invalidate().
   const dataVersion = db.$client.query<{ data_version: number }, []>("PRAGMA data_version");
-  const commits = createCommitWatch(db.$client);
   let seenVersion = -1;
   const rows = new Map<string, Row>();
   const MAX_CACHED = 100_000;
@@ -85,18 +82,10 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
   }
 
   function readOnce(lookup: string): Row | null {
-    if (commits.moved()) {
-      let version: number;
-      try {
-        version = dataVersion.get()!.data_version;
-      } catch (err) {
-        commits.forget();
-        throw err;
-      }
-      if (version !== seenVersion) {
-        rows.clear();
-        seenVersion = version;
-      }
+    const version = dataVersion.get()!.data_version;
+    if (version !== seenVersion) {
+      rows.clear();
+      seenVersion = version;
     }
     const cached = rows.get(lookup);
     if (cached) return cached;
