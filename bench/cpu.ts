@@ -1,7 +1,8 @@
 // `bun run bench/cpu.ts [BINARY]`: CPU time per request (user + system, every thread, from /proc) of the
 // floor proxy and the gateway under the same wrk load, with the gateway's threads listed by name. On a
 // saturated 2-core box throughput follows CPU per request, and this figure does not move with the noise
-// of other processes the way req/s does. BENCH_STREAM=1 for streams, BENCH_CONNECTIONS (default 50).
+// of other processes the way req/s does. BENCH_STREAM=1 for streams, BENCH_CONNECTIONS (default 50),
+// BENCH_ENV (a JSON object) adds environment to the gateway.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { spawnServer, type Proc } from "./lib/procs.ts";
@@ -53,7 +54,7 @@ procs.push(upstream);
 const floor = await spawnServer([process.execPath, "run", join(import.meta.dir, "floor-proxy.ts"), "0", upstream.url]);
 procs.push(floor);
 const dir = await prepareGateway(binary, upstream.url, { cliKeys: 1, fillerKeys: 0 });
-const gateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: dir.dir, env: dir.env });
+const gateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: dir.dir, env: { ...dir.env, ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>) } });
 procs.push(gateway);
 await measure("floor", floor, "none");
 await measure("gateway", gateway, dir.keys[0]!);

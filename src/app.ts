@@ -14,7 +14,7 @@ import type { ModelCatalog } from "./providers/models.ts";
 import { chatRoutes, nativeChatRoute } from "./providers/routes.ts";
 import type { Admission } from "./admission/admit.ts";
 import { keyRoutes } from "./admission/routes.ts";
-import type { Db } from "./db/client.ts";
+import type { UsageQueries } from "./store/types.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
 import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type ObserveOptions } from "./http/edge.ts";
 import { endReport, reportOf } from "./observe/report.ts";
@@ -26,7 +26,7 @@ import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
   version: string;
-  db: Db;
+  usage: UsageQueries;
   keys: KeyService;
   admit: CustomerGate;
   requireAdmin: AdminGuard;
@@ -98,8 +98,8 @@ export function createApp(deps: AppDeps) {
     .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
     .use(messagesRoutes({ admit: deps.admit, messages: deps.messages }))
     .use(metricsRoutes(deps.metrics, deps.metricsToken))
-    .use(dashboardRoutes({ db: deps.db, metrics: deps.metrics, clock: deps.clock }))
-    .use(usageRoutes({ db: deps.db, admit: deps.admit }))
+    .use(dashboardRoutes({ usage: deps.usage, metrics: deps.metrics, clock: deps.clock }))
+    .use(usageRoutes({ usage: deps.usage, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
 }

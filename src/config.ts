@@ -17,6 +17,8 @@ export interface CliFlags {
 
 export interface BaseConfig {
   dbPath: string;
+  /** PostgreSQL instead of the SQLite file (GATEWAY_DATABASE_URL, or database_url in the config file). */
+  databaseUrl: string | undefined;
   busyTimeoutMs: number;
   secret: string | undefined;
   secretFile: string;
@@ -100,6 +102,7 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
   const dbPath = flags.db ?? env.GATEWAY_DB ?? "gateway.db";
   return {
     dbPath,
+    databaseUrl: databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL)),
     busyTimeoutMs: intSetting(env, "GATEWAY_BUSY_TIMEOUT_MS", 5000, 0),
     secret: nonEmpty(env.GATEWAY_SECRET),
     secretFile: nonEmpty(env.GATEWAY_SECRET_FILE) ?? join(dirname(dbPath), `${basename(dbPath)}.secret`),
@@ -181,7 +184,13 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     metricsPerKey: file.metrics_per_key ?? false,
     usageRetentionDays: file.usage_retention_days,
     redisUrl: redisUrl(nonEmpty(env.GATEWAY_REDIS_URL) ?? file.redis_url),
+    databaseUrl: databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL) ?? file.database_url),
   };
+}
+
+function databaseUrl(url: string | undefined): string | undefined {
+  if (url !== undefined && !/^postgres(ql)?:\/\/[^/\s]+/.test(url)) throw new UserError(`GATEWAY_DATABASE_URL must look like postgres://user:password@host:5432/database, got '${url.replace(/\/\/[^@/]*@/, "//***@")}'`);
+  return url;
 }
 
 function redisUrl(url: string | undefined): string | undefined {

@@ -1,9 +1,10 @@
 import { createApp } from "./app.ts";
 import type { ServerConfig } from "./config.ts";
-import { startCheckpointer } from "./db/checkpointer.ts";
-import { describeSqliteError, openDatabase, probeWrite, type Db } from "./db/client.ts";
-import { createStorageHealth, watchDatabaseFile } from "./db/storage-health.ts";
-import { registerInstance } from "./db/instances.ts";
+import type { Db } from "./db/client.ts";
+import { createStorageHealth } from "./db/storage-health.ts";
+import { openSqliteStorage } from "./store/sqlite-storage.ts";
+import { openPgStorage } from "./store/pg-storage.ts";
+import type { Storage } from "./store/types.ts";
 import { createSharedLimiter } from "./limits/shared-window.ts";
 import { createRedisLink } from "./limits/redis-link.ts";
 import { UserError } from "./errors.ts";
@@ -11,8 +12,7 @@ import { loadSecret } from "./keys/secret.ts";
 import { createAdmission } from "./admission/admit.ts";
 import { createMemoryCounters } from "./admission/counters.ts";
 import { createSharedCounters } from "./admission/shared-counters.ts";
-import { spentSince } from "./usage/analytics.ts";
-import { createKeyService, secretInUse } from "./keys/service.ts";
+import { createKeyService } from "./keys/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
 import { createAdminGuard } from "./keys/admin-auth.ts";
 import { createCustomerGate } from "./keys/auth.ts";
@@ -23,12 +23,9 @@ import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import { createResponsesProxy } from "./providers/responses-proxy.ts";
 import { createMessagesProxy } from "./providers/messages-proxy.ts";
 import { createRouter } from "./providers/router.ts";
-import { createUsageRecorder } from "./usage/recorder.ts";
 import { findPrice } from "./usage/pricing.ts";
-import { startRollupJob } from "./usage/rollup.ts";
-import { startRetentionJob } from "./usage/retention.ts";
 import { VERSION } from "./version.ts";
-import { statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { accessLog } from "./observe/access-log.ts";
 import { createLogger, lineLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics } from "./observe/metrics.ts";
@@ -37,7 +34,10 @@ import { serveMetricsPort } from "./observe/routes.ts";
 export interface RunningServer {
   url: string;
   port: number;
-  db: Db;
+  /** Where rows go: the SQLite file, or the PostgreSQL URL without its password. */
+  where: string;
+  /** The SQLite database (undefined on PostgreSQL). */
+  db: Db | undefined;
   logger: Logger;
   /** The localhost metrics listener's port (--metrics-port). */
   metricsPort: number | undefined;
@@ -55,51 +55,33 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, { log: sink, clock = Date.now }: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, sink });
   const log = lineLogger(logger);
-  // Start-up may wait for other processes' locks (migrations); once serving, the event loop never does.
-  const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs });
-  assertWritable(db, config.dbPath);
-  const secret = loadSecret(config.secret, config.secretFile, { mayCreate: !secretInUse(db) });
-  const verifier = createKeyVerifier({ db, secret, clock });
-  // Refuses a secret other than the database's.
-  const keys = createKeyService({ db, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
-  db.$client.run("PRAGMA busy_timeout = 0");
-  db.$client.run("PRAGMA wal_autocheckpoint = 0"); // checkpoints run on a worker thread instead
-  db.$client.run(`PRAGMA journal_size_limit = ${32 * 1024 * 1024}`);
-  db.$client.run("PRAGMA cache_size = -16000"); // 16 MB: the key lookup index of 100,000 keys stays in memory
-  const writerCheckpoint = db.$client.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-  const checkpointer = startCheckpointer(config.dbPath, {
-    log,
-    afterCheckpoint: () => {
-      try {
-        writerCheckpoint.get();
-      } catch {} // busy or failing: the worker's next round tries again
-    },
-  });
   const health = createStorageHealth({ log });
+  let onCommit = (_rows: number, _seconds: number) => {};
+  const storageOptions = { health, log, clock, onCommit: (rows: number, seconds: number) => onCommit(rows, seconds), usageRetentionDays: config.usageRetentionDays };
+  const sqlite = config.databaseUrl === undefined ? openSqliteStorage(config.dbPath, config.busyTimeoutMs, storageOptions) : undefined;
+  const storage: Storage = sqlite ?? (await openPgStorage(config.databaseUrl!, storageOptions));
+  const { verifier, keys } = await keyServices(storage, config, clock).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
+  });
   const localLimiter = createFixedWindowLimiter(clock);
   const redis = config.redisUrl === undefined ? undefined : createRedisLink({ url: config.redisUrl, log });
   await redis?.ready;
   const shared = redis && createSharedLimiter({ link: redis, local: localLimiter, clock });
-  const memoryCounters = createMemoryCounters({ loadSpent: (keyId, from) => spentSince(db, keyId, from) });
+  const memoryCounters = createMemoryCounters({ loadSpent: storage.loadSpent });
   // With Redis, every limit is shared; spend is read from the database every instance writes to.
-  const counters = redis
-    ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: (keyId, from) => spentSince(db, keyId, from), slotTtlMs: config.upstreamTimeoutMs + 60_000 })
-    : memoryCounters;
-  const instance = registerInstance({ sqlite: db.$client });
-  if (instance.others.length > 0) {
-    if (shared) logger.info(`other gateway servers are serving ${config.dbPath} (${instance.others.join(", ")}): limits are shared through Redis`);
-    else logger.warn(`another gateway server is serving ${config.dbPath} (${instance.others.join(", ")}): request, token, parallel and budget limits are counted in each process, so those limits apply per server (set GATEWAY_REDIS_URL to share them)`);
+  const counters = redis ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: storage.loadSpent, slotTtlMs: config.upstreamTimeoutMs + 60_000 }) : memoryCounters;
+  if (storage.others.length > 0) {
+    if (shared) logger.info(`other gateway servers are serving ${config.dbPath} (${storage.others.join(", ")}): limits are shared through Redis`);
+    else logger.warn(`another gateway server is serving ${config.dbPath} (${storage.others.join(", ")}): request, token, parallel and budget limits are counted in each process, so those limits apply per server (set GATEWAY_REDIS_URL to share them)`);
   }
-  const fileWatch = watchDatabaseFile(config.dbPath, health);
   const metrics = createMetrics({
     perKey: config.metricsPerKey,
-    gauges: { unfoldedRows: () => unfolded.get()?.n ?? 0, walBytes: () => fileSize(`${config.dbPath}-wal`), inFlight: () => app.server?.pendingRequests ?? 0 },
+    gauges: { ...storage.gauges, inFlight: () => app.server?.pendingRequests ?? 0 },
   });
-  const unfolded = db.$client.query<{ n: number }, []>("SELECT coalesce((SELECT max(id) FROM usage), 0) - coalesce((SELECT last_usage_id FROM rollup_state), 0) AS n");
+  onCommit = metrics.committed;
   const access = accessLog(logger);
-  const recorder = createUsageRecorder({ db, health, busyTimeoutMs: config.busyTimeoutMs, log, onCommit: metrics.committed });
-  const rollups = startRollupJob({ sqlite: db.$client, log });
-  const retention = config.usageRetentionDays === undefined ? undefined : startRetentionJob({ sqlite: db.$client, days: config.usageRetentionDays, clock, log });
+  const recorder = storage.recorder;
   const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
   // What every inbound API's proxy shares.
@@ -118,7 +100,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   };
   const app = createApp({
     version: VERSION,
-    db,
+    usage: storage.usage,
     keys,
     admit: createCustomerGate(verifier, shared ?? localLimiter, admission.limitHeaders),
     adminEnabled: config.adminToken !== undefined,
@@ -130,7 +112,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     models: createModelCatalog({ providers: config.providers, route, log }),
     chat: createChatProxy({ ...proxied, defaultModel: config.defaultModel }),
     embeddings: createEmbeddingsProxy(proxied),
-    responses: createResponsesProxy({ ...proxied, db, providers: config.providers, defaultModel: config.defaultModel }),
+    responses: createResponsesProxy({ ...proxied, usage: storage.usage, providers: config.providers, defaultModel: config.defaultModel }),
     messages: createMessagesProxy({ ...proxied, defaultModel: config.defaultModel }),
     metrics,
     metricsToken: config.metricsToken,
@@ -161,7 +143,8 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     url: `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`,
     port: server.port!,
     metricsPort: metricsServer?.port,
-    db,
+    where: storage.where,
+    db: sqlite?.db,
     logger,
     stop() {
       stopping ??= (async () => {
@@ -173,15 +156,8 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         if (timedOut) await server.stop(true);
         await metricsServer?.stop(true);
         metrics.stop();
-        await recorder.drain();
-        recorder.stop();
-        fileWatch.stop();
-        rollups.stop();
-        retention?.stop();
-        instance.stop();
         redis?.close();
-        await checkpointer.stop();
-        db.$client.close();
+        await storage.close();
         logger.flush();
       })();
       return stopping;
@@ -189,20 +165,19 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   };
 }
 
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
+/** The verifier and the key service over the storage, once the lookup secret is known to be the database's. */
+async function keyServices(storage: Storage, config: ServerConfig, clock: () => number) {
+  const secret = config.databaseUrl === undefined ? loadSecret(config.secret, config.secretFile, { mayCreate: !(await storage.keys.secretInUse()) }) : sharedSecret(config);
+  const verifier = createKeyVerifier({ rows: storage.keyRows, secret, clock });
+  const keys = createKeyService({ store: storage.keys, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
+  await keys.ready; // refuses a secret other than the database's
+  return { verifier, keys };
 }
 
-/** A server that could not write its rows would answer 200s it cannot bill: refuse to start instead. */
-function assertWritable(db: Db, path: string): void {
-  try {
-    probeWrite(db.$client);
-  } catch (err) {
-    db.$client.close();
-    throw new UserError(`cannot write to database ${path}: ${describeSqliteError(err)} (check the file's and its directory's permissions and free disk space)`);
+/** Every instance on one PostgreSQL database digests keys with one secret: it cannot be made up here. */
+function sharedSecret(config: ServerConfig): string {
+  if (config.secret === undefined && !existsSync(config.secretFile)) {
+    throw new UserError("with GATEWAY_DATABASE_URL, set GATEWAY_SECRET (at least 16 characters, the same for every instance and the CLI) or GATEWAY_SECRET_FILE");
   }
+  return loadSecret(config.secret, config.secretFile, { mayCreate: false });
 }

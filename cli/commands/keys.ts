@@ -3,7 +3,7 @@ import { UserError } from "../../src/errors.ts";
 import type { KeyInfo, KeySettings } from "../../src/keys/service.ts";
 import { parseDuration } from "../../src/keys/validate.ts";
 import { dbArgs, parseStrict, type StrictArgs } from "../args.ts";
-import { openKeys } from "../context.ts";
+import { withKeys } from "../context.ts";
 import { printTable } from "../table.ts";
 
 const target = {
@@ -84,8 +84,7 @@ export const createKey = defineCommand({
       key = second === "-" ? await readStdinKey() : second;
       rateLimit = third;
     }
-    const { keys } = openKeys(flags, { create: true });
-    const created = await keys.create({ name, key, ...settingsFrom(flags), rateLimitPerMinute: rateLimit });
+    const created = await withKeys(flags, (keys) => keys.create({ name, key, ...settingsFrom(flags), rateLimitPerMinute: rateLimit }), { create: true });
     console.log(`API key '${created.name}' created successfully!`);
     console.log(`Key ID: ${created.id}`);
     console.log(`Plain key (save this securely): ${created.key}`);
@@ -96,9 +95,9 @@ export const createKey = defineCommand({
 export const listKeys = defineCommand({
   meta: { name: "list-keys", description: "List keys: name, id, active, limits, budget and what is spent this period, expiry. Never shows a key or its hash." },
   args: { json: { type: "boolean", description: "Print JSON for scripts" }, all: { type: "boolean", description: "Also list deleted keys" }, ...dbArgs },
-  run({ rawArgs, cmd }) {
+  async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
-    const list = openKeys(flags).keys.list({ all: flags.all === true });
+    const list = await withKeys(flags, (keys) => keys.list({ all: flags.all === true }));
     if (flags.json) return void console.log(JSON.stringify(list, null, 2));
     if (list.length === 0) return void console.log("No keys yet. Create one with: gateway create-key NAME [KEY] [RATE_LIMIT]");
     printTable(
@@ -133,9 +132,9 @@ export const updateKey = defineCommand({
     ...clearArgs,
     ...dbArgs,
   },
-  run({ rawArgs, cmd }) {
+  async run({ rawArgs, cmd }) {
     const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
-    const info = openKeys(flags).keys.update(positionals[0]!, { name: flags.name, rateLimitPerMinute: flags["rate-limit"], ...settingsFrom(flags) });
+    const info = await withKeys(flags, (keys) => keys.update(positionals[0]!, { name: flags.name, rateLimitPerMinute: flags["rate-limit"], ...settingsFrom(flags) }));
     console.log(`API key '${info.name}' (${info.id}) updated.`);
     for (const line of describeLimits(info)) console.log(line);
   },
@@ -160,7 +159,7 @@ export const rotateKey = defineCommand({
     const graceMs = flags.grace === undefined ? 0 : parseDuration(String(flags.grace));
     if (graceMs === null) throw new UserError(`--grace must be a duration such as 24h or 30m, got '${flags.grace}'`);
     const key = given === "-" ? await readStdinKey() : given;
-    const rotated = await openKeys(flags).keys.rotate(target!, { key, graceMs });
+    const rotated = await withKeys(flags, (keys) => keys.rotate(target!, { key, graceMs }));
     console.log(`API key '${rotated.name}' (${rotated.id}) rotated.`);
     console.log(`New plain key (save this securely): ${rotated.key}`);
     console.log(rotated.previous_valid_until ? `The old key works until ${rotated.previous_valid_until}.` : "The old key no longer works.");
@@ -170,9 +169,9 @@ export const rotateKey = defineCommand({
 export const deleteKey = defineCommand({
   meta: { name: "delete-key", description: "Delete a key: it stops working at once and leaves list-keys (--all shows it); its usage and reports stay." },
   args: { ...target, ...dbArgs },
-  run({ rawArgs, cmd }) {
+  async run({ rawArgs, cmd }) {
     const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
-    const info = openKeys(flags).keys.delete(positionals[0]!);
+    const info = await withKeys(flags, (keys) => keys.delete(positionals[0]!));
     console.log(`API key '${info.name}' (${info.id}) deleted.`);
   },
 });
@@ -186,9 +185,9 @@ function setActive(active: boolean) {
         : "Disable a key. A running server refuses it (403) from its next request on.",
     },
     args: { ...target, ...dbArgs },
-    run({ rawArgs, cmd }) {
+    async run({ rawArgs, cmd }) {
       const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
-      const info = openKeys(flags).keys.update(positionals[0]!, { isActive: active });
+      const info = await withKeys(flags, (keys) => keys.update(positionals[0]!, { isActive: active }));
       console.log(`API key '${info.name}' (${info.id}) ${active ? "enabled" : "disabled"}.`);
     },
   });
@@ -204,9 +203,9 @@ export const setRateLimit = defineCommand({
     rate_limit: { type: "positional", description: "Requests per minute, a positive integer", valueHint: "N" },
     ...dbArgs,
   },
-  run({ rawArgs, cmd }) {
+  async run({ rawArgs, cmd }) {
     const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
-    const info = openKeys(flags).keys.update(positionals[0]!, { rateLimitPerMinute: positionals[1] });
+    const info = await withKeys(flags, (keys) => keys.update(positionals[0]!, { rateLimitPerMinute: positionals[1] }));
     console.log(`API key '${info.name}' (${info.id}) rate limit: ${info.rate_limit_per_minute} requests/minute.`);
   },
 });

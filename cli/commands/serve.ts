@@ -24,7 +24,7 @@ export const serve = defineCommand({
     const config = loadServerConfig(flags as Record<string, string | undefined>);
     const server = await startServer(config);
     const { logger } = server;
-    logger.notice(`gateway listening on http://${config.host}:${server.port} (database ${config.dbPath})`, {
+    logger.notice(`gateway listening on http://${config.host}:${server.port} (database ${server.where})`, {
       version: VERSION,
       providers: config.providers.map((p) => p.name).join(","),
       metrics: config.metricsToken ? "/metrics (token)" : server.metricsPort !== undefined ? `127.0.0.1:${server.metricsPort}/metrics` : "off",

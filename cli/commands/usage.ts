@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { ApiError, UserError } from "../../src/errors.ts";
-import { usageReport, type GroupBy } from "../../src/usage/analytics.ts";
+import type { GroupBy } from "../../src/usage/analytics.ts";
 import { reportCsv } from "../../src/usage/csv.ts";
 import { parseTimeRange } from "../../src/usage/time-range.ts";
 import { dbArgs, parseStrict } from "../args.ts";
@@ -18,19 +18,20 @@ export const usage = defineCommand({
     csv: { type: "boolean", description: "Print the report as CSV (with a TOTAL row), for invoicing" },
     ...dbArgs,
   },
-  run({ rawArgs, cmd }) {
+  async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
     const by = (flags.by as string | undefined) ?? "key";
     if (!["key", "model", "day"].includes(by)) throw new UserError(`--by must be key, model or day, got '${by}'`);
-    const { db, keys } = openKeys(flags);
-    const keyId = flags.key === undefined ? undefined : keys.get(flags.key as string).id;
+    const { usage, keys, close } = await openKeys(flags);
+    const keyId = flags.key === undefined ? undefined : (await keys.get(flags.key as string)).id;
     let range;
     try {
       range = parseTimeRange(flags.from as string | undefined, flags.to as string | undefined);
     } catch (err) {
       throw new UserError(err instanceof ApiError ? err.message.replace(/'(from|to)'/, "--$1") : String(err));
     }
-    const report = usageReport(db, { ...range, groupBy: by as GroupBy, keyId });
+    const report = await usage.report({ ...range, groupBy: by as GroupBy, keyId });
+    await close();
     if (flags.json && flags.csv) throw new UserError("choose one of --json and --csv");
     if (flags.json) return void console.log(JSON.stringify(report, null, 2));
     if (flags.csv) return void process.stdout.write(reportCsv(report));

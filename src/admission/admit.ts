@@ -91,7 +91,8 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
   }
 
   /** What GET /v1/key shows a customer about their own key. */
-  function describe(key: VerifiedKey): KeyView {
+  async function describe(key: VerifiedKey): Promise<KeyView> {
+    await counters.ready(key.limits, clock());
     const s = counters.snapshot(key.limits, clock());
     const b = s.budget;
     return {

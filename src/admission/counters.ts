@@ -49,13 +49,15 @@ export interface KeySnapshot {
 export interface CounterStore {
   /** Checks every limit the key has and, if all hold, reserves the estimate; one atomic step. */
   admit(limits: KeyLimits, estimate: Estimate, now: number): Admission | Promise<Admission>;
-  /** Where the key stands now (headers, GET /v1/key). */
+  /** Where the key stands now (headers, GET /v1/key); after `ready`, its budget is known. */
   snapshot(limits: KeyLimits, now: number): KeySnapshot;
+  /** Resolves once the key's spend in the current period is loaded (needed before `snapshot` of a fresh key). */
+  ready(limits: KeyLimits, now: number): void | Promise<void>;
 }
 
 export interface MemoryCountersOptions {
-  /** Spend already committed for the key since `from` (exact, from the database). */
-  loadSpent(keyId: string, from: number): number;
+  /** Spend already committed for the key since `from` (exact, from the database; PostgreSQL answers later). */
+  loadSpent(keyId: string, from: number): number | Promise<number>;
 }
 
 interface BudgetState {
@@ -67,6 +69,8 @@ interface BudgetState {
 }
 
 interface KeyState {
+  /** The current period's spend is being read from the database (an asynchronous store). */
+  loading?: Promise<void>;
   inFlight: number;
   tpm?: { window: number; used: number; reserved: number };
   budget?: BudgetState;
@@ -89,13 +93,30 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
     return s;
   }
 
-  function budgetOf(s: KeyState, limits: KeyLimits, now: number): BudgetState {
-    const b = s.budget;
+  const current = (b: BudgetState | undefined, limits: KeyLimits, now: number): b is BudgetState =>
+    b !== undefined && b.period === limits.budgetPeriod && now >= b.start && (b.end === null || now < b.end);
+
+  /** The budget state of the current period, or the promise of its load (then admit again). */
+  function budgetOf(s: KeyState, limits: KeyLimits, now: number): BudgetState | Promise<void> {
     // Still the same period: no calendar arithmetic on the hot path.
-    if (b && b.period === limits.budgetPeriod && now >= b.start && (b.end === null || now < b.end)) return b;
+    if (current(s.budget, limits, now)) return s.budget;
+    if (s.loading) return s.loading;
     const { start, end } = periodBounds(limits.budgetPeriod, now);
-    s.budget = { period: limits.budgetPeriod, start, end, spent: loadSpent(limits.keyId, start), reserved: 0 };
-    return s.budget;
+    const spent = loadSpent(limits.keyId, start);
+    if (typeof spent === "number") return (s.budget = { period: limits.budgetPeriod, start, end, spent, reserved: 0 });
+    // Rows this process commits meanwhile belong to requests admitted before the period began (their
+    // costs count in the old one); every admission of the new period waits for the load.
+    s.loading = spent.then(
+      (n) => {
+        s.budget = { period: limits.budgetPeriod, start, end, spent: n, reserved: 0 };
+        s.loading = undefined;
+      },
+      (err: unknown) => {
+        s.loading = undefined;
+        throw err;
+      },
+    );
+    return s.loading;
   }
 
   function tpmOf(s: KeyState, now: number) {
@@ -104,8 +125,7 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
     return s.tpm;
   }
 
-  return {
-    admit(limits, estimate, now) {
+  function admit(limits: KeyLimits, estimate: Estimate, now: number): Admission | Promise<Admission> {
       if (limits.budgetNanoUsd === null && limits.tpmLimit === null && limits.maxParallel === null) {
         keys.delete(limits.keyId); // a limit set later starts from the database, not from stale counts
         return { ok: true, ticket: NO_HOLD };
@@ -113,6 +133,7 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
       const s = state(limits.keyId);
       if (limits.budgetNanoUsd === null) s.budget = undefined;
       const budget = limits.budgetNanoUsd === null ? undefined : budgetOf(s, limits, now);
+      if (budget instanceof Promise) return budget.then(() => admit(limits, estimate, now));
       const tpm = limits.tpmLimit === null ? undefined : tpmOf(s, now);
       // Permanent refusals first: the SDKs must not retry these.
       if (budget && budget.spent + estimate.costNanoUsd > limits.budgetNanoUsd!) return { ok: false, reason: "budget_exhausted" };
@@ -149,6 +170,15 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
           },
         },
       };
+  }
+
+  return {
+    admit,
+
+    ready(limits, now) {
+      if (limits.budgetNanoUsd === null) return;
+      const b = budgetOf(state(limits.keyId), limits, now);
+      if (b instanceof Promise) return b;
     },
 
     snapshot(limits, now) {
@@ -158,9 +188,9 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
         const t = tpmOf(s, now);
         out.tokens = { limit: limits.tpmLimit, used: t.used, reserved: t.reserved, resetMs: t.window + MINUTE - now };
       }
-      if (limits.budgetNanoUsd !== null) {
-        const b = budgetOf(s, limits, now);
-        out.budget = { limitNano: limits.budgetNanoUsd, spentNano: b.spent, reservedNano: b.reserved, period: b.period, periodStart: b.start, periodEnd: b.end };
+      const b = limits.budgetNanoUsd === null ? undefined : budgetOf(s, limits, now);
+      if (b && !(b instanceof Promise)) {
+        out.budget = { limitNano: limits.budgetNanoUsd!, spentNano: b.spent, reservedNano: b.reserved, period: b.period, periodStart: b.start, periodEnd: b.end };
       }
       return out;
     },

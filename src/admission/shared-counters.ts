@@ -94,7 +94,7 @@ export interface SharedCountersOptions {
   /** Decides tokens and slots while Redis is unreachable. */
   local: CounterStore;
   /** Spend committed for the key since `from`, read from the database now (every instance's rows). */
-  loadSpent(keyId: string, from: number): number;
+  loadSpent(keyId: string, from: number): number | Promise<number>;
   /** How long a request's in-flight slot and budget reservation live at most (longer than the upstream timeout). */
   slotTtlMs: number;
   /** How long a settled request's budget reservation is kept after its row committed. */
@@ -114,7 +114,7 @@ export function createSharedCounters({ link, local, loadSpent, slotTtlMs, settle
     const k = `gw:{${limits.keyId}}`;
     const keys = [`${k}:tpm:${window}`, `${k}:inflight`, `${k}:budget`, `${k}:budget-expiry`];
     const period = limits.budgetNanoUsd === null ? undefined : periodBounds(limits.budgetPeriod, now);
-    const spent = period ? loadSpent(limits.keyId, period.start) : 0;
+    const spent = period ? await loadSpent(limits.keyId, period.start) : 0;
     const args = [now, limits.tpmLimit ?? -1, estimate.tokens, limits.maxParallel ?? -1, id, now + slotTtlMs, MINUTE + 5000, limits.budgetNanoUsd ?? -1, estimate.costNanoUsd, spent];
     const answer = (await link.run(ADMIT, keys, args)) as [string, number, number, number, number] | undefined;
     if (answer === undefined) {
@@ -143,6 +143,8 @@ export function createSharedCounters({ link, local, loadSpent, slotTtlMs, settle
 
   return {
     admit,
+    // Shown from what Redis last reported; nothing to load.
+    ready: () => {},
     snapshot(limits, now): KeySnapshot {
       const out = local.snapshot(limits, now);
       const s = seen.get(limits.keyId);

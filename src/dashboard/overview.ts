@@ -15,7 +15,7 @@ export interface Overview {
   top_models: { name: string; requests: number; cost_usd: number }[];
 }
 
-interface Cell {
+export interface Cell {
   day: number;
   key_id: string;
   key_name: string | null;
@@ -25,10 +25,7 @@ interface Cell {
 }
 
 export function overview(db: Db, now: number): Overview {
-  const today = Math.floor(now / DAY_MS);
-  const first = today - 29;
-  const monthStart = Math.floor(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1) / DAY_MS);
-  const from = Math.min(first, monthStart);
+  const { from, today } = overviewDays(now);
   return db.$client.transaction(() => {
     const cells = db.$client
       .query<Cell, [number, number]>(
@@ -41,43 +38,62 @@ export function overview(db: Db, now: number): Overview {
          WHERE c.day <= ?2 GROUP BY c.day, c.key_id, c.model`,
       )
       .all(from, today);
-    const errors = db.$client
-      .query<{ n: number }, [number]>("SELECT count(*) AS n FROM usage WHERE created_at >= ? AND (upstream_status >= 400 OR upstream_status = 0)")
-      .get(today * DAY_MS)!.n;
-    const usd = (nano: number) => nano / 1e9;
-    const days = Array.from({ length: 30 }, (_, i) => new Date((first + i) * DAY_MS).toISOString().slice(0, 10));
-    const models = new Map<string, number[]>();
-    const keys = new Map<string, { name: string; cost: number[] }>();
-    const topKeys = new Map<string, { id: string; name: string; requests: number; cost_usd: number }>();
-    const topModels = new Map<string, { name: string; requests: number; cost_usd: number }>();
-    const result: Overview = { today: { requests: 0, cost_usd: 0, errors }, month: { requests: 0, cost_usd: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
-    for (const c of cells) {
-      if (c.day === today) {
-        result.today.requests += c.requests;
-        result.today.cost_usd += usd(c.cost);
-      }
-      if (c.day >= monthStart) {
-        result.month.requests += c.requests;
-        result.month.cost_usd += usd(c.cost);
-      }
-      if (c.day < first) continue;
-      const name = c.key_name ?? c.key_id;
-      const m = models.get(c.model) ?? models.set(c.model, new Array<number>(30).fill(0)).get(c.model)!;
-      m[c.day - first]! += usd(c.cost);
-      const k = keys.get(c.key_id) ?? keys.set(c.key_id, { name, cost: new Array<number>(30).fill(0) }).get(c.key_id)!;
-      k.cost[c.day - first]! += usd(c.cost);
-      const tk = topKeys.get(c.key_id) ?? topKeys.set(c.key_id, { id: c.key_id, name, requests: 0, cost_usd: 0 }).get(c.key_id)!;
-      tk.requests += c.requests;
-      tk.cost_usd += usd(c.cost);
-      const tm = topModels.get(c.model) ?? topModels.set(c.model, { name: c.model, requests: 0, cost_usd: 0 }).get(c.model)!;
-      tm.requests += c.requests;
-      tm.cost_usd += usd(c.cost);
-    }
-    result.by_model = [...models].map(([name, cost_usd]) => ({ name, cost_usd }));
-    result.by_key = [...keys].map(([id, k]) => ({ id, name: k.name, cost_usd: k.cost }));
-    const top = <T extends { cost_usd: number; requests: number }>(xs: Iterable<T>) => [...xs].sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests).slice(0, 10);
-    result.top_keys = top(topKeys.values());
-    result.top_models = top(topModels.values());
-    return result;
+    const errors = db.$client.query<{ n: number }, [number]>(ERRORS_TODAY_SQL).get(today * DAY_MS)!.n;
+    return buildOverview(cells, errors, now);
   }).deferred();
+}
+
+/** Today (a day number) and the first day the overview reads: 30 days back or the month's start. */
+export function overviewDays(now: number): { from: number; today: number } {
+  const today = Math.floor(now / DAY_MS);
+  return { from: Math.min(today - 29, monthStartDay(now)), today };
+}
+
+/** Requests today the provider refused or never answered (`?`: today's first millisecond). */
+export const ERRORS_TODAY_SQL = "SELECT count(*) AS n FROM usage WHERE created_at >= ? AND (upstream_status >= 400 OR upstream_status = 0)";
+
+/** The overview from its (day, key, model) cells and today's errors. */
+export function buildOverview(cells: Cell[], errors: number, now: number): Overview {
+  const today = Math.floor(now / DAY_MS);
+  const first = today - 29;
+  const monthStart = monthStartDay(now);
+  const usd = (nano: number) => nano / 1e9;
+  const days = Array.from({ length: 30 }, (_, i) => new Date((first + i) * DAY_MS).toISOString().slice(0, 10));
+  const models = new Map<string, number[]>();
+  const keys = new Map<string, { name: string; cost: number[] }>();
+  const topKeys = new Map<string, { id: string; name: string; requests: number; cost_usd: number }>();
+  const topModels = new Map<string, { name: string; requests: number; cost_usd: number }>();
+  const result: Overview = { today: { requests: 0, cost_usd: 0, errors }, month: { requests: 0, cost_usd: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
+  for (const c of cells) {
+    if (c.day === today) {
+      result.today.requests += c.requests;
+      result.today.cost_usd += usd(c.cost);
+    }
+    if (c.day >= monthStart) {
+      result.month.requests += c.requests;
+      result.month.cost_usd += usd(c.cost);
+    }
+    if (c.day < first) continue;
+    const name = c.key_name ?? c.key_id;
+    const m = models.get(c.model) ?? models.set(c.model, new Array<number>(30).fill(0)).get(c.model)!;
+    m[c.day - first]! += usd(c.cost);
+    const k = keys.get(c.key_id) ?? keys.set(c.key_id, { name, cost: new Array<number>(30).fill(0) }).get(c.key_id)!;
+    k.cost[c.day - first]! += usd(c.cost);
+    const tk = topKeys.get(c.key_id) ?? topKeys.set(c.key_id, { id: c.key_id, name, requests: 0, cost_usd: 0 }).get(c.key_id)!;
+    tk.requests += c.requests;
+    tk.cost_usd += usd(c.cost);
+    const tm = topModels.get(c.model) ?? topModels.set(c.model, { name: c.model, requests: 0, cost_usd: 0 }).get(c.model)!;
+    tm.requests += c.requests;
+    tm.cost_usd += usd(c.cost);
+  }
+  result.by_model = [...models].map(([name, cost_usd]) => ({ name, cost_usd }));
+  result.by_key = [...keys].map(([id, k]) => ({ id, name: k.name, cost_usd: k.cost }));
+  const top = <T extends { cost_usd: number; requests: number }>(xs: Iterable<T>) => [...xs].sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests).slice(0, 10);
+  result.top_keys = top(topKeys.values());
+  result.top_models = top(topModels.values());
+  return result;
+}
+
+function monthStartDay(now: number): number {
+  return Math.floor(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1) / DAY_MS);
 }

@@ -1,16 +1,15 @@
 import { Elysia, t } from "elysia";
-import type { Db } from "../db/client.ts";
 import { adminErrors } from "../docs/schemas.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import { overview } from "./overview.ts";
+import type { UsageQueries } from "../store/types.ts";
 
 const Series = t.Array(t.Number());
 
 /** GET /admin/overview: the dashboard's first page in one call (admin token checked before routing). */
-export function dashboardRoutes({ db, metrics, clock = Date.now }: { db: Db; metrics: Metrics; clock?: () => number }) {
+export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: UsageQueries; metrics: Metrics; clock?: () => number }) {
   return new Elysia({ name: "dashboard-routes" }).get(
     "/admin/overview",
-    () => ({ ...overview(db, clock()), refusals: metrics.refusalCounts() }),
+    async () => ({ ...(await usage.overview(clock())), refusals: metrics.refusalCounts() }),
     {
       response: {
         200: t.Object({

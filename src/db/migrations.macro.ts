@@ -13,8 +13,9 @@ export interface EmbeddedMigration {
   statements: string[];
 }
 
-export function embeddedMigrations(): EmbeddedMigration[] {
-  const dir = join(import.meta.dir, "../../migrations");
+/** `folder`: "" for SQLite's (migrations/), "postgres" for PostgreSQL's (migrations/postgres/). */
+export function embeddedMigrations(folder = ""): EmbeddedMigration[] {
+  const dir = join(import.meta.dir, "../../migrations", folder);
   const journal = JSON.parse(readFileSync(join(dir, "meta/_journal.json"), "utf8")) as {
     entries: { tag: string; when: number }[];
   };

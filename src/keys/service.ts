@@ -1,13 +1,10 @@
-import { eq, or } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { isBusy } from "../db/client.ts";
-import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
+import type { ApiKey } from "../db/schema.ts";
 import { ConflictError, NotFoundError, UserError } from "../errors.ts";
+import { UniqueViolation, type KeyStore } from "../store/types.ts";
 import { lookupDigest } from "./secret.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { formatUsd, parseUsd } from "../admission/money.ts";
 import { BUDGET_PERIODS, isBudgetPeriod, periodBounds, type BudgetPeriod } from "../admission/periods.ts";
-import { spentSince } from "../usage/analytics.ts";
 import { generateKey, validateExpiry, validateModelList, validateName, validatePlainKey, validatePositiveInt, validateRateLimit } from "./validate.ts";
 
 /** What may be shown of a key (CLI --json and admin API): never the plain key, hash or lookup digest. */
@@ -56,7 +53,7 @@ export interface KeyPatch extends KeySettings {
 }
 
 export interface KeyServiceOptions {
-  db: Db;
+  store: KeyStore;
   secret: string;
   clock?: () => number;
   bcryptCost?: number;
@@ -66,7 +63,6 @@ export interface KeyServiceOptions {
   onChange?: () => void;
 }
 
-const SECRET_CHECK = "lookup_secret_check";
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A key as shown, with what it spent in the current budget period (`spent`: nano-dollars, if budgeted). */
@@ -106,13 +102,17 @@ function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
   return c;
 }
 
-/** Key administration shared by the CLI and the admin HTTP API. */
-export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange }: KeyServiceOptions) {
-  checkSecret(db, secret);
+/**
+ * Key administration shared by the CLI and the admin HTTP API, over either store. Every method (and
+ * `ready`) refuses a secret other than the one the database's keys were digested with.
+ */
+export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange }: KeyServiceOptions) {
+  const ready = checkSecret(store, secret);
+  ready.catch(() => {}); // surfaced by whichever call awaits it first
 
   /** A key by id or name; deleted keys only when asked (they cannot be changed, only listed). */
-  function find(nameOrId: string, { deleted = false } = {}): ApiKey {
-    const rows = db.select().from(apiKeys).where(or(eq(apiKeys.id, nameOrId), eq(apiKeys.name, nameOrId))).all();
+  async function find(nameOrId: string, { deleted = false } = {}): Promise<ApiKey> {
+    const rows = await store.find(nameOrId);
     // An id match wins over a name that happens to equal another key's id.
     const hit = rows.find((r) => r.id === nameOrId) ?? rows[0];
     if (!hit || (hit.deletedAt !== null && !deleted)) throw new NotFoundError(`no key named or with id '${nameOrId}'`);
@@ -120,15 +120,15 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
   }
 
   /** The key as shown, with its spend in the current budget period read from the rows. */
-  function info(row: ApiKey): KeyInfo {
+  async function info(row: ApiKey): Promise<KeyInfo> {
     if (row.budgetNanoUsd === null) return toKeyInfo(row);
     const now = clock();
     const { start, end } = periodBounds(isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month", now);
-    return toKeyInfo(row, { nano: spentSince(db, row.id, start), resetsAt: end });
+    return toKeyInfo(row, { nano: await store.spentSince(row.id, start), resetsAt: end });
   }
 
-  function assertNameFree(name: string, exceptId?: string): void {
-    const other = db.select({ id: apiKeys.id, deletedAt: apiKeys.deletedAt }).from(apiKeys).where(eq(apiKeys.name, name)).get();
+  async function assertNameFree(name: string, exceptId?: string): Promise<void> {
+    const other = await store.nameOwner(name);
     if (other && other.id !== exceptId) {
       throw new ConflictError(other.deletedAt === null ? `a key named '${name}' already exists` : `a deleted key is still named '${name}' (its usage keeps the name); choose another name`);
     }
@@ -139,28 +139,31 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
     const plain = key === undefined ? generateKey() : validatePlainKey(key);
     if (adminToken !== undefined && plain === adminToken) throw new UserError("a customer key must not equal the admin token");
     const lookup = lookupDigest(secret, plain);
-    const taken = db.$client.query("SELECT 1 FROM api_keys WHERE lookup = ?1 OR previous_lookup = ?1").get(lookup);
-    if (taken) throw new ConflictError("another key already has this value; choose a different key");
+    if (await store.valueTaken(lookup)) throw new ConflictError("another key already has this value; choose a different key");
     return { key: plain, lookup, keyHash: await Bun.password.hash(plain, { algorithm: "bcrypt", cost: bcryptCost }) };
   }
 
-  function write(fn: () => void, conflict: string): void {
+  async function write(done: Promise<void>, conflict: string): Promise<void> {
     try {
-      fn();
+      await done;
     } catch (err) {
       // Lost a race with a concurrent change: report it like the checks above would have.
-      if (String((err as Error).message).includes("UNIQUE")) throw new ConflictError(conflict);
+      if (err instanceof UniqueViolation) throw new ConflictError(conflict);
       throw err;
     }
     onChange?.();
   }
 
   return {
+    /** Resolves once the secret is checked against the database; rejects with the mismatch. */
+    ready,
+
     async create(input: CreateKeyInput): Promise<KeyInfo & { key: string }> {
+      await ready;
       const name = validateName(input.name);
       const now = clock();
       const settings = settingsChanges({ ...input, rateLimitPerMinute: input.rateLimitPerMinute ?? 60 }, now);
-      assertNameFree(name);
+      await assertNameFree(name);
       const value = await newValue(input.key);
       const row: ApiKey = {
         id: crypto.randomUUID(),
@@ -183,30 +186,27 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
         previousValidUntil: null,
         ...settings,
       };
-      write(() => db.insert(apiKeys).values(row).run(), `a key named '${name}' or with this value already exists`);
-      return { ...info(row), key: value.key };
+      await write(store.insert(row), `a key named '${name}' or with this value already exists`);
+      return { ...(await info(row)), key: value.key };
     },
 
-    list({ all = false }: { all?: boolean } = {}): KeyInfo[] {
-      return db
-        .select()
-        .from(apiKeys)
-        .orderBy(apiKeys.createdAt, apiKeys.name)
-        .all()
-        .filter((r) => all || r.deletedAt === null)
-        .map(info);
+    async list({ all = false }: { all?: boolean } = {}): Promise<KeyInfo[]> {
+      await ready;
+      return Promise.all((await store.list()).filter((r) => all || r.deletedAt === null).map(info));
     },
 
-    get(nameOrId: string): KeyInfo {
-      return info(find(nameOrId));
+    async get(nameOrId: string): Promise<KeyInfo> {
+      await ready;
+      return info(await find(nameOrId));
     },
 
-    update(nameOrId: string, patch: KeyPatch): KeyInfo {
-      const row = find(nameOrId);
+    async update(nameOrId: string, patch: KeyPatch): Promise<KeyInfo> {
+      await ready;
+      const row = await find(nameOrId);
       const changes = settingsChanges(patch, clock());
       if (patch.name !== undefined) {
         changes.name = validateName(patch.name);
-        assertNameFree(changes.name, row.id);
+        await assertNameFree(changes.name, row.id);
       }
       if (patch.isActive !== undefined) {
         if (typeof patch.isActive !== "boolean") throw new UserError("is_active must be true or false");
@@ -214,7 +214,7 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
       }
       if (Object.keys(changes).length === 0) throw new UserError("nothing to change: give at least one setting to change");
       const updated = { ...row, ...changes, updatedAt: clock() };
-      write(() => db.update(apiKeys).set({ ...changes, updatedAt: updated.updatedAt }).where(eq(apiKeys.id, row.id)).run(), `a key named '${String(changes.name)}' already exists`);
+      await write(store.update(row.id, { ...changes, updatedAt: updated.updatedAt }), `a key named '${String(changes.name)}' already exists`);
       return info(updated);
     },
 
@@ -223,7 +223,8 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
      * working for `graceMs` (0: refused at once).
      */
     async rotate(nameOrId: string, { key, graceMs = 0 }: { key?: unknown; graceMs?: number } = {}): Promise<KeyInfo & { key: string; previous_valid_until: string | null }> {
-      const row = find(nameOrId);
+      await ready;
+      const row = await find(nameOrId);
       const value = await newValue(key);
       const now = clock();
       const grace = graceMs > 0;
@@ -235,16 +236,17 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
         previousValidUntil: grace ? now + graceMs : null,
         updatedAt: now,
       };
-      write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, row.id)).run(), "another key already has this value; choose a different key");
-      return { ...info({ ...row, ...changes }), key: value.key, previous_valid_until: iso(changes.previousValidUntil ?? null) };
+      await write(store.update(row.id, changes), "another key already has this value; choose a different key");
+      return { ...(await info({ ...row, ...changes })), key: value.key, previous_valid_until: iso(changes.previousValidUntil ?? null) };
     },
 
     /** The key stops working at once and leaves the listings; its usage rows and reports stay. */
-    delete(nameOrId: string): KeyInfo {
-      const row = find(nameOrId);
+    async delete(nameOrId: string): Promise<KeyInfo> {
+      await ready;
+      const row = await find(nameOrId);
       const now = clock();
       const changes: Partial<ApiKey> = { deletedAt: now, isActive: false, previousLookup: null, previousKeyHash: null, previousValidUntil: null, updatedAt: now };
-      write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, row.id)).run(), "conflict");
+      await write(store.update(row.id, changes), "conflict");
       return info({ ...row, ...changes });
     },
   };
@@ -252,29 +254,13 @@ export function createKeyService({ db, secret, clock = Date.now, bcryptCost = 10
 
 export type KeyService = ReturnType<typeof createKeyService>;
 
-/** True once the database has keys or a secret fingerprint: a new secret can no longer be made up for it. */
-export function secretInUse(db: Db): boolean {
-  return db.$client.query("SELECT 1 FROM api_keys UNION ALL SELECT 1 FROM meta WHERE key = ? LIMIT 1").get(SECRET_CHECK) !== null;
-}
-
 /**
  * Refuses to run with a secret other than the one the database's keys were digested with:
  * otherwise every key would silently stop matching.
  */
-function checkSecret(db: Db, secret: string): void {
+async function checkSecret(store: KeyStore, secret: string): Promise<void> {
   const fingerprint = lookupDigest(secret, "gateway lookup secret fingerprint");
-  const stored = db.select().from(meta).where(eq(meta.key, SECRET_CHECK)).get();
-  if (!stored) {
-    try {
-      db.insert(meta).values({ key: SECRET_CHECK, value: fingerprint }).onConflictDoNothing().run();
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-    }
-    const now = db.select().from(meta).where(eq(meta.key, SECRET_CHECK)).get();
-    if (now && now.value !== fingerprint) throw secretMismatch();
-    return;
-  }
-  if (stored.value !== fingerprint) throw secretMismatch();
+  if ((await store.claimSecret(fingerprint)) !== fingerprint) throw secretMismatch();
 }
 
 function secretMismatch(): UserError {

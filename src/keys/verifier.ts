@@ -22,19 +22,21 @@ export type VerifyResult =
   | { ok: false; reason: "disabled" | "expired"; id: string; name: string };
 
 export interface KeyVerifierOptions {
-  db: Db;
+  /** Where key rows come from (and are cached): the SQLite or the PostgreSQL one. */
+  rows: KeyRowSource;
   secret: string;
   /** Injected so tests can count bcrypt runs. */
   bcryptVerify?: (plain: string, hash: string) => Promise<boolean>;
   clock?: () => number;
 }
 
-interface Row {
+/** A key row as the verifier reads it: the current value of a key, or the previous value of a rotated one. */
+export interface KeyRow {
   id: string;
   name: string;
   key_hash: string;
   rate_limit_per_minute: number;
-  is_active: number;
+  is_active: number | boolean;
   budget_nano_usd: number | null;
   budget_period: string;
   tpm_limit: number | null;
@@ -47,41 +49,39 @@ interface Row {
   previous_valid_until: number | null;
 }
 
+/**
+ * Key rows by lookup digest, cached so that verified keys cost no query, yet a change made anywhere
+ * (the CLI, the admin API, a direct UPDATE) is seen on the next request. Synchronous when it can be.
+ */
+export interface KeyRowSource {
+  read(lookup: string): KeyRow | null | Promise<KeyRow | null>;
+  /** Keys were changed through this process's own connection. */
+  forget(): void;
+}
+
 const COLUMNS = "id, name, rate_limit_per_minute, is_active, budget_nano_usd, budget_period, tpm_limit, max_parallel, expires_at, allowed_models, deleted_at";
 
-/**
- * Per-request key check. The row is found by its HMAC lookup digest (one indexed read, so a CLI
- * disable or re-limit is seen on the next request); bcrypt runs at most once per key and hash per
- * process, and never for a key whose digest matches no row.
- */
-export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, clock = Date.now }: KeyVerifierOptions) {
-  // The current value of a key, or the previous value of a rotated one (accepted during its grace period).
-  const byLookup = db.$client.query<Row, [string]>(
-    `SELECT ${COLUMNS}, key_hash, 0 AS previous, NULL AS previous_valid_until FROM api_keys WHERE lookup = ?1
+/** The row of a key value by its lookup digest (`param`: the dialect's first placeholder). */
+export function keyRowSql(param: string): string {
+  return `SELECT ${COLUMNS}, key_hash, 0 AS previous, NULL AS previous_valid_until FROM api_keys WHERE lookup = ${param}
      UNION ALL
-     SELECT ${COLUMNS}, previous_key_hash AS key_hash, 1 AS previous, previous_valid_until FROM api_keys WHERE previous_lookup = ?1
-     LIMIT 1`,
-  );
-  // Rows read since the database last changed. PRAGMA data_version changes whenever another connection
-  // (the CLI, a sqlite3 shell's UPDATE, another server) commits, so such a change is still seen on the
-  // next request; changes made through this connection (the admin API) call invalidate().
+     SELECT ${COLUMNS}, previous_key_hash AS key_hash, 1 AS previous, previous_valid_until FROM api_keys WHERE previous_lookup = ${param}
+     LIMIT 1`;
+}
+
+/** Cached rows: at most this many (then the cache starts over); unknown keys are never cached. */
+export const MAX_CACHED_KEYS = 100_000;
+
+/** The SQLite source: the cache holds until `PRAGMA data_version` says another connection committed. */
+export function sqliteKeyRows(db: Db): KeyRowSource {
+  const byLookup = db.$client.query<KeyRow, [string]>(keyRowSql("?1"));
+  // PRAGMA data_version changes whenever another connection (the CLI, a sqlite3 shell's UPDATE,
+  // another server) commits, so such a change is still seen on the next request; changes made through
+  // this connection (the admin API) call forget().
   const dataVersion = db.$client.query<{ data_version: number }, []>("PRAGMA data_version");
   let seenVersion = -1;
-  const rows = new Map<string, Row>();
-  const MAX_CACHED = 100_000;
-  // busy_timeout is 0 on the server's connection: a read that meets another connection's brief lock
-  // (a checkpoint, WAL recovery) is simply tried again a few times before the request gets a 503.
-  function read(lookup: string): Row | null {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return readOnce(lookup);
-      } catch (err) {
-        if (!isBusy(err) || attempt >= 5) throw err;
-      }
-    }
-  }
-
-  function readOnce(lookup: string): Row | null {
+  const rows = new Map<string, KeyRow>();
+  function readOnce(lookup: string): KeyRow | null {
     const version = dataVersion.get()!.data_version;
     if (version !== seenVersion) {
       rows.clear();
@@ -92,19 +92,40 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
     const row = byLookup.get(lookup);
     // Unknown keys are not remembered: a flood of random keys must not grow memory.
     if (row) {
-      if (rows.size >= MAX_CACHED) rows.clear();
+      if (rows.size >= MAX_CACHED_KEYS) rows.clear();
       rows.set(lookup, row);
     }
     return row;
   }
+  return {
+    // busy_timeout is 0 on the server's connection: a read that meets another connection's brief lock
+    // (a checkpoint, WAL recovery) is simply tried again a few times before the request gets a 503.
+    read(lookup) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return readOnce(lookup);
+        } catch (err) {
+          if (!isBusy(err) || attempt >= 5) throw err;
+        }
+      }
+    },
+    forget: () => rows.clear(),
+  };
+}
+
+/**
+ * Per-request key check. The row comes from the source (cached until something changes keys); bcrypt
+ * runs at most once per key and hash per process, and never for a key whose digest matches no row.
+ */
+export function createKeyVerifier({ rows, secret, bcryptVerify = defaultVerify, clock = Date.now }: KeyVerifierOptions) {
   // lookup digest -> the bcrypt outcome for the hash it was checked against. Bounded by the number of keys.
   // `settled` lets the hot path skip awaiting a promise once bcrypt has answered.
   const verified = new Map<string, { hash: string; ok: Promise<boolean>; settled?: boolean }>();
 
   // The request path's view of each cached row, built once per row read.
-  const shaped = new WeakMap<Row, VerifiedKey>();
+  const shaped = new WeakMap<KeyRow, VerifiedKey>();
 
-  function outcome(row: Row, bcryptOk: boolean): VerifyResult {
+  function outcome(row: KeyRow, bcryptOk: boolean): VerifyResult {
     const now = clock();
     if (!bcryptOk || row.deleted_at !== null) return { ok: false, reason: "not_found" };
     if (row.previous && (row.previous_valid_until === null || row.previous_valid_until <= now)) return { ok: false, reason: "not_found" };
@@ -118,7 +139,11 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
   /** Synchronous when the key was verified before (the common case); a promise only while bcrypt runs. */
   function verify(plainKey: string): VerifyResult | Promise<VerifyResult> {
     const lookup = lookupDigest(secret, plainKey);
-    const row = read(lookup);
+    const row = rows.read(lookup);
+    return row instanceof Promise ? row.then((r) => check(plainKey, lookup, r)) : check(plainKey, lookup, row);
+  }
+
+  function check(plainKey: string, lookup: string, row: KeyRow | null): VerifyResult | Promise<VerifyResult> {
     if (!row) return { ok: false, reason: "not_found" };
     let entry = verified.get(lookup);
     if (!entry || entry.hash !== row.key_hash) {
@@ -136,14 +161,14 @@ export function createKeyVerifier({ db, secret, bcryptVerify = defaultVerify, cl
     return entry.ok.then((ok) => outcome(row, ok));
   }
   /** Forgets cached rows: keys were changed through this process's own connection. */
-  verify.invalidate = () => rows.clear();
+  verify.invalidate = () => rows.forget();
   return verify;
 }
 
 export type KeyVerifier = ReturnType<typeof createKeyVerifier>;
 
 /** A row as the request path uses it; a hand-edited budget_period that is not a period counts as "month". */
-function toVerifiedKey(row: Row): VerifiedKey {
+function toVerifiedKey(row: KeyRow): VerifiedKey {
   return {
     id: row.id,
     name: row.name,

@@ -63,6 +63,7 @@ export const ConfigFileSchema = t.Object(
     usage_retention_days: t.Optional(t.Integer({ minimum: 1 })),
     /** Redis shared by several instances (same as GATEWAY_REDIS_URL). */
     redis_url: t.Optional(t.String({ minLength: 1 })),
+    database_url: t.Optional(t.String({ minLength: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

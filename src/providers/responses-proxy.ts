@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../config.ts";
-import type { Db } from "../db/client.ts";
+import type { UsageQueries } from "../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
@@ -10,7 +10,7 @@ import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 
 export interface ResponsesProxyOptions extends SurfaceProxyOptions {
   /** Where stored responses are found: the usage rows' response ids. */
-  db: Db;
+  usage: UsageQueries;
   providers: ProviderConfig[];
 }
 
@@ -41,12 +41,11 @@ const RESPONSES: Surface = {
 export function createResponsesProxy(opts: ResponsesProxyOptions) {
   const log = opts.log ?? console.error;
   const create = createSurfaceProxy(RESPONSES, opts);
-  const servedBy = opts.db.$client.query<{ provider: string }, [string, string]>("SELECT provider FROM usage WHERE response_id = ? AND key_id = ? LIMIT 1");
 
   /** GET or DELETE of a stored response, at the provider that served it; only its own key may. */
   async function stored(method: "GET" | "DELETE", id: string, call: ProxyCall): Promise<Response> {
-    const row = servedBy.get(id, call.key.id);
-    const provider = row && opts.providers.find((p) => p.name === row.provider);
+    const servedBy = await opts.usage.servedBy(id, call.key.id);
+    const provider = servedBy !== undefined && opts.providers.find((p) => p.name === servedBy);
     if (!provider) throw new ApiError(404, `No response with id '${id}' was created with this key.`, "invalid_request_error", "not_found", "response_id");
     let res: Response;
     try {

@@ -38,7 +38,7 @@ export interface Report {
   total: Totals;
 }
 
-interface RawRow {
+export interface RawRow {
   g: string | number;
   key_name: string | null;
   requests: number;
@@ -58,14 +58,35 @@ const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", d
  */
 export function usageReport(db: Db, q: ReportQuery): Report {
   // One read transaction: the watermark, the roll-ups and the rows above it come from one snapshot.
-  return db.$client.transaction(() => buildReport(db, q, watermark(db))).deferred();
+  return db.$client
+    .transaction(() => {
+      const { sql, params } = reportQuery(q, SQLITE_SQL, watermark(db));
+      return shapeReport(q, db.$client.query<RawRow, (string | number)[]>(sql).all(...params));
+    })
+    .deferred();
 }
 
 function watermark(db: Db): number {
   return (db.$client.query("SELECT last_usage_id AS id FROM rollup_state WHERE id = 1").get() as { id: number } | null)?.id ?? 0;
 }
 
-function buildReport(db: Db, q: ReportQuery, folded: number): Report {
+/** What the report's SQL says differently per dialect. */
+export interface ReportDialect {
+  /** An exact sum that cannot overflow, as a number. */
+  sum(expr: string): string;
+  /** A boolean expression or column as 0/1. */
+  flag(expr: string): string;
+}
+
+// total() rather than sum(): sum() raises "integer overflow" past 2^63 (rows stored before usage was
+// checked could get there), total() cannot; both are exact below 2^53, beyond which JSON is not anyway.
+export const SQLITE_SQL: ReportDialect = { sum: (e) => `total(${e})`, flag: (e) => `(${e})` };
+
+/**
+ * The report's one statement (`?` placeholders). `folded`: the roll-up watermark, when rows above it
+ * are not in the roll-ups yet (SQLite; PostgreSQL updates them with the rows).
+ */
+export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: number): { sql: string; params: (string | number)[] } {
   const firstFullDay = Math.ceil(q.from / DAY_MS);
   const endFullDay = Math.floor(q.to / DAY_MS);
   const parts: string[] = [];
@@ -90,7 +111,7 @@ function buildReport(db: Db, q: ReportQuery, folded: number): Report {
     params.push(from, to);
     parts.push(
       `SELECT created_at / ${DAY_MS} AS day, key_id, model_requested AS model, 1 AS requests, prompt_tokens, completion_tokens,
-              coalesce(cost_nano_usd, 0) AS cost_nano_usd, cost_nano_usd IS NULL AS unpriced_requests, estimated AS estimated_requests
+              coalesce(cost_nano_usd, 0) AS cost_nano_usd, ${dialect.flag("cost_nano_usd IS NULL")} AS unpriced_requests, ${dialect.flag("estimated")} AS estimated_requests
        FROM ${source}created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
     );
   };
@@ -109,25 +130,27 @@ function buildReport(db: Db, q: ReportQuery, folded: number): Report {
     );
     // Rows not yet folded into the roll-ups (above the watermark), read in the same statement and so
     // the same snapshot as the roll-ups.
-    raw(firstFullDay * DAY_MS, endFullDay * DAY_MS, folded);
+    if (folded !== undefined) raw(firstFullDay * DAY_MS, endFullDay * DAY_MS, folded);
     if (q.from < firstFullDay * DAY_MS) raw(q.from, firstFullDay * DAY_MS);
     if (endFullDay * DAY_MS < q.to) raw(endFullDay * DAY_MS, q.to);
   } else {
     raw(q.from, q.to);
   }
   const col = GROUP_COLUMN[q.groupBy];
-  // total() rather than sum(): sum() raises "integer overflow" past 2^63 (rows stored before usage was
-  // checked could get there), total() cannot; both are exact below 2^53, beyond which JSON is not anyway.
+  const sum = dialect.sum;
   const sql = `
     SELECT r.g, ${q.groupBy === "key" ? "k.name" : "NULL"} AS key_name, r.requests, r.prompt_tokens, r.completion_tokens, r.cost, r.unpriced, r.estimated
     FROM (
-      SELECT ${col} AS g, total(requests) AS requests, total(prompt_tokens) AS prompt_tokens, total(completion_tokens) AS completion_tokens,
-             total(cost_nano_usd) AS cost, total(unpriced_requests) AS unpriced, total(estimated_requests) AS estimated
-      FROM (${parts.join(" UNION ALL ")}) GROUP BY ${col}
+      SELECT ${col} AS g, ${sum("requests")} AS requests, ${sum("prompt_tokens")} AS prompt_tokens, ${sum("completion_tokens")} AS completion_tokens,
+             ${sum("cost_nano_usd")} AS cost, ${sum("unpriced_requests")} AS unpriced, ${sum("estimated_requests")} AS estimated
+      FROM (${parts.join(" UNION ALL ")}) AS parts GROUP BY ${col}
     ) r ${q.groupBy === "key" ? "LEFT JOIN api_keys k ON k.id = r.g" : ""}
     ORDER BY ${q.groupBy === "day" ? "r.g" : "r.cost DESC, r.requests DESC, r.g"}`;
-  const found = db.$client.query<RawRow, (string | number)[]>(sql).all(...params);
+  return { sql, params };
+}
 
+/** The report from its statement's rows. */
+export function shapeReport(q: ReportQuery, found: RawRow[]): Report {
   const sum = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0, unpriced: 0, estimated: 0 };
   const rows = found.map((r): ReportRow => {
     const totals = toTotals(r);

@@ -1,8 +1,8 @@
 // Usage as CSV for invoicing: a report (one row per group and a total row), and request rows streamed
 // page by page so a year of them never sits in memory.
-import type { Db } from "../db/client.ts";
+import type { UsageQueries } from "../store/types.ts";
 import type { Report, ReportRow, Totals } from "./analytics.ts";
-import { listRequests, type RequestRecord, type RequestsQuery } from "./requests.ts";
+import type { RequestRecord, RequestsQuery } from "./requests.ts";
 
 /** One CSV field: quoted when needed; a leading =, +, - or @ is defused so a spreadsheet never runs it as a formula. */
 export function csvField(v: string | number | boolean | null | undefined): string {
@@ -36,15 +36,15 @@ const REQUEST_COLUMNS: (keyof RequestRecord)[] = [
 ];
 
 /** Request rows of a range, newest first, as a CSV stream read 1,000 rows at a time. */
-export function requestsCsv(db: Db, q: Omit<RequestsQuery, "limit" | "cursor">): ReadableStream<Uint8Array> {
+export function requestsCsv(usage: UsageQueries, q: Omit<RequestsQuery, "limit" | "cursor">): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let cursor: string | undefined;
   let started = false;
   return new ReadableStream({
-    pull(controller) {
+    async pull(controller) {
       let out = started ? "" : line(REQUEST_COLUMNS);
       started = true;
-      const page = listRequests(db, { ...q, limit: 1000, cursor });
+      const page = await usage.requests({ ...q, limit: 1000, cursor });
       for (const r of page.data) out += line(REQUEST_COLUMNS.map((c) => (c === "cost_usd" && r.cost_nano_usd !== null ? (r.cost_nano_usd / 1e9).toFixed(9) : r[c])));
       controller.enqueue(encoder.encode(out));
       if (page.next_cursor === null) controller.close();

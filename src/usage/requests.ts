@@ -39,10 +39,10 @@ export interface RequestsPage {
   next_cursor: string | null;
 }
 
-interface Row extends Omit<RequestRecord, "cost_usd" | "estimated" | "streamed" | "created_at"> {
+export interface RequestRow extends Omit<RequestRecord, "cost_usd" | "estimated" | "streamed" | "created_at"> {
   id: number;
-  estimated: number;
-  streamed: number;
+  estimated: number | boolean;
+  streamed: number | boolean;
   created_at: number;
 }
 
@@ -51,6 +51,12 @@ interface Row extends Omit<RequestRecord, "cost_usd" | "estimated" | "streamed" 
  * so pages never skip or repeat rows even while new requests are being recorded.
  */
 export function listRequests(db: Db, q: RequestsQuery): RequestsPage {
+  const { sql, params } = requestsQuery(q);
+  return shapeRequests(q, db.$client.query<RequestRow, (string | number)[]>(sql).all(...params));
+}
+
+/** The page's statement (`?` placeholders), one row more than the page to know whether another follows. */
+export function requestsQuery(q: RequestsQuery): { sql: string; params: (string | number)[] } {
   const where = ["u.created_at >= ?", "u.created_at < ?"];
   const params: (string | number)[] = [q.from, q.to];
   if (q.keyId !== undefined) {
@@ -68,23 +74,26 @@ export function listRequests(db: Db, q: RequestsQuery): RequestsPage {
     params.push(createdAt, createdAt, id);
   }
   params.push(q.limit + 1);
-  const rows = db.$client
-    .query<Row, (string | number)[]>(
-      `SELECT u.id, u.request_id, u.key_id, k.name AS key_name, u.model_requested, u.model_answered, u.provider, u.prompt_tokens,
+  return {
+    sql: `SELECT u.id, u.request_id, u.key_id, k.name AS key_name, u.model_requested, u.model_answered, u.provider, u.prompt_tokens,
               u.completion_tokens, u.cached_tokens, u.reasoning_tokens, u.cost_nano_usd, u.estimated, u.upstream_status,
               u.latency_ms, u.streamed, u.created_at
        FROM usage u LEFT JOIN api_keys k ON k.id = u.key_id
        WHERE ${where.join(" AND ")} ORDER BY u.created_at DESC, u.id DESC LIMIT ?`,
-    )
-    .all(...params);
+    params,
+  };
+}
+
+/** The page from its statement's rows (flags as 0/1 or booleans, numbers already numbers). */
+export function shapeRequests(q: RequestsQuery, rows: RequestRow[]): RequestsPage {
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return {
     data: page.map(({ id: _id, ...r }) => ({
       ...r,
       cost_usd: r.cost_nano_usd === null ? null : nanoToUsd(r.cost_nano_usd),
-      estimated: r.estimated === 1,
-      streamed: r.streamed === 1,
+      estimated: Boolean(r.estimated),
+      streamed: Boolean(r.streamed),
       created_at: new Date(r.created_at).toISOString(),
     })),
     next_cursor: rows.length > q.limit && last ? encodeCursor(last.created_at, last.id) : null,

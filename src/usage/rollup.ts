@@ -13,12 +13,43 @@ interface PendingRow {
   created_at: number;
 }
 
-interface Delta {
+export interface Delta {
   day: number;
   keyId: string;
   model: string;
   sums: [requests: number, prompt: number, completion: number, cost: number, unpriced: number, estimated: number];
 }
+
+/** What a roll-up needs of a usage row. */
+export interface FoldRow {
+  createdAt: number;
+  keyId: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  costNanoUsd: number | null;
+  estimated: boolean | number;
+}
+
+/** Rows summed per (day, key, model), in a stable order (day, key, model). */
+export function foldDeltas(rows: Iterable<FoldRow>): Delta[] {
+  const groups = new Map<string, Delta>();
+  for (const r of rows) {
+    const day = Math.floor(r.createdAt / DAY_MS);
+    const id = `${day}\u0000${r.keyId}\u0000${r.model}`;
+    let d = groups.get(id);
+    if (!d) groups.set(id, (d = { day, keyId: r.keyId, model: r.model, sums: [0, 0, 0, 0, 0, 0] }));
+    d.sums[0]++;
+    d.sums[1] += r.promptTokens;
+    d.sums[2] += r.completionTokens;
+    d.sums[3] += r.costNanoUsd ?? 0;
+    d.sums[4] += r.costNanoUsd === null ? 1 : 0;
+    d.sums[5] += Number(r.estimated);
+  }
+  return [...groups.values()].sort((a, b) => a.day - b.day || cmp(a.keyId, b.keyId) || cmp(a.model, b.model));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
 
@@ -47,20 +78,10 @@ export function createRollupStep(sqlite: Database, batch = 5000) {
 
   const step = sqlite.transaction((): number => {
     const rows = pending.all(batch);
-    const groups = new Map<string, Delta>();
-    for (const r of rows) {
-      const day = Math.floor(r.created_at / DAY_MS);
-      const id = `${day}\u0000${r.key_id}\u0000${r.model_requested}`;
-      let d = groups.get(id);
-      if (!d) groups.set(id, (d = { day, keyId: r.key_id, model: r.model_requested, sums: [0, 0, 0, 0, 0, 0] }));
-      d.sums[0]++;
-      d.sums[1] += r.prompt_tokens;
-      d.sums[2] += r.completion_tokens;
-      d.sums[3] += r.cost_nano_usd ?? 0;
-      d.sums[4] += r.cost_nano_usd === null ? 1 : 0;
-      d.sums[5] += r.estimated;
-    }
-    for (const d of groups.values()) {
+    const deltas = foldDeltas(
+      rows.map((r) => ({ createdAt: r.created_at, keyId: r.key_id, model: r.model_requested, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, costNanoUsd: r.cost_nano_usd, estimated: r.estimated })),
+    );
+    for (const d of deltas) {
       perKeyModel.run(d.day, d.keyId, d.model, ...d.sums);
       perKey.run(d.day, d.keyId, ...d.sums);
       perModel.run(d.day, d.model, ...d.sums);

@@ -1,15 +1,13 @@
 import { Elysia, t } from "elysia";
-import type { Db } from "../db/client.ts";
+import type { UsageQueries } from "../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { adminErrors, errors, RangeQuery, ReportSchema, RequestsPageSchema } from "../docs/schemas.ts";
 import type { CustomerGate } from "../keys/auth.ts";
-import { usageReport } from "./analytics.ts";
-import { listRequests } from "./requests.ts";
 import { reportCsv, requestsCsv } from "./csv.ts";
 import { parseTimeRange } from "./time-range.ts";
 
 export interface UsageRoutesOptions {
-  db: Db;
+  usage: UsageQueries;
   admit: CustomerGate;
 }
 
@@ -27,20 +25,22 @@ export function usageRoutes(opts: UsageRoutesOptions) {
   return new Elysia({ name: "usage-routes" }).use(adminUsageRoutes(opts)).use(customerUsageRoutes(opts));
 }
 
-function adminUsageRoutes({ db }: UsageRoutesOptions) {
+function adminUsageRoutes({ usage }: UsageRoutesOptions) {
   return (
     // The admin token was checked before routing (app.ts).
     new Elysia({ name: "admin-usage-routes" })
     .get(
       "/admin/usage",
-      ({ query }) => {
-        const report = usageReport(db, {
+      async ({ query }) => {
+        const report = await usage.report({
           ...parseTimeRange(query.from, query.to),
           groupBy: query.group_by ?? "key",
           keyId: query.key_id,
           model: query.model,
         });
-        return query.format === "csv" ? csvResponse(reportCsv(report), `usage-by-${report.group_by}.csv`) : report;
+        if (query.format !== "csv") return report;
+        // A Response is passed through as it is; the 200 schema documents the JSON answer.
+        return csvResponse(reportCsv(report), `usage-by-${report.group_by}.csv`) as unknown as typeof report;
       },
       {
         query: t.Object({ ...RangeQuery, group_by: ADMIN_GROUPS, key_id: t.Optional(t.String()), model: t.Optional(t.String()), format: FORMAT }),
@@ -58,8 +58,8 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
       ({ query }) => {
         const range = parseTimeRange(query.from, query.to);
         const filters = { ...range, keyId: query.key_id, model: query.model, status: query.status };
-        if (query.format === "csv") return csvResponse(requestsCsv(db, filters), "requests.csv");
-        return listRequests(db, { ...filters, limit: parseLimit(query.limit), cursor: query.cursor });
+        if (query.format === "csv") return csvResponse(requestsCsv(usage, filters), "requests.csv");
+        return usage.requests({ ...filters, limit: parseLimit(query.limit), cursor: query.cursor });
       },
       {
         query: t.Object({
@@ -78,12 +78,12 @@ function adminUsageRoutes({ db }: UsageRoutesOptions) {
   );
 }
 
-function customerUsageRoutes({ db, admit }: UsageRoutesOptions) {
+function customerUsageRoutes({ usage, admit }: UsageRoutesOptions) {
   return new Elysia({ name: "customer-usage-routes" })
     .derive(async ({ request, set }) => ({ customer: await admit(request, set.headers, { counted: false }) }))
     .get(
       "/v1/usage",
-      ({ query, customer }) => usageReport(db, { ...parseTimeRange(query.from, query.to), groupBy: query.group_by ?? "model", keyId: customer.id }),
+      ({ query, customer }) => usage.report({ ...parseTimeRange(query.from, query.to), groupBy: query.group_by ?? "model", keyId: customer.id }),
       {
         query: t.Object({ ...RangeQuery, group_by: CUSTOMER_GROUPS }),
         response: { 200: ReportSchema, ...errors(400, 401, 403, 429) },

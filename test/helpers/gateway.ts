@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadServerConfig } from "../../src/config.ts";
 import { createKeyService } from "../../src/keys/service.ts";
+import { sqliteKeyStore } from "../../src/store/sqlite-keys.ts";
 import { startServer } from "../../src/server.ts";
 import { binaryIn, parseCreated, runCli, type CliResult } from "./cli.ts";
 import { TEST_SECRET } from "./harness.ts";
@@ -91,7 +92,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
   const log = (l: string) => void lines.push(l);
   const config = loadServerConfig({ db: dbPath, port: "0", host: "127.0.0.1", config: args[1] }, env);
   const server = await startServer(config, { log, clock: opts.clock });
-  const keys = createKeyService({ db: server.db, secret: TEST_SECRET, bcryptCost: 4 });
+  const keys = createKeyService({ store: sqliteKeyStore(server.db!), secret: TEST_SECRET, bcryptCost: 4 });
   return {
     url: server.url,
     pid: process.pid,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { openDatabase, type Db } from "../../src/db/client.ts";
 import { createKeyService, type KeyService } from "../../src/keys/service.ts";
+import { sqliteKeyStore } from "../../src/store/sqlite-keys.ts";
 import { tempDir } from "./tmp.ts";
 
 export const TEST_SECRET = "test-secret-0123456789abcdef";
@@ -17,5 +18,5 @@ export function harness(): Harness {
   const dir = tempDir();
   const dbPath = join(dir, "gateway.db");
   const db = openDatabase({ path: dbPath, busyTimeoutMs: 5000 });
-  return { dir, dbPath, db, keys: createKeyService({ db, secret: TEST_SECRET, bcryptCost: 4 }) };
+  return { dir, dbPath, db, keys: createKeyService({ store: sqliteKeyStore(db), secret: TEST_SECRET, bcryptCost: 4 }) };
 }

@@ -4,13 +4,14 @@ import { readFileSync } from "node:fs";
 import { Database } from "bun:sqlite";
 import { openDatabase } from "../../src/db/client.ts";
 import { createKeyService } from "../../src/keys/service.ts";
-import { createKeyVerifier } from "../../src/keys/verifier.ts";
+import { sqliteKeyStore } from "../../src/store/sqlite-keys.ts";
+import { createKeyVerifier, sqliteKeyRows } from "../../src/keys/verifier.ts";
 import { harness, TEST_SECRET } from "../helpers/harness.ts";
 
 function countingVerifier(h: ReturnType<typeof harness>) {
   const runs: string[] = [];
   const verify = createKeyVerifier({
-    db: h.db,
+    rows: sqliteKeyRows(h.db),
     secret: TEST_SECRET,
     bcryptVerify: (plain, hash) => {
       runs.push(plain);
@@ -51,10 +52,10 @@ describe("key verification", () => {
     const { verify, runs } = countingVerifier(h);
     expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true);
     expect((await verify("sk-key-aaaaaaaa")).ok).toBe(true); // served from the cache
-    const cli = createKeyService({ db: openDatabase({ path: h.dbPath, busyTimeoutMs: 1000 }), secret: TEST_SECRET, bcryptCost: 4 });
-    cli.update(a.id, { isActive: false });
+    const cli = createKeyService({ store: sqliteKeyStore(openDatabase({ path: h.dbPath, busyTimeoutMs: 1000 })), secret: TEST_SECRET, bcryptCost: 4 });
+    await cli.update(a.id, { isActive: false });
     expect(await verify("sk-key-aaaaaaaa")).toEqual({ ok: false, reason: "disabled", id: a.id, name: "a" });
-    cli.update("a", { isActive: true, rateLimitPerMinute: 9 });
+    await cli.update("a", { isActive: true, rateLimitPerMinute: 9 });
     expect(await verify("sk-key-aaaaaaaa")).toMatchObject({ ok: true, key: { rateLimitPerMinute: 9 } });
     const shell = new Database(h.dbPath);
     shell.run("UPDATE api_keys SET rate_limit_per_minute = 3 WHERE name = 'a'");
@@ -87,10 +88,10 @@ describe("key verification", () => {
   test("changes through the server's own connection (the admin API) reach the cache through onChange", async () => {
     const h = harness();
     const { verify } = countingVerifier(h);
-    const keys = createKeyService({ db: h.db, secret: TEST_SECRET, bcryptCost: 4, onChange: verify.invalidate });
+    const keys = createKeyService({ store: sqliteKeyStore(h.db), secret: TEST_SECRET, bcryptCost: 4, onChange: verify.invalidate });
     const a = await keys.create({ name: "own", key: "sk-key-ownconn1" });
     expect((await verify("sk-key-ownconn1")).ok).toBe(true);
-    keys.update(a.id, { isActive: false });
+    await keys.update(a.id, { isActive: false });
     expect(await verify("sk-key-ownconn1")).toEqual({ ok: false, reason: "disabled", id: a.id, name: "own" });
   });
 

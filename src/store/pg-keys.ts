@@ -1,0 +1,89 @@
+import type { SQL } from "bun";
+import type { ApiKey } from "../db/schema.ts";
+import { DAY_MS } from "../usage/time-range.ts";
+import { isUniqueViolation } from "./postgres.ts";
+import { UniqueViolation, type KeyStore } from "./types.ts";
+
+const SECRET_CHECK = "lookup_secret_check";
+
+/** Column of each ApiKey field. */
+const COLUMN: Record<keyof ApiKey, string> = {
+  id: "id",
+  name: "name",
+  keyHash: "key_hash",
+  lookup: "lookup",
+  rateLimitPerMinute: "rate_limit_per_minute",
+  isActive: "is_active",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  budgetNanoUsd: "budget_nano_usd",
+  budgetPeriod: "budget_period",
+  tpmLimit: "tpm_limit",
+  maxParallel: "max_parallel",
+  expiresAt: "expires_at",
+  allowedModels: "allowed_models",
+  deletedAt: "deleted_at",
+  previousLookup: "previous_lookup",
+  previousKeyHash: "previous_key_hash",
+  previousValidUntil: "previous_valid_until",
+};
+const FIELDS = Object.keys(COLUMN) as (keyof ApiKey)[];
+const SELECT = FIELDS.map((f) => `${COLUMN[f]} AS "${f}"`).join(", ");
+// bigint columns arrive as strings.
+const NUMERIC: (keyof ApiKey)[] = ["createdAt", "updatedAt", "budgetNanoUsd", "expiresAt", "deletedAt", "previousValidUntil"];
+
+export function toApiKey(row: Record<string, unknown>): ApiKey {
+  for (const f of NUMERIC) if (row[f] !== null && row[f] !== undefined) row[f] = Number(row[f]);
+  return row as unknown as ApiKey;
+}
+
+/** The key store of a shared PostgreSQL database. */
+export function pgKeyStore(sql: SQL): KeyStore {
+  const write = async (run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new UniqueViolation((err as Error).message);
+      throw err;
+    }
+  };
+  const fingerprint = async () => ((await sql`SELECT value FROM meta WHERE key = ${SECRET_CHECK}`) as { value: string }[])[0]?.value;
+  return {
+    find: async (nameOrId) => ((await sql.unsafe(`SELECT ${SELECT} FROM api_keys WHERE id = $1 OR name = $1`, [nameOrId])) as Record<string, unknown>[]).map(toApiKey),
+    async nameOwner(name) {
+      const [row] = (await sql`SELECT id, deleted_at FROM api_keys WHERE name = ${name}`) as { id: string; deleted_at: string | null }[];
+      return row && { id: row.id, deletedAt: row.deleted_at === null ? null : Number(row.deleted_at) };
+    },
+    valueTaken: async (lookup) => ((await sql`SELECT 1 FROM api_keys WHERE lookup = ${lookup} OR previous_lookup = ${lookup} LIMIT 1`) as unknown[]).length > 0,
+    insert: (row) =>
+      write(() => {
+        const fields = FIELDS.filter((f) => row[f] !== undefined);
+        return sql.unsafe(`INSERT INTO api_keys (${fields.map((f) => COLUMN[f]).join(", ")}) VALUES (${fields.map((_, i) => `$${i + 1}`).join(", ")})`, fields.map((f) => row[f]));
+      }),
+    update: (id, changes) =>
+      write(() => {
+        const fields = (Object.keys(changes) as (keyof ApiKey)[]).filter((f) => changes[f] !== undefined);
+        return sql.unsafe(`UPDATE api_keys SET ${fields.map((f, i) => `${COLUMN[f]} = $${i + 2}`).join(", ")} WHERE id = $1`, [id, ...fields.map((f) => changes[f])]);
+      }),
+    list: async () => ((await sql.unsafe(`SELECT ${SELECT} FROM api_keys ORDER BY created_at, name`)) as Record<string, unknown>[]).map(toApiKey),
+    spentSince: (keyId, from) => pgSpentSince(sql, keyId, from),
+    async claimSecret(value) {
+      await sql`INSERT INTO meta (key, value) VALUES (${SECRET_CHECK}, ${value}) ON CONFLICT (key) DO NOTHING`;
+      return (await fingerprint()) ?? value;
+    },
+    secretInUse: async () => ((await sql`SELECT 1 FROM api_keys UNION ALL SELECT 1 FROM meta WHERE key = ${SECRET_CHECK} LIMIT 1`) as unknown[]).length > 0,
+  };
+}
+
+/**
+ * A key's exact spend since `from` (a UTC midnight): whole days from the roll-up (updated in the same
+ * transaction as the rows), the rest of `from`'s day — none, since `from` is a midnight — so one
+ * indexed read. A `from` that is not a midnight adds the rows of its partial day.
+ */
+export async function pgSpentSince(sql: SQL, keyId: string, from: number): Promise<number> {
+  const firstDay = Math.ceil(from / DAY_MS);
+  const [row] = (await sql`
+    SELECT (SELECT coalesce(sum(cost_nano_usd), 0) FROM usage_daily WHERE key_id = ${keyId} AND day >= ${firstDay})
+         + (SELECT coalesce(sum(cost_nano_usd), 0) FROM usage WHERE key_id = ${keyId} AND created_at >= ${from} AND created_at < ${firstDay * DAY_MS}) AS n`) as { n: string }[];
+  return Number(row!.n);
+}

@@ -1,0 +1,39 @@
+import type { SQL } from "bun";
+import { DAY_MS } from "../usage/time-range.ts";
+
+export interface PgRetentionOptions {
+  sql: SQL;
+  days: number;
+  clock?: () => number;
+  intervalMs?: number;
+  /** Rows per DELETE: short statements, no long lock on the table. */
+  batch?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Deletes raw usage rows older than `days` (the daily roll-ups, updated with the rows, keep their sums).
+ * Every instance may run it; concurrent deletes of the same rows are harmless.
+ */
+export function startPgRetentionJob({ sql, days, clock = Date.now, intervalMs = 60_000, batch = 5000, log = console.error }: PgRetentionOptions) {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const before = clock() - days * DAY_MS;
+      for (;;) {
+        const deleted = (await sql`DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE created_at < ${before} ORDER BY id LIMIT ${batch})`).count;
+        if (deleted < batch) break;
+      }
+    } catch (err) {
+      log(`[gateway] usage retention failed: ${(err as Error).message.split("\n")[0]}`);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  void tick();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,99 @@
+// The PostgreSQL schema: the same tables and columns as the SQLite one (src/db/schema.ts), in
+// PostgreSQL's types — times are milliseconds since the epoch and money integer nano-dollars in
+// bigint, flags are booleans (so `UPDATE api_keys SET is_active = false` works as operators expect).
+// Migrations: `bun run db:generate` writes both dialects' (migrations/ and migrations/postgres/).
+import { sql } from "drizzle-orm";
+import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+
+const ms = (name: string) => bigint(name, { mode: "number" });
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull().unique(),
+    keyHash: text("key_hash").notNull(),
+    lookup: text("lookup").notNull().unique(),
+    rateLimitPerMinute: integer("rate_limit_per_minute").notNull(),
+    isActive: boolean("is_active").notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+    budgetNanoUsd: bigint("budget_nano_usd", { mode: "number" }),
+    budgetPeriod: text("budget_period").notNull().default("month"),
+    tpmLimit: integer("tpm_limit"),
+    maxParallel: integer("max_parallel"),
+    expiresAt: ms("expires_at"),
+    allowedModels: text("allowed_models"),
+    deletedAt: ms("deleted_at"),
+    previousLookup: text("previous_lookup"),
+    previousKeyHash: text("previous_key_hash"),
+    previousValidUntil: ms("previous_valid_until"),
+  },
+  (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup)],
+);
+
+export const usage = pgTable(
+  "usage",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: text("request_id").notNull(),
+    keyId: text("key_id")
+      .notNull()
+      .references(() => apiKeys.id),
+    modelRequested: text("model_requested").notNull(),
+    modelAnswered: text("model_answered"),
+    provider: text("provider").notNull(),
+    promptTokens: bigint("prompt_tokens", { mode: "number" }).notNull(),
+    completionTokens: bigint("completion_tokens", { mode: "number" }).notNull(),
+    cachedTokens: bigint("cached_tokens", { mode: "number" }),
+    reasoningTokens: bigint("reasoning_tokens", { mode: "number" }),
+    costNanoUsd: bigint("cost_nano_usd", { mode: "number" }),
+    estimated: boolean("estimated").notNull(),
+    upstreamStatus: integer("upstream_status").notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    streamed: boolean("streamed").notNull(),
+    createdAt: ms("created_at").notNull(),
+    attempts: integer("attempts").notNull().default(1),
+    responseId: text("response_id"),
+    cacheWriteTokens: bigint("cache_write_tokens", { mode: "number" }),
+  },
+  (t) => [
+    index("usage_key_created_idx").on(t.keyId, t.createdAt),
+    index("usage_created_idx").on(t.createdAt),
+    index("usage_response_idx").on(t.responseId).where(sql`response_id IS NOT NULL`),
+  ],
+);
+
+// Roll-ups are updated in the transaction that inserts the rows (instances commit concurrently, so an
+// id watermark could pass a row committed later): they always equal the raw rows.
+const rollupColumns = {
+  requests: bigint("requests", { mode: "number" }).notNull(),
+  promptTokens: bigint("prompt_tokens", { mode: "number" }).notNull(),
+  completionTokens: bigint("completion_tokens", { mode: "number" }).notNull(),
+  costNanoUsd: bigint("cost_nano_usd", { mode: "number" }).notNull(),
+  unpricedRequests: bigint("unpriced_requests", { mode: "number" }).notNull(),
+  estimatedRequests: bigint("estimated_requests", { mode: "number" }).notNull(),
+};
+
+export const usageDaily = pgTable(
+  "usage_daily",
+  { day: integer("day").notNull(), keyId: text("key_id").notNull(), model: text("model").notNull(), ...rollupColumns },
+  (t) => [primaryKey({ columns: [t.day, t.keyId, t.model] }), index("usage_daily_key_day_idx").on(t.keyId, t.day), index("usage_daily_model_day_idx").on(t.model, t.day)],
+);
+
+export const usageDailyKey = pgTable(
+  "usage_daily_key",
+  { day: integer("day").notNull(), keyId: text("key_id").notNull(), ...rollupColumns },
+  (t) => [primaryKey({ columns: [t.day, t.keyId] })],
+);
+
+export const usageDailyModel = pgTable(
+  "usage_daily_model",
+  { day: integer("day").notNull(), model: text("model").notNull(), ...rollupColumns },
+  (t) => [primaryKey({ columns: [t.day, t.model] })],
+);
+
+export const meta = pgTable("meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});

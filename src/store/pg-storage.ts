@@ -1,0 +1,36 @@
+import { pgKeyRows } from "./pg-key-rows.ts";
+import { pgKeyStore, pgSpentSince } from "./pg-keys.ts";
+import { createPgUsageRecorder } from "./pg-recorder.ts";
+import { startPgRetentionJob } from "./pg-retention.ts";
+import { pgUsageQueries } from "./pg-usage.ts";
+import { openPostgres, redactUrl } from "./postgres.ts";
+import type { Storage, StorageOptions } from "./types.ts";
+
+/**
+ * PostgreSQL shared by every instance: a connection pool, key rows cached while change notifications
+ * arrive, usage rows and their roll-ups written together in group commits.
+ */
+export async function openPgStorage(url: string, { health, log, clock, onCommit, usageRetentionDays }: StorageOptions): Promise<Storage> {
+  const sql = await openPostgres(url);
+  const keyRows = pgKeyRows({ sql, log });
+  await keyRows.ready;
+  const recorder = createPgUsageRecorder({ sql, health, log, onCommit });
+  const retention = usageRetentionDays === undefined ? undefined : startPgRetentionJob({ sql, days: usageRetentionDays, clock, log });
+  return {
+    where: redactUrl(url),
+    keys: pgKeyStore(sql),
+    usage: pgUsageQueries(sql),
+    keyRows,
+    recorder,
+    loadSpent: (keyId, from) => pgSpentSince(sql, keyId, from),
+    others: [],
+    gauges: { unfoldedRows: () => 0, walBytes: () => 0 },
+    async close() {
+      await recorder.drain();
+      recorder.stop();
+      retention?.stop();
+      await keyRows.stop();
+      await sql.close({ timeout: 5 });
+    },
+  };
+}

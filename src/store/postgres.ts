@@ -1,0 +1,64 @@
+import { SQL } from "bun";
+import { embeddedMigrations } from "../db/migrations.macro.ts" with { type: "macro" };
+import { UserError } from "../errors.ts";
+
+const MIGRATIONS = embeddedMigrations("postgres");
+// pg_advisory_xact_lock key: N instances starting at once on an empty database apply migrations one
+// after the other (the later ones find nothing left to do).
+const MIGRATION_LOCK = 7_243_105_001;
+
+/** The URL as it may be shown: without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an invalid URL)";
+  }
+}
+
+export interface OpenPostgresOptions {
+  /** Connections in the pool. */
+  max?: number;
+  /** Give up connecting after this long. */
+  connectTimeoutMs?: number;
+}
+
+/** Connects (a pool), applies pending migrations under an advisory lock, and returns the pool. */
+export async function openPostgres(url: string, { max = 10, connectTimeoutMs = 5000 }: OpenPostgresOptions = {}): Promise<SQL> {
+  let sql: SQL;
+  try {
+    sql = new SQL({ url, max, connectionTimeout: Math.ceil(connectTimeoutMs / 1000), idleTimeout: 60 });
+    await migrate(sql);
+  } catch (err) {
+    throw new UserError(`cannot use PostgreSQL at ${redactUrl(url)}: ${describePgError(err)}`);
+  }
+  return sql;
+}
+
+async function migrate(sql: SQL): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx.unsafe(`CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`);
+    const [last] = (await tx`SELECT created_at FROM "__drizzle_migrations" ORDER BY created_at DESC LIMIT 1`) as { created_at: string }[];
+    for (const m of MIGRATIONS) {
+      if (last && Number(last.created_at) >= m.when) continue;
+      for (const stmt of m.statements) await tx.unsafe(stmt);
+      await tx`INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES (${m.hash}, ${m.when})`;
+    }
+  });
+}
+
+/** A PostgreSQL error as one line (never the URL: it may hold a password). */
+export function describePgError(err: unknown): string {
+  const e = err as { message?: string; code?: string; errno?: string };
+  const msg = (e?.message ?? String(err)).split("\n")[0]!;
+  return e?.code && !msg.includes(e.code) ? `${msg} (${e.code})` : msg;
+}
+
+/** PostgreSQL's unique_violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: string };
+  return e?.errno === "23505" || e?.code === "23505" || /duplicate key value/.test(String((err as Error)?.message));
+}

@@ -1,0 +1,45 @@
+import { eq, or } from "drizzle-orm";
+import { isBusy, type Db } from "../db/client.ts";
+import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
+import { spentSince } from "../usage/analytics.ts";
+import { UniqueViolation, type KeyStore } from "./types.ts";
+
+const SECRET_CHECK = "lookup_secret_check";
+
+/** The key store of the embedded SQLite database (synchronous underneath). */
+export function sqliteKeyStore(db: Db): KeyStore {
+  const write = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (String((err as Error).message).includes("UNIQUE")) throw new UniqueViolation((err as Error).message);
+      throw err;
+    }
+  };
+  const fingerprint = () => db.select().from(meta).where(eq(meta.key, SECRET_CHECK)).get()?.value;
+  return {
+    find: async (nameOrId) => db.select().from(apiKeys).where(or(eq(apiKeys.id, nameOrId), eq(apiKeys.name, nameOrId))).all(),
+    nameOwner: async (name) => db.select({ id: apiKeys.id, deletedAt: apiKeys.deletedAt }).from(apiKeys).where(eq(apiKeys.name, name)).get(),
+    valueTaken: async (lookup) => db.$client.query("SELECT 1 FROM api_keys WHERE lookup = ?1 OR previous_lookup = ?1").get(lookup) !== null,
+    insert: async (row: ApiKey) => write(() => db.insert(apiKeys).values(row).run()),
+    update: async (id, changes) => write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, id)).run()),
+    list: async () => db.select().from(apiKeys).orderBy(apiKeys.createdAt, apiKeys.name).all(),
+    spentSince: async (keyId, from) => spentSince(db, keyId, from),
+    async claimSecret(value) {
+      const stored = fingerprint();
+      if (stored !== undefined) return stored;
+      try {
+        db.insert(meta).values({ key: SECRET_CHECK, value }).onConflictDoNothing().run();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+      }
+      return fingerprint() ?? value;
+    },
+    secretInUse: async () => sqliteSecretInUse(db),
+  };
+}
+
+/** True once the database has keys or a secret fingerprint: a new secret can no longer be made up for it. */
+export function sqliteSecretInUse(db: Db): boolean {
+  return db.$client.query("SELECT 1 FROM api_keys UNION ALL SELECT 1 FROM meta WHERE key = ? LIMIT 1").get(SECRET_CHECK) !== null;
+}
