@@ -69,6 +69,8 @@ function regroup(deltas: Delta[], keyOf: (d: Delta) => string): Delta[] {
 export async function writeUsageRows(sql: SQL, rows: UsageRecord[]): Promise<void> {
   const deltas = foldDeltas(rows.map((r) => ({ ...r, model: r.modelRequested })));
   await sql.begin(async (tx) => {
+    // A row is acknowledged to the customer once committed: never on a server set to commit lazily.
+    await tx.unsafe("SET LOCAL synchronous_commit = on");
     await tx.unsafe(`INSERT INTO usage (${COLUMNS.join(", ")}) VALUES ${placeholders(rows.length, COLUMNS.length)}`, rows.flatMap(values));
     // Rows locked in one order (day, key, model) by every instance: concurrent commits cannot deadlock.
     for (const [query, params] of [

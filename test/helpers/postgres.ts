@@ -48,7 +48,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   let proc: Subprocess | undefined;
   const start = async () => {
     proc = Bun.spawn(
-      asOwner([join(bin, "postgres"), "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"]),
+      asOwner([join(bin, "postgres"), "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200"]),
       { stdout: "pipe", stderr: "pipe" },
     );
     const deadline = Date.now() + 20_000;

@@ -1,0 +1,183 @@
+// Three servers from the compiled binary on one PostgreSQL database and one Redis (private instances of
+// Debian's packages in temp dirs): keys, rows, limits and budgets are one set for all of them.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { SQL } from "bun";
+import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
+import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { startRedis, type TestRedis } from "../helpers/redis.ts";
+
+setDefaultTimeout(90_000);
+
+const upstream = startFakeUpstream();
+let pg: TestPostgres;
+let redis: TestRedis;
+beforeAll(async () => {
+  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+});
+afterAll(async () => {
+  upstream.stop();
+  await Promise.all([pg?.stop(), redis?.stop()]);
+});
+
+/** Three servers on a fresh database of the shared PostgreSQL server, and a client of that database. */
+async function threeOnPostgres() {
+  const url = await pg.createDatabase();
+  const env = { GATEWAY_DATABASE_URL: url, GATEWAY_REDIS_URL: redis.url };
+  // Started at once: migrations on an empty database must not race.
+  const servers = await Promise.all([0, 1, 2].map(() => startGateway({ mode: "binary", upstreamUrl: upstream.url, env })));
+  const sql = new SQL(url);
+  return { servers, sql, url, async stop() {
+    await Promise.all(servers.map((s) => s.stop()));
+    await sql.close();
+  } };
+}
+
+const chat = (gw: TestGateway, key: string, body: Record<string, unknown> = {}) =>
+  fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], ...body }) });
+
+describe("three servers on PostgreSQL + Redis", () => {
+  test("a key made with the CLI works on every server at once; a CLI disable and a direct UPDATE are refused everywhere on the next request; rows and roll-ups land in PostgreSQL", async () => {
+    const { servers, sql, stop } = await threeOnPostgres();
+    const [a, b, c] = servers as [TestGateway, TestGateway, TestGateway];
+    try {
+      expect(a.logs()).toContain("database postgres://postgres@127.0.0.1:");
+      const { id, key } = await a.createKey("pg-customer", 1000);
+      // Created through a's CLI, used first on b.
+      expect((await chat(b, key)).status).toBe(200);
+      for (const s of servers) expect((await chat(s, key)).status).toBe(200); // every cache warm now
+
+      const disabled = await a.cli(["disable-key", "pg-customer"]);
+      expect(disabled.code).toBe(0);
+      for (const s of servers) {
+        const r = await chat(s, key);
+        expect(r.status).toBe(403);
+        expect(((await r.json()) as { error: { code: string } }).error.code).toBe("api_key_disabled");
+      }
+      expect((await a.cli(["enable-key", "pg-customer"])).code).toBe(0);
+      for (const s of servers) expect((await chat(s, key)).status).toBe(200);
+
+      // An operator's UPDATE in psql: the trigger notifies every server, which forgets its cached row.
+      await sql`UPDATE api_keys SET is_active = false WHERE name = 'pg-customer'`;
+      await Bun.sleep(50); // PostgreSQL delivers the notification within milliseconds
+      for (const s of servers) expect((await chat(s, key)).status).toBe(403);
+      await sql`UPDATE api_keys SET is_active = true, rate_limit_per_minute = 700 WHERE name = 'pg-customer'`;
+      await Bun.sleep(50);
+      const relimited = await chat(c, key);
+      expect(relimited.status).toBe(200);
+      expect(relimited.headers.get("x-ratelimit-limit-requests")).toBe("700");
+
+      const rows = (await sql`SELECT key_id, model_requested, prompt_tokens::int AS p, completion_tokens::int AS c, cost_nano_usd::float8 AS cost, estimated FROM usage ORDER BY id`) as { key_id: string; p: number; cost: number; estimated: boolean }[];
+      expect(rows).toHaveLength(8);
+      expect(rows.every((r) => r.key_id === id && r.p === 1200 && r.estimated === false)).toBe(true);
+      const [rollup] = (await sql`SELECT sum(requests)::int AS n, sum(cost_nano_usd)::float8 AS cost FROM usage_daily WHERE key_id = ${id}`) as { n: number; cost: number }[];
+      expect(rollup).toEqual({ n: 8, cost: rows.reduce((s, r) => s + r.cost, 0) });
+
+      // The same report from every server and from the CLI.
+      const report = await (await fetch(`${b.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json();
+      expect(report.total.requests).toBe(8);
+      const cli = await a.cli(["usage", "--json", "--by", "key"]);
+      expect(JSON.parse(cli.stdout).total.requests).toBe(8);
+    } finally {
+      await stop();
+    }
+  });
+
+  test("90 simultaneous requests over three servers: exactly 30 pass a 30 rpm key and exactly 5 run at once with max_parallel 5", async () => {
+    await awayFromMinuteEdge(20_000);
+    const { servers, sql, stop } = await threeOnPostgres();
+    try {
+      const { id, key } = await servers[0]!.createKey("pg-30", 30);
+      const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(servers[i % 3]!, key)));
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(30);
+      expect(answers.filter((r) => r.status === 429)).toHaveLength(60);
+      const [{ n }] = (await sql`SELECT count(*)::int AS n FROM usage WHERE key_id = ${id}`) as { n: number }[];
+      expect(n).toBe(30);
+
+      upstream.setHandler(async (body) => {
+        await Bun.sleep(1000);
+        return Response.json(completion(body, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }));
+      });
+      const parallel = (await servers[1]!.createKey("pg-parallel", 100_000, ["--max-parallel", "5"])).key;
+      const burst = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(servers[i % 3]!, parallel)));
+      expect(burst.filter((r) => r.status === 200)).toHaveLength(5);
+      expect(burst.filter((r) => r.status === 429)).toHaveLength(85);
+    } finally {
+      upstream.reset();
+      await stop();
+    }
+  });
+
+  test("a budget shared by three servers under concurrent load is never overshot", async () => {
+    const { servers, sql, stop } = await threeOnPostgres();
+    try {
+      // gpt-4o: $2.50 / $10 per million tokens; each answer (10 + 50 tokens, within its max_tokens) costs $0.000525.
+      upstream.setHandler((body) => Response.json(completion(body, { prompt_tokens: 10, completion_tokens: 50, total_tokens: 60 })));
+      const { id, key } = await servers[0]!.createKey("pg-budget", 100_000, ["--budget", "0.01"]);
+      let ok = 0;
+      for (let round = 0; round < 6; round++) {
+        const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(servers[i % 3]!, key, { max_tokens: 50 })));
+        ok += answers.filter((r) => r.status === 200).length;
+      }
+      const [{ spent }] = (await sql`SELECT coalesce(sum(cost_nano_usd), 0)::float8 AS spent FROM usage WHERE key_id = ${id}`) as { spent: number }[];
+      expect(ok).toBeGreaterThan(0);
+      expect(spent).toBeLessThanOrEqual(10_000_000);
+      expect(ok).toBeGreaterThanOrEqual(10); // reservations are released as rows settle: most of the budget is usable
+      const listed = JSON.parse((await servers[2]!.cli(["list-keys", "--json"])).stdout) as { name: string; spent_usd: string }[];
+      expect(Number(listed.find((k) => k.name === "pg-budget")!.spent_usd) * 1e9).toBeCloseTo(spent, 0);
+    } finally {
+      upstream.reset();
+      await stop();
+    }
+  });
+
+  test("PostgreSQL stopped under load: 503s while it is down, no completed response without its row, and service resumes by itself", async () => {
+    const { servers, sql, url, stop } = await threeOnPostgres();
+    try {
+      const { id, key } = await servers[0]!.createKey("pg-outage", 1_000_000);
+      const completed: string[] = [];
+      const statuses: number[] = [];
+      let running = true;
+      const clients = Array.from({ length: 6 }, async (_, c) => {
+        for (let i = 0; running; i++) {
+          const rid = `outage-${c}-${i}`;
+          try {
+            const r = await fetch(`${servers[c % 3]!.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-request-id": rid }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
+            const text = await r.text();
+            statuses.push(r.status);
+            if (r.status === 200 && text.includes("Hello")) completed.push(rid);
+          } catch {
+            statuses.push(0);
+          }
+          if (!running) break;
+          await Bun.sleep(5);
+        }
+      });
+      await Bun.sleep(800);
+      await sql.close();
+      await pg.stop();
+      await Bun.sleep(1500);
+      const duringOutage = statuses.length;
+      await pg.start();
+      // Recovered without a restart: a request succeeds again within a few seconds.
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && statuses.slice(duringOutage).filter((s) => s === 200).length < 20) await Bun.sleep(100);
+      running = false;
+      await Promise.all(clients);
+      expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+      expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+      expect(statuses.slice(duringOutage).filter((s) => s === 200).length).toBeGreaterThanOrEqual(20);
+      const after = new SQL(url);
+      try {
+        const ids = ((await after`SELECT request_id FROM usage WHERE key_id = ${id}`) as { request_id: string }[]).map((r) => r.request_id);
+        const counts = new Map<string, number>();
+        for (const r of ids) counts.set(r, (counts.get(r) ?? 0) + 1);
+        for (const rid of completed) expect([rid, counts.get(rid)]).toEqual([rid, 1]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await stop();
+    }
+  });
+});
