@@ -74,7 +74,7 @@ describe("three servers on PostgreSQL + Redis", () => {
       expect(rollup).toEqual({ n: 8, cost: rows.reduce((s, r) => s + r.cost, 0) });
 
       // The same report from every server and from the CLI.
-      const report = await (await fetch(`${b.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json();
+      const report = (await (await fetch(`${b.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: { requests: number } };
       expect(report.total.requests).toBe(8);
       const cli = await a.cli(["usage", "--json", "--by", "key"]);
       expect(JSON.parse(cli.stdout).total.requests).toBe(8);
@@ -91,8 +91,8 @@ describe("three servers on PostgreSQL + Redis", () => {
       const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(servers[i % 3]!, key)));
       expect(answers.filter((r) => r.status === 200)).toHaveLength(30);
       expect(answers.filter((r) => r.status === 429)).toHaveLength(60);
-      const [{ n }] = (await sql`SELECT count(*)::int AS n FROM usage WHERE key_id = ${id}`) as { n: number }[];
-      expect(n).toBe(30);
+      const [counted] = (await sql`SELECT count(*)::int AS n FROM usage WHERE key_id = ${id}`) as { n: number }[];
+      expect(counted!.n).toBe(30);
 
       upstream.setHandler(async (body) => {
         await Bun.sleep(1000);
@@ -119,7 +119,7 @@ describe("three servers on PostgreSQL + Redis", () => {
         const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(servers[i % 3]!, key, { max_tokens: 50 })));
         ok += answers.filter((r) => r.status === 200).length;
       }
-      const [{ spent }] = (await sql`SELECT coalesce(sum(cost_nano_usd), 0)::float8 AS spent FROM usage WHERE key_id = ${id}`) as { spent: number }[];
+      const spent = ((await sql`SELECT coalesce(sum(cost_nano_usd), 0)::float8 AS spent FROM usage WHERE key_id = ${id}`) as { spent: number }[])[0]!.spent;
       expect(ok).toBeGreaterThan(0);
       expect(spent).toBeLessThanOrEqual(10_000_000);
       expect(ok).toBeGreaterThanOrEqual(10); // reservations are released as rows settle: most of the budget is usable
@@ -178,6 +178,45 @@ describe("three servers on PostgreSQL + Redis", () => {
       }
     } finally {
       await stop();
+    }
+  });
+});
+
+describe("gateway migrate-db", () => {
+  test("copies a SQLite database into an empty PostgreSQL one with counts and sums checked; its keys work on PostgreSQL; a second copy is refused", async () => {
+    const sqliteGw = await startGateway({ mode: "binary", upstreamUrl: upstream.url });
+    const { key } = await sqliteGw.createKey("moving", 1000, ["--budget", "5"]);
+    const { key: other } = await sqliteGw.createKey("moving-too", 1000);
+    for (let i = 0; i < 12; i++) expect((await chat(sqliteGw, i % 3 ? key : other)).status).toBe(200);
+    const before = (await (await fetch(`${sqliteGw.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
+    await sqliteGw.stop();
+
+    const url = await pg.createDatabase();
+    const copied = await sqliteGw.cli(["migrate-db", "--to", url]);
+    expect(copied.stderr).toBe("");
+    expect(copied.code).toBe(0);
+    expect(copied.stdout).toContain("usage: 12 rows copied");
+    expect(copied.stdout).toContain("api_keys: 2 rows copied");
+    expect(copied.stdout).toContain("counts and sums match");
+
+    const again = await sqliteGw.cli(["migrate-db", "--to", url]);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe("error: the PostgreSQL database already has keys or usage: migrate-db copies into an empty database only");
+
+    const pgGw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_DATABASE_URL: url } });
+    try {
+      const after = (await (await fetch(`${pgGw.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
+      expect(after.total).toEqual(before.total);
+      expect((await chat(pgGw, key)).status).toBe(200);
+      const me = (await (await fetch(`${pgGw.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })).json()) as { spent_usd: string; budget_usd: string };
+      expect(me.budget_usd).toBe("5.00");
+      expect(Number(me.spent_usd)).toBeGreaterThan(0);
+      const sql = new SQL(url);
+      const [max] = (await sql`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM usage`) as { n: number; d: number }[];
+      await sql.close();
+      expect(max).toEqual({ n: 13, d: 13 }); // new rows continue the copied ids
+    } finally {
+      await pgGw.stop();
     }
   });
 });

@@ -1,0 +1,76 @@
+// `gateway migrate-db`: an existing SQLite database copied into an empty PostgreSQL one, then checked.
+import type { SQL } from "bun";
+import type { Db } from "../db/client.ts";
+import { UserError } from "../errors.ts";
+import { createRollupStep } from "../usage/rollup.ts";
+
+const TABLES = {
+  api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until"],
+  meta: ["key", "value"],
+  usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens"],
+  usage_daily: ["day", "key_id", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
+  usage_daily_key: ["day", "key_id", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
+  usage_daily_model: ["day", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
+} as const;
+type Table = keyof typeof TABLES;
+const BOOLEAN = new Set(["is_active", "estimated", "streamed"]);
+// Rows of the server's own bookkeeping that mean nothing in another database.
+const LOCAL_META = "key NOT LIKE 'server:%' AND key <> 'last_write_probe'";
+
+/** What is compared on both sides once copied: a count and, where there is money, sums. */
+const CHECKS: Record<Table, string> = {
+  api_keys: "count(*) AS n, 0 AS a, 0 AS b",
+  meta: "count(*) AS n, 0 AS a, 0 AS b",
+  usage: "count(*) AS n, coalesce(sum(cost_nano_usd), 0) AS a, coalesce(sum(prompt_tokens + completion_tokens), 0) AS b",
+  usage_daily: "count(*) AS n, coalesce(sum(requests), 0) AS a, coalesce(sum(cost_nano_usd), 0) AS b",
+  usage_daily_key: "count(*) AS n, coalesce(sum(requests), 0) AS a, coalesce(sum(cost_nano_usd), 0) AS b",
+  usage_daily_model: "count(*) AS n, coalesce(sum(requests), 0) AS a, coalesce(sum(cost_nano_usd), 0) AS b",
+};
+
+export interface CopyReport {
+  table: Table;
+  rows: number;
+}
+
+/**
+ * Folds the SQLite database's last rows into its roll-ups (PostgreSQL keeps them current with every
+ * row, and raw rows removed by retention survive only there), copies every table in one PostgreSQL
+ * transaction, moves the id sequence past the copied rows, and compares counts and sums of each
+ * table. Refuses a PostgreSQL database that already has keys or usage.
+ */
+export async function copyToPostgres(db: Db, sql: SQL, { batch = 1000, progress = (_: string) => {} } = {}): Promise<CopyReport[]> {
+  const [found] = (await sql`SELECT (SELECT count(*) FROM api_keys) + (SELECT count(*) FROM usage) AS n`) as { n: string }[];
+  if (Number(found!.n) > 0) throw new UserError("the PostgreSQL database already has keys or usage: migrate-db copies into an empty database only");
+  const fold = createRollupStep(db.$client);
+  while (fold() > 0);
+  const report: CopyReport[] = [];
+  await sql.begin(async (tx) => {
+    for (const table of Object.keys(TABLES) as Table[]) {
+      const columns = TABLES[table];
+      const where = table === "meta" ? ` WHERE ${LOCAL_META}` : "";
+      const order = table === "usage" ? " ORDER BY id" : "";
+      const read = db.$client.query<Record<string, unknown>, [number, number]>(`SELECT ${columns.join(", ")} FROM ${table}${where}${order} LIMIT ? OFFSET ?`);
+      let copied = 0;
+      for (let offset = 0; ; offset += batch) {
+        const rows = read.all(batch, offset);
+        if (rows.length === 0) break;
+        const params = rows.flatMap((r) => columns.map((c) => (BOOLEAN.has(c) ? r[c] === 1 || r[c] === true : r[c])));
+        const values = rows.map((_, i) => `(${columns.map((_, j) => `$${i * columns.length + j + 1}`).join(", ")})`).join(", ");
+        await tx.unsafe(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values}`, params);
+        copied += rows.length;
+        if (copied % 100_000 === 0) progress(`${table}: ${copied} rows`);
+      }
+      report.push({ table, rows: copied });
+    }
+    await tx.unsafe("SELECT setval(pg_get_serial_sequence('usage', 'id'), greatest((SELECT max(id) FROM usage), 1))");
+  });
+  for (const table of Object.keys(TABLES) as Table[]) {
+    const where = table === "meta" ? ` WHERE ${LOCAL_META}` : "";
+    const mine = db.$client.query<{ n: number; a: number; b: number }, []>(`SELECT ${CHECKS[table]} FROM ${table}${where}`).get()!;
+    const [theirs] = (await sql.unsafe(`SELECT ${CHECKS[table]} FROM ${table}${where}`)) as { n: string; a: string; b: string }[];
+    if (Number(theirs!.n) !== mine.n || Number(theirs!.a) !== mine.a || Number(theirs!.b) !== mine.b) {
+      throw new UserError(`after copying, ${table} differs: SQLite has ${mine.n} rows (sums ${mine.a}, ${mine.b}), PostgreSQL ${theirs!.n} (${theirs!.a}, ${theirs!.b})`);
+    }
+  }
+  return report;
+}
