@@ -4,6 +4,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadServerConfig } from "../../src/config.ts";
 import { createKeyService } from "../../src/keys/service.ts";
+import { SQL } from "bun";
+import { pgKeyStore } from "../../src/store/pg-keys.ts";
 import { sqliteKeyStore } from "../../src/store/sqlite-keys.ts";
 import { startServer } from "../../src/server.ts";
 import { binaryIn, parseCreated, runCli, type CliResult } from "./cli.ts";
@@ -92,7 +94,9 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
   const log = (l: string) => void lines.push(l);
   const config = loadServerConfig({ db: dbPath, port: "0", host: "127.0.0.1", config: args[1] }, env);
   const server = await startServer(config, { log, clock: opts.clock });
-  const keys = createKeyService({ store: sqliteKeyStore(server.db!), secret: TEST_SECRET, bcryptCost: 4 });
+  // Keys made quickly (bcrypt cost 4) through a connection of the test's own, to the server's store.
+  const pg = config.databaseUrl === undefined ? undefined : new SQL(config.databaseUrl);
+  const keys = createKeyService({ store: pg ? pgKeyStore(pg) : sqliteKeyStore(server.db!), secret: TEST_SECRET, bcryptCost: 4 });
   return {
     url: server.url,
     pid: process.pid,
@@ -111,7 +115,10 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
     cli: (args, stdin) => runCli([...args, "--db", dbPath], { cwd: dir, env, stdin }),
     rows,
     logs: () => lines.join("\n"),
-    stop: () => server.stop(),
+    async stop() {
+      await server.stop();
+      await pg?.close();
+    },
   };
 }
 

@@ -1,5 +1,7 @@
 import { openDatabase } from "../../src/db/client.ts";
-import { createUsageWriter } from "../../src/usage/recorder.ts";
+import type { SQL } from "bun";
+import { writeUsageRows } from "../../src/store/pg-recorder.ts";
+import { createUsageWriter, type UsageRecord } from "../../src/usage/recorder.ts";
 import { createRollupStep } from "../../src/usage/rollup.ts";
 
 export interface SeedRow {
@@ -13,29 +15,36 @@ export interface SeedRow {
   created_at: number;
 }
 
-/** Writes usage rows through a separate connection with the production writer (rows + roll-ups in one transaction). */
+/** Writes usage rows through a separate connection with the production writer (SQLite: folded later by the roll-up job). */
 export function insertUsage(dbPath: string, rows: SeedRow[]): void {
   const db = openDatabase({ path: dbPath, busyTimeoutMs: 5000 });
-  createUsageWriter(db).immediate(
-    rows.map((r) => ({
-      requestId: r.request_id,
-      keyId: r.key_id,
-      modelRequested: r.model_requested,
-      modelAnswered: r.model_requested,
-      provider: "seed",
-      promptTokens: r.prompt_tokens,
-      completionTokens: r.completion_tokens,
-      cachedTokens: null,
-      reasoningTokens: null,
-      costNanoUsd: r.cost_nano_usd,
-      estimated: r.estimated === 1,
-      upstreamStatus: 200,
-      latencyMs: 5,
-      streamed: false,
-      createdAt: r.created_at,
-    })),
-  );
+  createUsageWriter(db).immediate(rows.map(toRecord));
   db.$client.close();
+}
+
+/** Writes usage rows to PostgreSQL with the production writer (rows and roll-ups in one transaction). */
+export async function insertUsagePg(sql: SQL, rows: SeedRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await writeUsageRows(sql, rows.slice(i, i + 500).map(toRecord));
+}
+
+function toRecord(r: SeedRow): UsageRecord {
+  return {
+    requestId: r.request_id,
+    keyId: r.key_id,
+    modelRequested: r.model_requested,
+    modelAnswered: r.model_requested,
+    provider: "seed",
+    promptTokens: r.prompt_tokens,
+    completionTokens: r.completion_tokens,
+    cachedTokens: null,
+    reasoningTokens: null,
+    costNanoUsd: r.cost_nano_usd,
+    estimated: r.estimated === 1,
+    upstreamStatus: 200,
+    latencyMs: 5,
+    streamed: false,
+    createdAt: r.created_at,
+  };
 }
 
 /** Folds every pending usage row into the daily roll-ups now (the server does this every second). */

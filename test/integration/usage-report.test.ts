@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { runCli } from "../helpers/cli.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
-import { insertUsage, prng, rollUpNow, type SeedRow } from "../helpers/seed.ts";
+import { SQL } from "bun";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { insertUsage, insertUsagePg, prng, rollUpNow, type SeedRow } from "../helpers/seed.ts";
 
 // Real servers and processes: more than the 5 s default per test.
 setDefaultTimeout(60_000);
@@ -13,12 +15,7 @@ const ADMIN = "admin-token-for-tests-0123456789";
 const DAY = 86_400_000;
 const D0 = Date.UTC(2026, 9, 1); // 2026-10-01
 const upstream = startFakeUpstream();
-let gw: TestGateway;
-const keys: { id: string; key: string; name: string }[] = [];
-const seeded: SeedRow[] = [];
-
-const admin = (path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
-const customer = (k: string, path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${k}` } });
+afterAll(() => upstream.stop());
 
 type Report = { rows: Record<string, unknown>[]; total: { requests: number; cost_nano_usd: number; cost_usd: number } };
 
@@ -51,8 +48,29 @@ function asMap(report: Report, by: "key" | "model" | "day") {
   );
 }
 
+
+// The same suite against each store: the embedded SQLite file (roll-ups folded in the background,
+// half the history above the watermark) and PostgreSQL (roll-ups written with the rows).
+for (const store of ["sqlite", "postgres"] as const) describe(`on ${store}`, () => {
+let gw: TestGateway;
+let pg: TestPostgres | undefined;
+let sql: SQL | undefined;
+const keys: { id: string; key: string; name: string }[] = [];
+const seeded: SeedRow[] = [];
+
+const admin = (path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+const customer = (k: string, path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${k}` } });
+const seed = async (rows: SeedRow[]) => (sql ? insertUsagePg(sql, rows) : insertUsage(gw.dbPath, rows));
+const foldNow = () => sql || rollUpNow(gw.dbPath);
+
 beforeAll(async () => {
-  gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: ADMIN } });
+  const env: Record<string, string> = { GATEWAY_ADMIN_TOKEN: ADMIN };
+  if (store === "postgres") {
+    pg = await startPostgres();
+    env.GATEWAY_DATABASE_URL = await pg.createDatabase();
+    sql = new SQL(env.GATEWAY_DATABASE_URL);
+  }
+  gw = await startGateway({ upstreamUrl: upstream.url, env });
   for (const name of ["alpha", "beta", "gamma"]) keys.push({ ...(await gw.createKey(name, 10_000)), name });
   const rand = prng(42);
   const models = ["gpt-4o", "gpt-4o-mini", "my-unpriced-model"];
@@ -79,13 +97,14 @@ beforeAll(async () => {
     for (let j = 0; j < 20; j++) add(D0 + 10 * DAY + 12 * 3600_000, k, "gpt-4o-mini");
   }
   // Half the history folded into the roll-ups, half still above the watermark: reports must be exact either way.
-  insertUsage(gw.dbPath, seeded.slice(0, 800));
-  rollUpNow(gw.dbPath);
-  insertUsage(gw.dbPath, seeded.slice(800));
+  await seed(seeded.slice(0, 800));
+  foldNow();
+  await seed(seeded.slice(800));
 });
 afterAll(async () => {
   await gw.stop();
-  await upstream.stop();
+  await sql?.close();
+  await pg?.stop();
 });
 
 describe("usage report matches the raw rows exactly", () => {
@@ -137,26 +156,33 @@ describe("usage report matches the raw rows exactly", () => {
 
   test("after the roll-up job catches up, the three daily roll-ups agree with the raw rows and reports are unchanged", async () => {
     const before = await (await admin(`/admin/usage?from=2026-10-01&to=2026-10-21&group_by=key`)).text();
-    rollUpNow(gw.dbPath);
+    foldNow();
     expect(await (await admin(`/admin/usage?from=2026-10-01&to=2026-10-21&group_by=key`)).text()).toBe(before);
-    const db = new Database(gw.dbPath, { readonly: true });
-    const state = db.query("SELECT last_usage_id AS wm, (SELECT max(id) FROM usage) AS top FROM rollup_state").get() as { wm: number; top: number };
-    expect(state.wm).toBe(state.top);
+    const rawSql = (group: string) =>
+      `SELECT ${group}, count(*) AS requests, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, coalesce(sum(cost_nano_usd), 0) AS cost,
+              sum(CASE WHEN cost_nano_usd IS NULL THEN 1 ELSE 0 END) AS u, sum(CASE WHEN estimated THEN 1 ELSE 0 END) AS e
+       FROM (SELECT created_at / 86400000 AS day, key_id AS k, model_requested AS model, * FROM usage) AS u GROUP BY ${group} ORDER BY ${group}`;
     const sums = "sum(requests) AS requests, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, sum(cost_nano_usd) AS cost, sum(unpriced_requests) AS u, sum(estimated_requests) AS e";
-    const raw = (group: string) =>
-      db
-        .query(
-          `SELECT ${group}, count(*) AS requests, sum(prompt_tokens) AS p, sum(completion_tokens) AS c, coalesce(sum(cost_nano_usd), 0) AS cost,
-                  sum(cost_nano_usd IS NULL) AS u, sum(estimated) AS e
-           FROM (SELECT created_at / 86400000 AS day, key_id, model_requested AS model, * FROM usage) GROUP BY ${group} ORDER BY ${group}`,
-        )
-        .all();
-    const rolled = (table: string, group: string) => db.query(`SELECT ${group}, ${sums} FROM ${table} GROUP BY ${group} ORDER BY ${group}`).all();
-    expect(rolled("usage_daily", "day, key_id, model")).toEqual(raw("day, key_id, model"));
-    expect(rolled("usage_daily_key", "day, key_id")).toEqual(raw("day, key_id"));
-    expect(rolled("usage_daily_model", "day, model")).toEqual(raw("day, model"));
-    expect(raw("day, key_id, model").length).toBeGreaterThan(100);
-    db.close();
+    const rolledSql = (table: string, group: string) => `SELECT ${group.replace("k", "key_id AS k")}, ${sums} FROM ${table} GROUP BY ${group.replace("k", "key_id")} ORDER BY ${group.replace("k", "key_id")}`;
+    const all = async (text: string) => {
+      if (sql) return ((await sql.unsafe(text)) as Record<string, unknown>[]).map((r) => Object.fromEntries(Object.entries(r).map(([c, v]) => [c, c === "k" || c === "model" ? v : Number(v)])));
+      const db = new Database(gw.dbPath, { readonly: true });
+      try {
+        return db.query(text).all() as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
+    };
+    if (!sql) {
+      const db = new Database(gw.dbPath, { readonly: true });
+      const state = db.query("SELECT last_usage_id AS wm, (SELECT max(id) FROM usage) AS top FROM rollup_state").get() as { wm: number; top: number };
+      db.close();
+      expect(state.wm).toBe(state.top);
+    }
+    expect(await all(rolledSql("usage_daily", "day, k, model"))).toEqual(await all(rawSql("day, k, model")));
+    expect(await all(rolledSql("usage_daily_key", "day, k"))).toEqual(await all(rawSql("day, k")));
+    expect(await all(rolledSql("usage_daily_model", "day, model"))).toEqual(await all(rawSql("day, model")));
+    expect((await all(rawSql("day, k, model"))).length).toBeGreaterThan(100);
   });
 
   test("bad parameters: 400 in OpenAI's shape naming the parameter", async () => {
@@ -211,7 +237,7 @@ describe("request records", () => {
       if (pages++ === 1) {
         // A request arriving mid-pagination (newer than everything) must not shift later pages.
         const late = { ...mine[0]!, request_id: "late-arrival", created_at: D0 + 12 * DAY - 1 };
-        insertUsage(gw.dbPath, [late]);
+        await seed([late]);
         seeded.push(late);
       }
     } while (cursor);
@@ -243,4 +269,5 @@ test("CLI usage prints the same report as a table with totals, and as JSON", asy
   expect(bad.stderr).toBe("error: --by must be key, model or day, got 'week'\n");
   const badDate = await cli("--from", "last-week");
   expect(badDate.stderr).toContain("error: Invalid --from");
+});
 });
