@@ -131,6 +131,48 @@ describe("three servers on PostgreSQL + Redis", () => {
     }
   });
 
+  test("SIGKILL of one server under load: every response a client fully received has exactly one row, spend equals the rows, the other two keep serving", async () => {
+    const { servers, sql, stop } = await threeOnPostgres();
+    try {
+      const { id, key } = await servers[0]!.createKey("pg-kill", 1_000_000, ["--budget", "1000"]);
+      const completed: string[] = [];
+      const afterKill: number[] = [];
+      let killed = false;
+      let running = true;
+      const clients = Array.from({ length: 9 }, async (_, c) => {
+        for (let i = 0; running; i++) {
+          const rid = `kill-${c}-${i}`;
+          try {
+            const r = await fetch(`${servers[c % 3]!.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-request-id": rid }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
+            const text = await r.text();
+            if (r.status === 200 && text.includes("Hello")) completed.push(rid);
+            if (killed && c % 3 !== 0) afterKill.push(r.status);
+          } catch {
+            if (c % 3 === 0 && killed) break; // the killed server's clients stop
+          }
+        }
+      });
+      while (completed.length < 300) await Bun.sleep(20);
+      await servers[0]!.stop("SIGKILL");
+      killed = true;
+      await Bun.sleep(1000);
+      running = false;
+      await Promise.all(clients);
+      expect(afterKill.length).toBeGreaterThan(20);
+      expect(afterKill.filter((s) => s !== 200)).toEqual([]);
+      const counts = new Map<string, number>();
+      for (const r of (await sql`SELECT request_id FROM usage WHERE key_id = ${id}`) as { request_id: string }[]) counts.set(r.request_id, (counts.get(r.request_id) ?? 0) + 1);
+      for (const rid of completed) expect([rid, counts.get(rid)]).toEqual([rid, 1]);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      const [sums] = (await sql`SELECT (SELECT sum(cost_nano_usd)::float8 FROM usage WHERE key_id = ${id}) AS raw, (SELECT sum(cost_nano_usd)::float8 FROM usage_daily WHERE key_id = ${id}) AS rolled`) as { raw: number; rolled: number }[];
+      expect(sums!.rolled).toBe(sums!.raw);
+      const listed = JSON.parse((await servers[1]!.cli(["list-keys", "--json"])).stdout) as { name: string; spent_usd: string }[];
+      expect(Math.round(Number(listed.find((k) => k.name === "pg-kill")!.spent_usd) * 1e9)).toBe(sums!.raw);
+    } finally {
+      await stop();
+    }
+  });
+
   test("PostgreSQL stopped under load: 503s while it is down, no completed response without its row, and service resumes by itself", async () => {
     const { servers, sql, url, stop } = await threeOnPostgres();
     try {
