@@ -2,6 +2,7 @@
 // Debian's packages in temp dirs): keys, rows, limits and budgets are one set for all of them.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SQL } from "bun";
+import { promptBound } from "../../src/admission/admit.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -83,7 +84,7 @@ describe("three servers on PostgreSQL + Redis", () => {
     }
   });
 
-  test("90 simultaneous requests over three servers: exactly 30 pass a 30 rpm key and exactly 5 run at once with max_parallel 5", async () => {
+  test("90 simultaneous requests over three servers: exactly 30 pass a 30 rpm key, 30 a TPM limit sized for 30, and 5 run at once with max_parallel 5", async () => {
     await awayFromMinuteEdge(20_000);
     const { servers, sql, stop } = await threeOnPostgres();
     try {
@@ -99,9 +100,15 @@ describe("three servers on PostgreSQL + Redis", () => {
         return Response.json(completion(body, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }));
       });
       const parallel = (await servers[1]!.createKey("pg-parallel", 100_000, ["--max-parallel", "5"])).key;
-      const burst = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(servers[i % 3]!, parallel)));
-      expect(burst.filter((r) => r.status === 200)).toHaveLength(5);
-      expect(burst.filter((r) => r.status === 429)).toHaveLength(85);
+      // Each request reserves its prompt's byte bound plus max_tokens: the TPM limit holds exactly 30.
+      const body = JSON.stringify({ model: "gpt-4o", max_tokens: 100, messages: [{ role: "user", content: "hi" }] });
+      const tpm = (await servers[2]!.createKey("pg-tpm", 100_000, ["--tpm", String(30 * (promptBound(body) + 100))])).key;
+      const send = (k: string, i: number) => fetch(`${servers[i % 3]!.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${k}` }, body });
+      const [burst, tokens] = await Promise.all([parallel, tpm].map((k) => Promise.all(Array.from({ length: 90 }, (_, i) => send(k, i)))));
+      expect(burst!.filter((r) => r.status === 200)).toHaveLength(5);
+      expect(burst!.filter((r) => r.status === 429)).toHaveLength(85);
+      expect(tokens!.filter((r) => r.status === 200)).toHaveLength(30);
+      expect(tokens!.filter((r) => r.status === 429)).toHaveLength(60);
     } finally {
       upstream.reset();
       await stop();
@@ -168,6 +175,42 @@ describe("three servers on PostgreSQL + Redis", () => {
       expect(sums!.rolled).toBe(sums!.raw);
       const listed = JSON.parse((await servers[1]!.cli(["list-keys", "--json"])).stdout) as { name: string; spent_usd: string }[];
       expect(Math.round(Number(listed.find((k) => k.name === "pg-kill")!.spent_usd) * 1e9)).toBe(sums!.raw);
+    } finally {
+      await stop();
+    }
+  });
+
+  test("Redis stopped and restarted under load: no 5xx but the documented budget refusals, and limits shared again afterwards", async () => {
+    const { servers, stop } = await threeOnPostgres();
+    try {
+      const plain = (await servers[0]!.createKey("pg-redis-plain", 1_000_000)).key;
+      const budgeted = (await servers[1]!.createKey("pg-redis-budget", 1_000_000, ["--budget", "1000"])).key;
+      const seen: { status: number; code?: string; budgeted: boolean }[] = [];
+      let running = true;
+      const clients = Array.from({ length: 6 }, async (_, c) => {
+        const key = c % 2 ? budgeted : plain;
+        while (running) {
+          const r = await chat(servers[c % 3]!, key);
+          const body = (await r.json()) as { error?: { code: string } };
+          seen.push({ status: r.status, code: body.error?.code, budgeted: key === budgeted });
+        }
+      });
+      await Bun.sleep(500);
+      await redis.stop();
+      await Bun.sleep(1500);
+      await redis.start();
+      await Bun.sleep(1500);
+      running = false;
+      await Promise.all(clients);
+      const bad = seen.filter((s) => s.status !== 200 && !(s.budgeted && s.status === 503 && s.code === "budget_unavailable"));
+      expect(bad).toEqual([]);
+      expect(seen.filter((s) => !s.budgeted && s.status === 200).length).toBeGreaterThan(30);
+      expect(seen.filter((s) => s.code === "budget_unavailable").length).toBeGreaterThan(0);
+
+      await awayFromMinuteEdge(10_000);
+      const { key } = await servers[2]!.createKey("pg-after-redis", 30);
+      const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => chat(servers[i % 3]!, key)));
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(30);
     } finally {
       await stop();
     }
