@@ -7,6 +7,8 @@ import { memoryMb, spawnServer, type Proc } from "./lib/procs.ts";
 import { sequentialTail, type TailResult } from "./lib/sequential.ts";
 import { percentile, timeStreams } from "./lib/sse-timing.ts";
 import { hasWrk, wrk, type WrkResult } from "./lib/wrk.ts";
+import { SQL } from "bun";
+import { startPostgres } from "../test/helpers/postgres.ts";
 import { prepareGateway } from "./setup-gateway.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -51,16 +53,23 @@ const redisServer = Bun.which("redis-server") ? await spawnRedis() : undefined;
 const sharedDir = redisServer && (await prepareGateway(binary, upstream.url, { cliKeys: 2, fillerKeys: 0, keyFlags: ["--budget", "1000000", "--tpm", "1000000000", "--max-parallel", "10000"] }));
 process.on("exit", () => redisServer?.proc.kill("SIGKILL"));
 if (!redisServer) console.log("redis-server is not installed: no several-instance row (apt-get install -y redis-server)");
-cleanup.push(small.dir, big.dir, limited.dir, ...(sharedDir ? [sharedDir.dir] : []));
+// PostgreSQL + Redis: one instance measured, on a private PostgreSQL server (when Debian's postgresql is installed).
+const pgServer = redisServer && existsSync("/usr/lib/postgresql") ? await startPostgres() : undefined;
+const pgDir = pgServer && (await prepareGateway(binary, upstream.url, { cliKeys: 1, fillerKeys: 0, env: { GATEWAY_DATABASE_URL: await pgServer.createDatabase(), GATEWAY_REDIS_URL: redisServer!.url } }));
+process.on("exit", () => void pgServer?.stop());
+if (!pgServer) console.log("postgresql (or redis-server) is not installed: no PostgreSQL row (apt-get install -y postgresql redis-server)");
+cleanup.push(small.dir, big.dir, limited.dir, ...(sharedDir ? [sharedDir.dir] : []), ...(pgDir ? [pgDir.dir] : []));
 const gateway = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: small.dir, env: small.env });
 const gatewayBig = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: big.dir, env: big.env });
 const gatewayLimited = await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: limited.dir, env: limited.env });
 procs.push(gateway, gatewayBig, gatewayLimited);
 const gatewayShared = sharedDir && (await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: sharedDir.dir, env: { ...sharedDir.env, GATEWAY_REDIS_URL: redisServer!.url } }));
 if (gatewayShared) procs.push(gatewayShared);
+const gatewayPg = pgDir && (await spawnServer([binary, "serve", "--port", "0", "--host", "127.0.0.1"], { cwd: pgDir.dir, env: pgDir.env }));
+if (gatewayPg) procs.push(gatewayPg);
 // Warm-up: bcrypt runs once per key per process (~70 ms); a slow first response would also skew wrk's
 // percentiles for the whole run, so every key is verified before anything is measured.
-for (const [proc, dir] of [[gateway, small], [gatewayBig, big], [gatewayLimited, limited], ...(gatewayShared ? [[gatewayShared, sharedDir!] as const] : [])] as const) {
+for (const [proc, dir] of [[gateway, small], [gatewayBig, big], [gatewayLimited, limited], ...(gatewayShared ? [[gatewayShared, sharedDir!] as const] : []), ...(gatewayPg ? [[gatewayPg, pgDir!] as const] : [])] as const) {
   for (const key of dir.keys) {
     const r = await fetch(`${proc.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     if (r.status !== 200) throw new Error(`warm-up: ${r.status} ${await r.text()}`);
@@ -72,7 +81,7 @@ const idleMb = memoryMb(gateway.pid).rss;
 type Target = "upstream" | "floor" | "gateway";
 const urls: Record<Target, string> = { upstream: upstream.url, floor: floor.url, gateway: gateway.url };
 const results = new Map<string, WrkResult[]>();
-const completed = { gateway: 0, gatewayBig: 0, gatewayLimited: 0, gatewayShared: 0 };
+const completed = { gateway: 0, gatewayBig: 0, gatewayLimited: 0, gatewayShared: 0, gatewayPg: 0 };
 const failures: string[] = [];
 let keyTurn = 0;
 
@@ -106,6 +115,10 @@ for (let round = 0; round < ROUNDS; round++) {
     for (const [name, key] of [["none", sharedDir!.keys[0]!], ["all", sharedDir!.keys[1]!]] as const) {
       completed.gatewayShared += (await measure(`redis|${name}`, gatewayShared.url, 50, false, key)).requests;
     }
+  }
+  if (gatewayPg) {
+    // Next to the SQLite gateway's own runs of this round (same key, no limits).
+    for (const connections of [1, 50]) completed.gatewayPg += (await measure(`postgres|json|${connections}`, gatewayPg.url, connections, false, pgDir!.keys[0]!)).requests;
   }
 }
 const afterLoad = memoryMb(gateway.pid);
@@ -169,16 +182,20 @@ const rowCounts = [small, big, limited, ...(sharedDir ? [sharedDir] : [])].map((
   db.close();
   return r;
 });
-const rowsTotal = rowCounts.reduce((a, r) => a + r.n, 0);
+// The PostgreSQL gateway's rows (no streams there: none estimated).
+const pgRows = pgDir ? await countPgRows(pgDir.env.GATEWAY_DATABASE_URL!) : 0;
+const rowsTotal = rowCounts.reduce((a, r) => a + r.n, 0) + pgRows;
 // Streams cut by wrk stopping are recorded as estimated rows, sometimes before the upstream read the request.
 const estimatedRows = rowCounts.reduce((a, r) => a + r.est, 0);
-const wrkTotal = completed.gateway + completed.gatewayBig + completed.gatewayLimited + completed.gatewayShared;
+const wrkTotal = completed.gateway + completed.gatewayBig + completed.gatewayLimited + completed.gatewayShared + completed.gatewayPg;
 
 // Start-up: exec to first successful /health on the existing (now large) database.
 await gateway.stop();
 await gatewayBig.stop();
 await gatewayLimited.stop();
 await gatewayShared?.stop();
+await gatewayPg?.stop();
+await pgServer?.stop();
 redisServer?.proc.kill("SIGKILL");
 const startups: number[] = [];
 for (let i = 0; i < 7; i++) startups.push(await startupMs(binary, small.dir, small.env, 19000 + i));
@@ -214,6 +231,13 @@ if (gatewayShared) {
   const r = (l: string) => med(l, (x) => x.rps);
   console.log(
     `several instances (limits in Redis, one instance measured): key with none ${r("redis|none").toFixed(0)} req/s (${(r("redis|none") / r("limits|none")).toFixed(2)} of the same without Redis), every limit ${r("redis|all").toFixed(0)} req/s (${(r("redis|all") / r("limits|all")).toFixed(2)})`,
+  );
+}
+if (gatewayPg) {
+  const rps = (l: string) => med(l, (x) => x.rps);
+  const p50 = (l: string) => med(l, (x) => x.p50Us);
+  console.log(
+    `PostgreSQL + Redis (server and gateway on the same 2 cores, one instance measured, key without limits): json@50 ${rps("postgres|json|50").toFixed(0)} req/s = ${(rps("postgres|json|50") / rps("gateway|json|50")).toFixed(2)} of SQLite, ${(rps("postgres|json|50") / rps("floor|json|50")).toFixed(2)} of the floor; added p50 at 1 connection ${us(p50("postgres|json|1") - p50("floor|json|1"))} (SQLite ${us(p50("gateway|json|1") - p50("floor|json|1"))}); rows ${pgRows} for ${completed.gatewayPg} responses`,
   );
 }
 console.log(`keys: 10 keys ${med("keys|10 keys", (r) => r.rps).toFixed(0)} req/s, 100,000 keys ${med("keys|100,000 keys", (r) => r.rps).toFixed(0)} req/s`);
@@ -280,6 +304,16 @@ function linearSlope(ys: number[]): number {
   });
   return num / den;
 }
+/** Usage rows in the PostgreSQL database (one per response the gateway gave). */
+async function countPgRows(url: string): Promise<number> {
+  const sql = new SQL(url);
+  try {
+    return Number(((await sql`SELECT count(*) AS n FROM usage`) as { n: string }[])[0]!.n);
+  } finally {
+    await sql.close();
+  }
+}
+
 /** A private redis-server on a free port, without persistence. */
 async function spawnRedis(): Promise<{ url: string; proc: ReturnType<typeof Bun.spawn> }> {
   const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });

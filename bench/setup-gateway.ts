@@ -16,9 +16,10 @@ export interface GatewayDir {
 }
 
 /** `keyFlags` (create-key flags such as --budget) apply to every key but the first. */
-export async function prepareGateway(binary: string, upstreamUrl: string, opts: { cliKeys: number; fillerKeys: number; keyFlags?: string[] }): Promise<GatewayDir> {
+/** `env` is added to the CLI's and the server's environment (e.g. GATEWAY_DATABASE_URL). */
+export async function prepareGateway(binary: string, upstreamUrl: string, opts: { cliKeys: number; fillerKeys: number; keyFlags?: string[]; env?: Record<string, string> }): Promise<GatewayDir> {
   const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
-  const env = { GATEWAY_SECRET: BENCH_SECRET, OPENAI_BASE_URL: `${upstreamUrl}/v1`, OPENAI_API_KEY: "sk-bench-provider", NO_COLOR: "1" };
+  const env = { GATEWAY_SECRET: BENCH_SECRET, OPENAI_BASE_URL: `${upstreamUrl}/v1`, OPENAI_API_KEY: "sk-bench-provider", NO_COLOR: "1", ...opts.env };
   const keys: string[] = [];
   for (let i = 0; i < opts.cliKeys; i++) {
     const r = Bun.spawnSync([binary, "create-key", `bench-${i}`, "--generate", "1000000000", ...(i === 0 ? [] : (opts.keyFlags ?? []))], { cwd: dir, env: { ...process.env, ...env } });

@@ -2,6 +2,7 @@
 // the one mapping of errors to OpenAI-shaped responses. Shared by the Elysia app and the native hot route.
 import type { Server } from "bun";
 import { isBusy } from "../db/client.ts";
+import { isPgUnavailable } from "../store/postgres.ts";
 import { ApiError, errorResponse, UserError, type ErrorShape } from "../errors.ts";
 import type { AdminGuard } from "../keys/admin-auth.ts";
 import { beginReport, type ReportSink, type RequestReport } from "../observe/report.ts";
@@ -69,6 +70,7 @@ export function mapError(error: unknown, log: (line: string) => void, shape: Err
   let err = error;
   // Another process holds a lock the event loop will not wait for (reads almost never meet one).
   if (isBusy(error)) err = new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" });
+  else if (isPgUnavailable(error)) err = new ApiError(503, "The database cannot be reached; retry shortly.", "server_error", "database_unavailable", null, { "retry-after": "1" });
   // JSON nested deeper than the parser's stack: the client's mistake, not ours.
   else if (error instanceof RangeError) err = new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json");
   else if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);

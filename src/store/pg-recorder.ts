@@ -36,51 +36,56 @@ function values(r: UsageRecord): unknown[] {
   ];
 }
 
-/** One multi-row INSERT: `rows` rows of `width` placeholders. */
-function placeholders(rows: number, width: number, offset = 0): string {
+/** `rows` rows of `width` placeholders, numbered from `offset` + 1. */
+function placeholders(rows: number, width: number, offset: number): string {
   const out: string[] = [];
   for (let r = 0; r < rows; r++) out.push(`(${Array.from({ length: width }, (_, c) => `$${offset + r * width + c + 1}`).join(", ")})`);
   return out.join(", ");
 }
 
-function upsert(table: string, keys: string[], deltas: Delta[], keyOf: (d: Delta) => unknown[]): [string, unknown[]] {
-  const cols = [...keys, ...SUMS];
-  const params = deltas.flatMap((d) => [...keyOf(d), ...d.sums]);
-  return [
-    `INSERT INTO ${table} (${cols.join(", ")}) VALUES ${placeholders(deltas.length, cols.length)}
-     ON CONFLICT (${keys.join(", ")}) DO UPDATE SET ${SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(", ")}`,
-    params,
-  ];
-}
-
-/** Sums of one grain, merged by its key columns (a statement may not touch one row twice). */
-function regroup(deltas: Delta[], keyOf: (d: Delta) => string): Delta[] {
-  const merged = new Map<string, Delta>();
+/** Sums of one grain, merged by its key columns (a statement may not touch one row twice), in key order. */
+function regroup(deltas: Delta[], keyOf: (d: Delta) => unknown[]): { keys: unknown[]; sums: number[] }[] {
+  const merged = new Map<string, { keys: unknown[]; sums: number[] }>();
   for (const d of deltas) {
-    const id = keyOf(d);
+    const keys = keyOf(d);
+    const id = keys.join("\u0000");
     const m = merged.get(id);
-    if (!m) merged.set(id, { ...d, sums: [...d.sums] });
+    if (!m) merged.set(id, { keys, sums: [...d.sums] });
     else for (let i = 0; i < 6; i++) m.sums[i]! += d.sums[i]!;
   }
-  return [...merged.values()];
+  return [...merged.values()].sort((a, b) => compareKeys(a.keys, b.keys));
 }
 
-/** Inserts rows and adds them to the three roll-ups, in one transaction (roll-ups always equal the rows). */
+function compareKeys(a: unknown[], b: unknown[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number | string) < (b[i] as number | string) ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Inserts rows and adds them to the three roll-ups in one statement (one round trip, one transaction:
+ * the roll-ups always equal the rows). Every instance locks roll-up rows in the same (day, key, model)
+ * order, so concurrent commits cannot deadlock.
+ */
 export async function writeUsageRows(sql: SQL, rows: UsageRecord[]): Promise<void> {
   const deltas = foldDeltas(rows.map((r) => ({ ...r, model: r.modelRequested })));
-  await sql.begin(async (tx) => {
-    // A row is acknowledged to the customer once committed: never on a server set to commit lazily.
-    await tx.unsafe("SET LOCAL synchronous_commit = on");
-    await tx.unsafe(`INSERT INTO usage (${COLUMNS.join(", ")}) VALUES ${placeholders(rows.length, COLUMNS.length)}`, rows.flatMap(values));
-    // Rows locked in one order (day, key, model) by every instance: concurrent commits cannot deadlock.
-    for (const [query, params] of [
-      upsert("usage_daily", ["day", "key_id", "model"], deltas, (d) => [d.day, d.keyId, d.model]),
-      upsert("usage_daily_key", ["day", "key_id"], regroup(deltas, (d) => `${d.day}\u0000${d.keyId}`), (d) => [d.day, d.keyId]),
-      upsert("usage_daily_model", ["day", "model"], regroup(deltas, (d) => `${d.day}\u0000${d.model}`).sort((a, b) => a.day - b.day || (a.model < b.model ? -1 : 1)), (d) => [d.day, d.model]),
-    ] as const) {
-      await tx.unsafe(query, params as unknown[]);
-    }
-  });
+  const params: unknown[] = rows.flatMap(values);
+  const parts = [`rows AS (INSERT INTO usage (${COLUMNS.join(", ")}) VALUES ${placeholders(rows.length, COLUMNS.length, 0)} RETURNING 1)`];
+  const grains: [string, string[], (d: Delta) => unknown[]][] = [
+    ["usage_daily", ["day", "key_id", "model"], (d) => [d.day, d.keyId, d.model]],
+    ["usage_daily_key", ["day", "key_id"], (d) => [d.day, d.keyId]],
+    ["usage_daily_model", ["day", "model"], (d) => [d.day, d.model]],
+  ];
+  for (const [table, keys, keyOf] of grains) {
+    const groups = regroup(deltas, keyOf);
+    const cols = [...keys, ...SUMS];
+    const offset = params.length;
+    for (const g of groups) params.push(...g.keys, ...g.sums);
+    parts.push(
+      `${table} AS (INSERT INTO ${table} (${cols.join(", ")}) VALUES ${placeholders(groups.length, cols.length, offset)}
+       ON CONFLICT (${keys.join(", ")}) DO UPDATE SET ${SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(", ")})`,
+    );
+  }
+  await sql.unsafe(`WITH ${parts.join(",\n")} SELECT count(*) FROM rows`, params);
 }
 
 /**

@@ -29,7 +29,8 @@ export interface OpenPostgresOptions {
 export async function openPostgres(url: string, { max = 10, connectTimeoutMs = 5000 }: OpenPostgresOptions = {}): Promise<SQL> {
   let sql: SQL;
   try {
-    sql = new SQL({ url, max, connectionTimeout: Math.ceil(connectTimeoutMs / 1000), idleTimeout: 60 });
+    // A usage row is acknowledged to the customer once committed: never on a server set to commit lazily.
+    sql = new SQL({ url, max, connectionTimeout: Math.ceil(connectTimeoutMs / 1000), idleTimeout: 60, connection: { synchronous_commit: "on", application_name: "llm-gateway" } });
     await migrate(sql);
   } catch (err) {
     throw new UserError(`cannot use PostgreSQL at ${redactUrl(url)}: ${describePgError(err)}`);
@@ -61,4 +62,16 @@ export function describePgError(err: unknown): string {
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: string };
   return e?.errno === "23505" || e?.code === "23505" || /duplicate key value/.test(String((err as Error)?.message));
+}
+
+/**
+ * PostgreSQL cannot be reached or is shutting down (as opposed to a refused statement): the client
+ * should retry. Bun's connection errors, and SQLSTATE classes 08 (connection), 53 (resources), 57
+ * (operator intervention, e.g. a restart).
+ */
+export function isPgUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown } | null;
+  if (typeof e?.code !== "string" || !e.code.startsWith("ERR_POSTGRES_")) return false;
+  if (e.code !== "ERR_POSTGRES_SERVER_ERROR") return !/SYNTAX|INVALID|UNSUPPORTED|NOT_TAGGED|OVERFLOW/.test(e.code);
+  return typeof e.errno === "string" && /^(08|53|57)/.test(e.errno);
 }

@@ -242,6 +242,9 @@ describe("three servers on PostgreSQL + Redis", () => {
       await sql.close();
       await pg.stop();
       await Bun.sleep(1500);
+      const health = await fetch(`${servers[1]!.url}/health`);
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { reason: string }).reason).toContain("PostgreSQL did not take the usage rows");
       const duringOutage = statuses.length;
       await pg.start();
       // Recovered without a restart: a request succeeds again within a few seconds.
