@@ -71,6 +71,9 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const memoryCounters = createMemoryCounters({ loadSpent: storage.loadSpent });
   // With Redis, every limit is shared; spend is read from the database every instance writes to.
   const counters = redis ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: storage.loadSpent, slotTtlMs: config.upstreamTimeoutMs + 60_000 }) : memoryCounters;
+  if (config.databaseUrl !== undefined && !redis) {
+    logger.warn("PostgreSQL without GATEWAY_REDIS_URL: request, token, parallel and budget limits are counted in each instance; with more than one instance, set GATEWAY_REDIS_URL to share them");
+  }
   if (storage.others.length > 0) {
     if (shared) logger.info(`other gateway servers are serving ${config.dbPath} (${storage.others.join(", ")}): limits are shared through Redis`);
     else logger.warn(`another gateway server is serving ${config.dbPath} (${storage.others.join(", ")}): request, token, parallel and budget limits are counted in each process, so those limits apply per server (set GATEWAY_REDIS_URL to share them)`);

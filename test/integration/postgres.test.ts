@@ -43,6 +43,7 @@ describe("three servers on PostgreSQL + Redis", () => {
     const [a, b, c] = servers as [TestGateway, TestGateway, TestGateway];
     try {
       expect(a.logs()).toContain("database postgres://postgres@127.0.0.1:");
+      expect(a.logs()).not.toContain("counted in each instance");
       const { id, key } = await a.createKey("pg-customer", 1000);
       // Created through a's CLI, used first on b.
       expect((await chat(b, key)).status).toBe(200);
@@ -293,6 +294,7 @@ describe("gateway migrate-db", () => {
 
     const pgGw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_DATABASE_URL: url } });
     try {
+      expect(pgGw.logs()).toContain("PostgreSQL without GATEWAY_REDIS_URL: request, token, parallel and budget limits are counted in each instance");
       const after = (await (await fetch(`${pgGw.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
       expect(after.total).toEqual(before.total);
       expect((await chat(pgGw, key)).status).toBe(200);
