@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import { usageNotRecorded, type StorageHealth } from "../db/storage-health.ts";
-import type { UsageRecord, UsageRecorder } from "../usage/recorder.ts";
+import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../usage/recorder.ts";
 import { foldDeltas, type Delta } from "../usage/rollup.ts";
 import { describePgError } from "./postgres.ts";
 
@@ -15,10 +15,6 @@ export interface PgRecorderOptions {
   onCommit?: (rows: number, seconds: number) => void;
 }
 
-const COLUMNS = [
-  "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens",
-] as const;
 const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
 
 interface Pending {
@@ -26,14 +22,6 @@ interface Pending {
   committed?: () => void;
   done: () => void;
   fail: (err: Error) => void;
-}
-
-function values(r: UsageRecord): unknown[] {
-  return [
-    r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
-    r.cachedTokens, r.reasoningTokens, r.costNanoUsd, r.estimated, r.upstreamStatus, Math.round(r.latencyMs),
-    r.streamed, r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null,
-  ];
 }
 
 /** `rows` rows of `width` placeholders, numbered from `offset` + 1. */
@@ -68,8 +56,8 @@ function compareKeys(a: unknown[], b: unknown[]): number {
  */
 export async function writeUsageRows(sql: SQL, rows: UsageRecord[]): Promise<void> {
   const deltas = foldDeltas(rows.map((r) => ({ ...r, model: r.modelRequested })));
-  const params: unknown[] = rows.flatMap(values);
-  const parts = [`rows AS (INSERT INTO usage (${COLUMNS.join(", ")}) VALUES ${placeholders(rows.length, COLUMNS.length, 0)} RETURNING 1)`];
+  const params: unknown[] = rows.flatMap((r) => usageValues(r, (b) => b));
+  const parts = [`rows AS (INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES ${placeholders(rows.length, USAGE_COLUMNS.length, 0)} RETURNING 1)`];
   const grains: [string, string[], (d: Delta) => unknown[]][] = [
     ["usage_daily", ["day", "key_id", "model"], (d) => [d.day, d.keyId, d.model]],
     ["usage_daily_key", ["day", "key_id"], (d) => [d.day, d.keyId]],

@@ -41,7 +41,8 @@ export interface UsageRecorderOptions {
   onCommit?: (rows: number, seconds: number) => void;
 }
 
-const COLUMNS = [
+/** The columns of a usage row, in the order of `usageValues`. */
+export const USAGE_COLUMNS = [
   "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
   "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens",
 ] as const;
@@ -185,16 +186,17 @@ export type UsageRecorder = ReturnType<typeof createUsageRecorder>;
 
 /** A transaction function that inserts usage rows (the roll-up job folds them into the daily roll-ups later). */
 export function createUsageWriter(db: Db) {
-  const insert = db.$client.prepare(`INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`);
+  const insert = db.$client.prepare(`INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`);
   return db.$client.transaction((rows: UsageRecord[]) => {
-    for (const r of rows) insert.run(...values(r));
+    for (const r of rows) insert.run(...usageValues(r, (b) => (b ? 1 : 0)));
   });
 }
 
-function values(r: UsageRecord) {
+/** A row's values in the order of USAGE_COLUMNS; `flag` writes a boolean the way the dialect stores it. */
+export function usageValues<F>(r: UsageRecord, flag: (b: boolean) => F) {
   return [
     r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
-    r.cachedTokens, r.reasoningTokens, r.costNanoUsd, r.estimated ? 1 : 0, r.upstreamStatus, r.latencyMs,
-    r.streamed ? 1 : 0, r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null,
+    r.cachedTokens, r.reasoningTokens, r.costNanoUsd, flag(r.estimated), r.upstreamStatus, Math.round(r.latencyMs),
+    flag(r.streamed), r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null,
   ] as const;
 }
