@@ -47,13 +47,14 @@ export async function copyToPostgres(db: Db, sql: SQL, { batch = 1000, progress 
   await sql.begin(async (tx) => {
     for (const table of Object.keys(TABLES) as Table[]) {
       const columns = TABLES[table];
-      const where = table === "meta" ? ` WHERE ${LOCAL_META}` : "";
-      const order = table === "usage" ? " ORDER BY id" : "";
-      const read = db.$client.query<Record<string, unknown>, [number, number]>(`SELECT ${columns.join(", ")} FROM ${table}${where}${order} LIMIT ? OFFSET ?`);
+      // Pages by rowid (every table has one): each page is an index seek, however large the table.
+      const local = table === "meta" ? ` AND ${LOCAL_META}` : "";
+      const read = db.$client.query<Record<string, unknown>, [number, number]>(`SELECT rowid AS _rowid, ${columns.join(", ")} FROM ${table} WHERE rowid > ?${local} ORDER BY rowid LIMIT ?`);
       let copied = 0;
-      for (let offset = 0; ; offset += batch) {
-        const rows = read.all(batch, offset);
+      for (let after = 0; ; ) {
+        const rows = read.all(after, batch);
         if (rows.length === 0) break;
+        after = rows.at(-1)!._rowid as number;
         const params = rows.flatMap((r) => columns.map((c) => (BOOLEAN.has(c) ? r[c] === 1 || r[c] === true : r[c])));
         const values = rows.map((_, i) => `(${columns.map((_, j) => `$${i * columns.length + j + 1}`).join(", ")})`).join(", ");
         await tx.unsafe(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values}`, params);
