@@ -22,9 +22,11 @@ afterAll(async () => {
 });
 
 /** Three servers on a fresh database of the shared PostgreSQL server, and a client of that database. */
+const ADMIN = "admin-token-for-tests-0123456789";
+
 async function threeOnPostgres() {
   const url = await pg.createDatabase();
-  const env = { GATEWAY_DATABASE_URL: url, GATEWAY_REDIS_URL: redis.url };
+  const env = { GATEWAY_DATABASE_URL: url, GATEWAY_REDIS_URL: redis.url, GATEWAY_ADMIN_TOKEN: ADMIN };
   // Started at once: migrations on an empty database must not race.
   const servers = await Promise.all([0, 1, 2].map(() => startGateway({ mode: "binary", upstreamUrl: upstream.url, env })));
   const sql = new SQL(url);
@@ -38,7 +40,7 @@ const chat = (gw: TestGateway, key: string, body: Record<string, unknown> = {}) 
   fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], ...body }) });
 
 describe("three servers on PostgreSQL + Redis", () => {
-  test("a key made with the CLI works on every server at once; a CLI disable and a direct UPDATE are refused everywhere on the next request; rows and roll-ups land in PostgreSQL", async () => {
+  test("a key made with the CLI or the admin API works on every server at once; a disable (CLI, admin API, direct UPDATE) is refused everywhere on the next request; rows, roll-ups, reports, request pages and the dashboard overview come from PostgreSQL", async () => {
     const { servers, sql, stop } = await threeOnPostgres();
     const [a, b, c] = servers as [TestGateway, TestGateway, TestGateway];
     try {
@@ -80,6 +82,20 @@ describe("three servers on PostgreSQL + Redis", () => {
       expect(report.total.requests).toBe(8);
       const cli = await a.cli(["usage", "--json", "--by", "key"]);
       expect(JSON.parse(cli.stdout).total.requests).toBe(8);
+      const admin = (gw: TestGateway, path: string, init: RequestInit = {}) => fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" } });
+      const overview = (await (await admin(b, "/admin/overview")).json()) as { today: { requests: number; cost_usd: number }; top_keys: { name: string; requests: number }[] };
+      expect(overview.today.requests).toBe(8);
+      expect(overview.today.cost_usd).toBeCloseTo(rows.reduce((s, r) => s + r.cost, 0) / 1e9, 9);
+      expect(overview.top_keys[0]).toMatchObject({ name: "pg-customer", requests: 8 });
+      const page = (await (await admin(c, `/admin/usage/requests?key_id=${id}&limit=5`)).json()) as { data: { key_name: string; estimated: boolean; streamed: boolean }[]; next_cursor: string | null };
+      expect(page.data).toHaveLength(5);
+      expect(page.data[0]).toMatchObject({ key_name: "pg-customer", estimated: false, streamed: false });
+      expect(page.next_cursor).not.toBeNull();
+      // A key made through one server's admin API works on another at once; a disable through it too.
+      const made = (await (await admin(c, "/admin/keys", { method: "POST", body: JSON.stringify({ name: "pg-admin-made" }) })).json()) as { id: string; key: string };
+      expect((await chat(a, made.key)).status).toBe(200);
+      expect((await admin(b, `/admin/keys/${made.id}`, { method: "PATCH", body: JSON.stringify({ is_active: false }) })).status).toBe(200);
+      expect((await chat(a, made.key)).status).toBe(403);
     } finally {
       await stop();
     }
