@@ -63,5 +63,5 @@ function splitOnce(s: string): [string, string | undefined] {
 
 /** Options every command that touches the database accepts. */
 export const dbArgs = {
-  db: { type: "string", description: "SQLite database file (env GATEWAY_DB, default ./gateway.db)", valueHint: "PATH" },
+  db: { type: "string", description: "SQLite database file (env GATEWAY_DB, default ./gateway.db); with GATEWAY_DATABASE_URL set, commands use that PostgreSQL database instead", valueHint: "PATH" },
 } as const satisfies ArgsDef;

@@ -100,9 +100,11 @@ type Env = Record<string, string | undefined>;
 
 export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseConfig {
   const dbPath = flags.db ?? env.GATEWAY_DB ?? "gateway.db";
+  const url = databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL));
+  if (url !== undefined && flags.db !== undefined) throw new UserError("--db names a SQLite file, but GATEWAY_DATABASE_URL is set: unset one of them");
   return {
     dbPath,
-    databaseUrl: databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL)),
+    databaseUrl: url,
     busyTimeoutMs: intSetting(env, "GATEWAY_BUSY_TIMEOUT_MS", 5000, 0),
     secret: nonEmpty(env.GATEWAY_SECRET),
     secretFile: nonEmpty(env.GATEWAY_SECRET_FILE) ?? join(dirname(dbPath), `${basename(dbPath)}.secret`),

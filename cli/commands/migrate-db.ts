@@ -4,7 +4,7 @@ import { openDatabase } from "../../src/db/client.ts";
 import { UserError } from "../../src/errors.ts";
 import { copyToPostgres } from "../../src/store/copy-to-postgres.ts";
 import { openPostgres, redactUrl } from "../../src/store/postgres.ts";
-import { dbArgs, parseStrict } from "../args.ts";
+import { parseStrict } from "../args.ts";
 
 export const migrateDb = defineCommand({
   meta: {
@@ -14,13 +14,14 @@ export const migrateDb = defineCommand({
   },
   args: {
     to: { type: "string", description: "The PostgreSQL database, e.g. postgres://gateway:PASSWORD@db:5432/gateway", valueHint: "URL", required: true },
-    ...dbArgs,
+    db: { type: "string", description: "The SQLite database file to copy (env GATEWAY_DB, default ./gateway.db)", valueHint: "PATH" },
   },
   async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
     const to = flags.to as string | undefined;
     if (!to || !/^postgres(ql)?:\/\/[^/\s]+/.test(to)) throw new UserError("--to must be a PostgreSQL URL like postgres://user:password@host:5432/database");
-    const config = loadBaseConfig({ db: flags.db as string | undefined });
+    // The source is always the SQLite file, whatever GATEWAY_DATABASE_URL says.
+    const config = loadBaseConfig({ db: flags.db as string | undefined }, { ...process.env, GATEWAY_DATABASE_URL: undefined });
     const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs, create: false });
     const sql = await openPostgres(to, { max: 1 });
     try {

@@ -69,6 +69,8 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
     }
   };
 
+  // On PostgreSQL the CLI finds the database through the environment; --db would be a contradiction.
+  const onPostgres = env.GATEWAY_DATABASE_URL !== undefined;
   if (opts.mode === "binary") {
     const binary = await binaryIn(dir);
     const proc = await startServerProcess({ cwd: dir, binary, env, args });
@@ -83,7 +85,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
         if (r.code !== 0) throw new Error(r.stderr);
         return parseCreated(r.stdout);
       },
-      cli: (args, stdin) => runCli([...args, "--db", dbPath], { cwd: dir, binary, env, stdin }),
+      cli: (args, stdin) => runCli([...args, ...(onPostgres ? [] : ["--db", dbPath])], { cwd: dir, binary, env, stdin }),
       rows,
       logs: proc.output,
       stop: (signal: NodeJS.Signals = "SIGTERM") => proc.stop(signal),
@@ -92,7 +94,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
 
   const lines: string[] = [];
   const log = (l: string) => void lines.push(l);
-  const config = loadServerConfig({ db: dbPath, port: "0", host: "127.0.0.1", config: args[1] }, env);
+  const config = loadServerConfig({ db: onPostgres ? undefined : dbPath, port: "0", host: "127.0.0.1", config: args[1] }, env);
   const server = await startServer(config, { log, clock: opts.clock });
   // Keys made quickly (bcrypt cost 4) through a connection of the test's own, to the server's store.
   const pg = config.databaseUrl === undefined ? undefined : new SQL(config.databaseUrl);
@@ -105,14 +107,14 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
     env,
     async createKey(name, rateLimit = 1000, flags = []) {
       if (flags.length > 0) {
-        const r = await runCli(["create-key", name, "--generate", String(rateLimit), ...flags, "--db", dbPath], { cwd: dir, env });
+        const r = await runCli(["create-key", name, "--generate", String(rateLimit), ...flags, ...(onPostgres ? [] : ["--db", dbPath])], { cwd: dir, env });
         if (r.code !== 0) throw new Error(r.stderr);
         return parseCreated(r.stdout);
       }
       const k = await keys.create({ name, rateLimitPerMinute: rateLimit });
       return { id: k.id, key: k.key };
     },
-    cli: (args, stdin) => runCli([...args, "--db", dbPath], { cwd: dir, env, stdin }),
+    cli: (args, stdin) => runCli([...args, ...(onPostgres ? [] : ["--db", dbPath])], { cwd: dir, env, stdin }),
     rows,
     logs: () => lines.join("\n"),
     async stop() {

@@ -304,6 +304,8 @@ describe("gateway migrate-db", () => {
     expect(copied.stdout).toContain("api_keys: 2 rows copied");
     expect(copied.stdout).toContain("counts and sums match");
 
+    const ambiguous = await sqliteGw.cli(["list-keys", "--db", "gateway.db"], undefined);
+    expect(ambiguous.code).toBe(0); // no GATEWAY_DATABASE_URL in this server's environment
     const again = await sqliteGw.cli(["migrate-db", "--to", url]);
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toBe("error: the PostgreSQL database already has keys or usage: migrate-db copies into an empty database only");
@@ -311,6 +313,12 @@ describe("gateway migrate-db", () => {
     const pgGw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_DATABASE_URL: url } });
     try {
       expect(pgGw.logs()).toContain("PostgreSQL without GATEWAY_REDIS_URL: request, token, parallel and budget limits are counted in each instance");
+      const both = await pgGw.cli(["list-keys", "--db", "gateway.db"]);
+      expect([both.code, both.stderr.trim()]).toEqual([1, "error: --db names a SQLite file, but GATEWAY_DATABASE_URL is set: unset one of them"]);
+      const listing = await pgGw.cli(["list-keys", "--json"]);
+      expect(listing.stderr).toBe("");
+      const listed = JSON.parse(listing.stdout) as { name: string }[];
+      expect(listed.map((k) => k.name).sort()).toEqual(["moving", "moving-too"]);
       const after = (await (await fetch(`${pgGw.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
       expect(after.total).toEqual(before.total);
       expect((await chat(pgGw, key)).status).toBe(200);

@@ -252,7 +252,7 @@ describe("request records", () => {
 });
 
 test("CLI usage prints the same report as a table with totals, and as JSON", async () => {
-  const cli = (...args: string[]) => runCli(["usage", ...args, "--db", gw.dbPath], { cwd: gw.dir, env: gw.env });
+  const cli = (...args: string[]) => runCli(["usage", ...args, ...(sql ? [] : ["--db", gw.dbPath])], { cwd: gw.dir, env: gw.env });
   const json = await cli("--from", "2026-10-01", "--to", "2026-11-01", "--by", "model", "--json");
   expect(json.code).toBe(0);
   const report = JSON.parse(json.stdout) as Report;
