@@ -57,7 +57,14 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const log = lineLogger(logger);
   const health = createStorageHealth({ log });
   let onCommit = (_rows: number, _seconds: number) => {};
-  const storageOptions = { health, log, clock, onCommit: (rows: number, seconds: number) => onCommit(rows, seconds), usageRetentionDays: config.usageRetentionDays };
+  const storageOptions = {
+    health,
+    log,
+    clock,
+    onCommit: (rows: number, seconds: number) => onCommit(rows, seconds),
+    usageRetentionDays: config.usageRetentionDays,
+    inFlight: () => app.server?.pendingRequests ?? 0,
+  };
   const sqlite = config.databaseUrl === undefined ? openSqliteStorage(config.dbPath, config.busyTimeoutMs, storageOptions) : undefined;
   const storage: Storage = sqlite ?? (await openPgStorage(config.databaseUrl!, storageOptions));
   const { verifier, keys } = await keyServices(storage, config, clock).catch(async (err: unknown) => {

@@ -18,7 +18,7 @@ import type { Storage, StorageOptions } from "./types.ts";
  * 0, writes retried between turns), WAL checkpoints on a worker thread, roll-ups folded in the
  * background, and the file watched in case someone deletes it.
  */
-export function openSqliteStorage(path: string, busyTimeoutMs: number, { health, log, clock, onCommit, usageRetentionDays }: StorageOptions): Storage & { db: Db } {
+export function openSqliteStorage(path: string, busyTimeoutMs: number, { health, log, clock, onCommit, usageRetentionDays, inFlight }: StorageOptions): Storage & { db: Db } {
   // Start-up may wait for other processes' locks (migrations); once serving, the event loop never does.
   const db = openDatabase({ path, busyTimeoutMs });
   assertWritable(db, path);
@@ -37,7 +37,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
   });
   const instance = registerInstance({ sqlite: db.$client });
   const fileWatch = watchDatabaseFile(path, health);
-  const recorder = createUsageRecorder({ db, health, busyTimeoutMs, log, onCommit });
+  const recorder = createUsageRecorder({ db, health, busyTimeoutMs, log, onCommit, alone: () => inFlight() <= 1 });
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const retention = usageRetentionDays === undefined ? undefined : startRetentionJob({ sqlite: db.$client, days: usageRetentionDays, clock, log });
   const unfolded = db.$client.query<{ n: number }, []>("SELECT coalesce((SELECT max(id) FROM usage), 0) - coalesce((SELECT last_usage_id FROM rollup_state), 0) AS n");

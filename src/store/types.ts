@@ -65,4 +65,6 @@ export interface StorageOptions {
   /** After each group commit of usage rows. */
   onCommit: (rows: number, seconds: number) => void;
   usageRetentionDays: number | undefined;
+  /** Requests the server is handling now. */
+  inFlight: () => number;
 }

@@ -39,6 +39,11 @@ export interface UsageRecorderOptions {
   log?: (line: string) => void;
   /** After each group commit: its rows and how long it took. */
   onCommit?: (rows: number, seconds: number) => void;
+  /**
+   * True when no other request is in flight: nobody could share the commit, so the row is committed as
+   * soon as the current task yields instead of after the event loop's next turn.
+   */
+  alone?: () => boolean;
 }
 
 /** The columns of a usage row, in the order of `usageValues`. */
@@ -61,12 +66,12 @@ interface Pending {
 
 /**
  * Group commit: rows recorded during one event-loop turn are written in one transaction right after
- * it. `record()` resolves once the row is committed (WAL) and rejects with the 503 `usage_not_recorded`
+ * it (a lone request's row at once). `record()` resolves once the row is committed (WAL) and rejects with the 503 `usage_not_recorded`
  * when it cannot be: a caller that waits for it before finishing the response never lets a client see
  * a success whose row was lost. The connection must have busy_timeout 0: a held lock is waited for
  * here, asynchronously, up to `busyTimeoutMs`.
  */
-export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit }: UsageRecorderOptions) {
+export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone }: UsageRecorderOptions) {
   const writeRows = createUsageWriter(db);
   let queue: Pending[] = [];
   let scheduled = false;
@@ -77,6 +82,7 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
     if (scheduled) return;
     scheduled = true;
     if (busyStep > 0) setTimeout(flush, BUSY_STEPS_MS[Math.min(busyStep, BUSY_STEPS_MS.length) - 1]);
+    else if (alone?.()) queueMicrotask(flush);
     else setImmediate(flush);
   }
 
