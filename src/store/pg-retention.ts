@@ -1,4 +1,5 @@
 import type { SQL } from "bun";
+import { repeat } from "../usage/repeat.ts";
 import { DAY_MS } from "../usage/time-range.ts";
 
 export interface PgRetentionOptions {
@@ -16,10 +17,7 @@ export interface PgRetentionOptions {
  * Every instance may run it; concurrent deletes of the same rows are harmless.
  */
 export function startPgRetentionJob({ sql, days, clock = Date.now, intervalMs = 60_000, batch = 5000, log = console.error }: PgRetentionOptions) {
-  let running = false;
-  const tick = async () => {
-    if (running) return;
-    running = true;
+  return repeat(async () => {
     try {
       const before = clock() - days * DAY_MS;
       for (;;) {
@@ -28,12 +26,6 @@ export function startPgRetentionJob({ sql, days, clock = Date.now, intervalMs = 
       }
     } catch (err) {
       log(`[gateway] usage retention failed: ${(err as Error).message.split("\n")[0]}`);
-    } finally {
-      running = false;
     }
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  void tick();
-  return { stop: () => clearInterval(timer) };
+  }, intervalMs);
 }

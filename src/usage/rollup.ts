@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { isBusy } from "../db/client.ts";
+import { repeat } from "./repeat.ts";
 import { DAY_MS } from "./time-range.ts";
 
 interface PendingRow {
@@ -103,21 +104,12 @@ export interface RollupJobOptions {
 /** Runs roll-up steps in the background every `intervalMs` until caught up, yielding to requests between steps. */
 export function startRollupJob({ sqlite, intervalMs = 250, batch = 250, log = console.error }: RollupJobOptions) {
   const step = createRollupStep(sqlite, batch);
-  let running = false;
-  const tick = async () => {
-    if (running) return;
-    running = true;
+  return repeat(async () => {
     try {
       // Yield between steps so requests keep flowing while a backlog is folded.
       while (step() === batch) await new Promise((r) => setImmediate(r));
     } catch (err) {
       if (!isBusy(err)) log(`[gateway] roll-up step failed: ${(err as Error).message}`);
-    } finally {
-      running = false;
     }
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  void tick();
-  return { stop: () => clearInterval(timer) };
+  }, intervalMs);
 }

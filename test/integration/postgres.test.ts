@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SQL } from "bun";
 import { promptBound } from "../../src/admission/admit.ts";
+import { writeUsageRows } from "../../src/store/pg-recorder.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -331,6 +332,43 @@ describe("gateway migrate-db", () => {
       expect(max).toEqual({ n: 13, d: 13 }); // new rows continue the copied ids
     } finally {
       await pgGw.stop();
+    }
+  });
+});
+
+describe("retention on PostgreSQL", () => {
+  test("raw rows older than usage_retention_days are deleted; the roll-ups keep their sums, so reports of those days stay exact", async () => {
+    const url = await pg.createDatabase();
+    const gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_DATABASE_URL: url }, configToml: "usage_retention_days = 2\n" });
+    const sql = new SQL(url);
+    try {
+      const { id, key } = await gw.createKey("retained", 1000);
+      const day = 86_400_000;
+      const row = (i: number, createdAt: number) => ({ requestId: `old-${i}`, keyId: id, modelRequested: "gpt-4o", modelAnswered: "gpt-4o", provider: "seed", promptTokens: 10, completionTokens: 5, cachedTokens: null, reasoningTokens: null, costNanoUsd: 1000 + i, estimated: false, upstreamStatus: 200, latencyMs: 3, streamed: false, createdAt });
+      const old = Date.UTC(2026, 0, 10);
+      await writeUsageRows(sql, Array.from({ length: 20 }, (_, i) => row(i, old + i * 1000)));
+      await writeUsageRows(sql, [row(99, Date.now() - day)]);
+      const report = async () => (await (await fetch(`${gw.url}/v1/usage?from=2026-01-01&to=2026-02-01&group_by=day`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: { requests: number; cost_nano_usd: number } };
+      expect((await report()).total).toMatchObject({ requests: 20, cost_nano_usd: 20 * 1000 + 190 });
+      await gw.stop();
+      const again = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_DATABASE_URL: url }, configToml: "usage_retention_days = 2\n", dir: gw.dir });
+      try {
+        // The job runs at start: the old rows go, the recent one stays, the roll-ups are untouched.
+        let left = 21;
+        for (let i = 0; i < 50 && left > 1; i++) {
+          left = Number(((await sql`SELECT count(*) AS n FROM usage WHERE key_id = ${id}`) as { n: string }[])[0]!.n);
+          if (left > 1) await Bun.sleep(50);
+        }
+        expect(left).toBe(1);
+        const rolled = (await sql`SELECT sum(requests)::int AS n, sum(cost_nano_usd)::int AS c FROM usage_daily WHERE key_id = ${id}`) as { n: number; c: number }[];
+        expect(rolled[0]).toEqual({ n: 21, c: 20 * 1000 + 190 + 1099 });
+        const after = (await (await fetch(`${again.url}/v1/usage?from=2026-01-01&to=2026-02-01&group_by=day`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
+        expect(after.total).toMatchObject({ requests: 20, cost_nano_usd: 20 * 1000 + 190 });
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await sql.close();
     }
   });
 });
