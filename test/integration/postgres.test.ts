@@ -92,6 +92,11 @@ describe("three servers on PostgreSQL + Redis", () => {
       expect(page.data).toHaveLength(5);
       expect(page.data[0]).toMatchObject({ key_name: "pg-customer", estimated: false, streamed: false });
       expect(page.next_cursor).not.toBeNull();
+      // A Responses API answer made through one server is found through another (its row says which provider).
+      const created = (await (await fetch(`${a.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: "gpt-4o", input: "hi" }) })).json()) as { id: string };
+      const fetched = await fetch(`${b.url}/v1/responses/${created.id}`, { headers: { authorization: `Bearer ${key}` } });
+      expect(fetched.status).toBe(200);
+      expect(((await fetched.json()) as { id: string }).id).toBe(created.id);
       // A key made through one server's admin API works on another at once; a disable through it too.
       const made = (await (await admin(c, "/admin/keys", { method: "POST", body: JSON.stringify({ name: "pg-admin-made" }) })).json()) as { id: string; key: string };
       expect((await chat(a, made.key)).status).toBe(200);
