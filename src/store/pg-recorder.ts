@@ -122,6 +122,8 @@ export function createPgUsageRecorder({ sql, health, maxBatch = 500, probeInterv
         for (const p of batch) {
           try {
             p.committed?.();
+          } catch (err) {
+            log(`[gateway] internal error settling request ${p.row.requestId}: ${(err as Error)?.message ?? String(err)}`);
           } finally {
             p.done();
           }

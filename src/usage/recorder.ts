@@ -142,9 +142,13 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
     }
   }
 
+  /** The row is committed: its request's spend and limits are settled, and its response may end. */
   function settle(p: Pending): void {
     try {
       p.committed?.();
+    } catch (err) {
+      // One request's settlement must not leave the rest of its batch waiting.
+      log(`[gateway] internal error settling request ${p.row.requestId}: ${(err as Error)?.message ?? String(err)}`);
     } finally {
       p.done();
     }
