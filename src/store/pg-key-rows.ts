@@ -25,11 +25,9 @@ export function pgKeyRows({ sql, heartbeatMs = 1000, log = console.error }: PgKe
   const cache = new Map<string, KeyRow>();
   // Bumped by every clear: a row read before a change notification must not be cached after it.
   let generation = 0;
-  const rows = {
-    clear() {
-      generation++;
-      cache.clear();
-    },
+  const forgetAll = () => {
+    generation++;
+    cache.clear();
   };
   const ping = `ping:${crypto.randomUUID()}`;
   let lastPong = 0;
@@ -41,11 +39,11 @@ export function pgKeyRows({ sql, heartbeatMs = 1000, log = console.error }: PgKe
     KEYS_CHANNEL,
     (payload) => {
       if (payload === ping) lastPong = Date.now();
-      else if (!payload.startsWith("ping:")) rows.clear();
+      else if (!payload.startsWith("ping:")) forgetAll();
     },
     () => {
       // (Re)subscribed: whatever changed while the connection was down was not heard.
-      rows.clear();
+      forgetAll();
       lastPong = Date.now();
     },
   );
@@ -58,7 +56,7 @@ export function pgKeyRows({ sql, heartbeatMs = 1000, log = console.error }: PgKe
     const alive = Date.now() - lastPong < heartbeatMs * 2.5;
     if (alive !== trusted) {
       trusted = alive;
-      rows.clear();
+      forgetAll();
       if (!stopped) log(alive ? "[gateway] key change notifications from PostgreSQL: listening" : "[gateway] key change notifications from PostgreSQL are not arriving: every request reads its key row until they do");
     }
     return alive;
@@ -89,7 +87,7 @@ export function pgKeyRows({ sql, heartbeatMs = 1000, log = console.error }: PgKe
         },
       );
     },
-    forget: () => rows.clear(),
+    forget: forgetAll,
     async stop() {
       stopped = true;
       clearInterval(beat);
