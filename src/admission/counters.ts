@@ -126,50 +126,50 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
   }
 
   function admit(limits: KeyLimits, estimate: Estimate, now: number): Admission | Promise<Admission> {
-      if (limits.budgetNanoUsd === null && limits.tpmLimit === null && limits.maxParallel === null) {
-        keys.delete(limits.keyId); // a limit set later starts from the database, not from stale counts
-        return { ok: true, ticket: NO_HOLD };
-      }
-      const s = state(limits.keyId);
-      if (limits.budgetNanoUsd === null) s.budget = undefined;
-      const budget = limits.budgetNanoUsd === null ? undefined : budgetOf(s, limits, now);
-      if (budget instanceof Promise) return budget.then(() => admit(limits, estimate, now));
-      const tpm = limits.tpmLimit === null ? undefined : tpmOf(s, now);
-      // Permanent refusals first: the SDKs must not retry these.
-      if (budget && budget.spent + estimate.costNanoUsd > limits.budgetNanoUsd!) return { ok: false, reason: "budget_exhausted" };
-      if (tpm && estimate.tokens > limits.tpmLimit!) return { ok: false, reason: "tpm_never_fits" };
-      if (limits.maxParallel !== null && s.inFlight >= limits.maxParallel) return { ok: false, reason: "parallel" };
-      if (tpm && tpm.used + tpm.reserved + estimate.tokens > limits.tpmLimit!) return { ok: false, reason: "tpm", resetMs: tpm.window + MINUTE - now };
-      if (budget && budget.spent + budget.reserved + estimate.costNanoUsd > limits.budgetNanoUsd!) return { ok: false, reason: "budget_reserved" };
+    if (limits.budgetNanoUsd === null && limits.tpmLimit === null && limits.maxParallel === null) {
+      keys.delete(limits.keyId); // a limit set later starts from the database, not from stale counts
+      return { ok: true, ticket: NO_HOLD };
+    }
+    const s = state(limits.keyId);
+    if (limits.budgetNanoUsd === null) s.budget = undefined;
+    const budget = limits.budgetNanoUsd === null ? undefined : budgetOf(s, limits, now);
+    if (budget instanceof Promise) return budget.then(() => admit(limits, estimate, now));
+    const tpm = limits.tpmLimit === null ? undefined : tpmOf(s, now);
+    // Permanent refusals first: the SDKs must not retry these.
+    if (budget && budget.spent + estimate.costNanoUsd > limits.budgetNanoUsd!) return { ok: false, reason: "budget_exhausted" };
+    if (tpm && estimate.tokens > limits.tpmLimit!) return { ok: false, reason: "tpm_never_fits" };
+    if (limits.maxParallel !== null && s.inFlight >= limits.maxParallel) return { ok: false, reason: "parallel" };
+    if (tpm && tpm.used + tpm.reserved + estimate.tokens > limits.tpmLimit!) return { ok: false, reason: "tpm", resetMs: tpm.window + MINUTE - now };
+    if (budget && budget.spent + budget.reserved + estimate.costNanoUsd > limits.budgetNanoUsd!) return { ok: false, reason: "budget_reserved" };
 
-      s.inFlight++;
-      if (tpm) tpm.reserved += estimate.tokens;
-      if (budget) budget.reserved += estimate.costNanoUsd;
-      let open = true;
-      const unreserve = () => {
-        if (!open) return false;
-        open = false;
-        s.inFlight--;
-        if (tpm) tpm.reserved -= estimate.tokens; // a window that has passed is simply forgotten
-        if (budget) budget.reserved -= estimate.costNanoUsd;
-        return true;
-      };
-      return {
-        ok: true,
-        ticket: {
-          release: () => void unreserve(),
-          settle(actual) {
-            if (!unreserve()) return;
-            if (tpm) tpm.used += actual.tokens;
-            // The cost counts in the period its row belongs to, whichever budget state is current now
-            // (a state loaded after this commit already includes it: loads and commits never interleave).
-            const current = keys.get(limits.keyId)?.budget;
-            if (current && actual.costNanoUsd !== null && actual.createdAt >= current.start && (current.end === null || actual.createdAt < current.end)) {
-              current.spent += actual.costNanoUsd;
-            }
-          },
+    s.inFlight++;
+    if (tpm) tpm.reserved += estimate.tokens;
+    if (budget) budget.reserved += estimate.costNanoUsd;
+    let open = true;
+    const unreserve = () => {
+      if (!open) return false;
+      open = false;
+      s.inFlight--;
+      if (tpm) tpm.reserved -= estimate.tokens; // a window that has passed is simply forgotten
+      if (budget) budget.reserved -= estimate.costNanoUsd;
+      return true;
+    };
+    return {
+      ok: true,
+      ticket: {
+        release: () => void unreserve(),
+        settle(actual) {
+          if (!unreserve()) return;
+          if (tpm) tpm.used += actual.tokens;
+          // The cost counts in the period its row belongs to, whichever budget state is current now
+          // (a state loaded after this commit already includes it: loads and commits never interleave).
+          const current = keys.get(limits.keyId)?.budget;
+          if (current && actual.costNanoUsd !== null && actual.createdAt >= current.start && (current.end === null || actual.createdAt < current.end)) {
+            current.spent += actual.costNanoUsd;
+          }
         },
-      };
+      },
+    };
   }
 
   return {

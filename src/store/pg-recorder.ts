@@ -84,6 +84,7 @@ export async function writeUsageRows(sql: SQL, rows: UsageRecord[]): Promise<voi
 export function createPgUsageRecorder({ sql, health, maxBatch = 500, probeIntervalMs = 1000, log = console.error, onCommit }: PgRecorderOptions): UsageRecorder {
   let queue: Pending[] = [];
   let writing: Promise<void> | undefined;
+  let writingRows = 0;
   let scheduled = false;
   let probe: Timer | undefined;
 
@@ -116,6 +117,7 @@ export function createPgUsageRecorder({ sql, health, maxBatch = 500, probeInterv
     const batch = queue.slice(0, maxBatch);
     queue = queue.slice(batch.length);
     const began = performance.now();
+    writingRows = batch.length;
     writing = writeUsageRows(sql, batch.map((b) => b.row)).then(
       () => {
         onCommit?.(batch.length, (performance.now() - began) / 1000);
@@ -139,6 +141,7 @@ export function createPgUsageRecorder({ sql, health, maxBatch = 500, probeInterv
     );
     void writing.finally(() => {
       writing = undefined;
+      writingRows = 0;
       if (queue.length > 0) schedule();
     });
   }
@@ -151,7 +154,7 @@ export function createPgUsageRecorder({ sql, health, maxBatch = 500, probeInterv
       });
     },
     flush,
-    pending: () => queue.length + (writing ? 1 : 0),
+    pending: () => queue.length + writingRows,
     async drain(): Promise<void> {
       for (;;) {
         if (writing) await writing.catch(() => {});

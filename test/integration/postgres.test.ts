@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { SQL } from "bun";
 import { promptBound } from "../../src/admission/admit.ts";
 import { writeUsageRows } from "../../src/store/pg-recorder.ts";
+import { binaryIn, cleanEnv, runCli } from "../helpers/cli.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
+import { tempDir } from "../helpers/tmp.ts";
 
 setDefaultTimeout(90_000);
 
@@ -375,5 +377,26 @@ describe("retention on PostgreSQL", () => {
     } finally {
       await sql.close();
     }
+  });
+});
+
+describe("the database password", () => {
+  test("never appears in what serve, the key commands or migrate-db print, whether the URL is malformed or the server unreachable", async () => {
+    const dir = tempDir();
+    const binary = await binaryIn(dir);
+    const password = "db-password-never-printed-42";
+    const unreachable = `postgres://gw:${password}@127.0.0.1:1/gateway`;
+    const runs = [
+      await runCli(["serve", "--port", "0"], { cwd: dir, binary, env: cleanEnv({ GATEWAY_SECRET: "0123456789abcdef0123", GATEWAY_DATABASE_URL: unreachable, OPENAI_API_KEY: "sk-x" }) }),
+      await runCli(["list-keys"], { cwd: dir, binary, env: cleanEnv({ GATEWAY_SECRET: "0123456789abcdef0123", GATEWAY_DATABASE_URL: unreachable }) }),
+      await runCli(["list-keys"], { cwd: dir, binary, env: cleanEnv({ GATEWAY_DATABASE_URL: `mysql://gw:${password}@db/gateway` }) }),
+      await runCli(["create-key", "first", "--generate", "10"], { cwd: dir, binary, env: cleanEnv() }),
+      await runCli(["migrate-db", "--to", unreachable], { cwd: dir, binary, env: cleanEnv() }),
+    ];
+    expect(runs.map((r) => r.code)).toEqual([1, 1, 1, 0, 1]);
+    expect(runs[0]!.stderr.trim()).toBe("error: cannot use PostgreSQL at postgres://gw:***@127.0.0.1:1/gateway: Failed to connect (ERR_POSTGRES_CONNECTION_REFUSED)");
+    expect(runs[2]!.stderr.trim()).toBe("error: GATEWAY_DATABASE_URL must look like postgres://user:password@host:5432/database, got 'mysql://***@db/gateway'");
+    expect(runs[4]!.stderr.trim()).toContain("error: cannot use PostgreSQL at postgres://gw:***@127.0.0.1:1/gateway");
+    for (const r of runs) expect(r.stdout + r.stderr).not.toContain(password);
   });
 });
