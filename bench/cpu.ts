@@ -3,8 +3,8 @@
 // saturated 2-core box throughput follows CPU per request, and this figure does not move with the noise
 // of other processes the way req/s does. BENCH_STREAM=1 for streams, BENCH_CONNECTIONS (default 50),
 // BENCH_ENV (a JSON object) adds environment to the gateway.
-import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { threadTicks, TICK_US } from "./lib/proc-cpu.ts";
 import { spawnServer, type Proc } from "./lib/procs.ts";
 import { wrk } from "./lib/wrk.ts";
 import { prepareGateway } from "./setup-gateway.ts";
@@ -13,24 +13,9 @@ const binary = resolve(process.argv[2] ?? "dist/gateway");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const stream = process.env.BENCH_STREAM === "1";
-const TICK_US = 1e6 / 100; // /proc reports clock ticks (USER_HZ = 100)
 
 const procs: Proc[] = [];
 process.on("exit", () => procs.forEach((p) => p.proc.kill("SIGKILL")));
-
-/** CPU ticks per thread name (threads of one name summed). */
-function threadTicks(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
-    } catch {}
-  }
-  return out;
-}
 
 async function measure(name: string, proc: Proc, key: string): Promise<void> {
   await wrk(proc.url, { connections: CONNECTIONS, seconds: 1, key, stream }); // warm-up

@@ -66,7 +66,7 @@ for (let done = 0; done < ROWS; done += BATCH) {
       createdAt: start + Math.floor(((i + rand()) / ROWS) * DAYS * DAY),
     });
   }
-  write(batch);
+  write.immediate(batch);
   while (rollUp() > 0);
 }
 sqlite.run("ANALYZE");

@@ -75,9 +75,10 @@ export const usage = sqliteTable(
   ],
 );
 
-// Daily roll-ups of `usage` (day = days since the Unix epoch, UTC), kept off the request path: a
-// background job folds rows with id > rollup_state.last_usage_id into them and advances the watermark in
-// the same transaction, so roll-ups + rows above the watermark always equal the raw rows exactly.
+// Daily roll-ups of `usage` (day = days since the Unix epoch, UTC). Rows with id > rollup_state.last_usage_id
+// are folded into them, and the watermark advanced, in one transaction (the server's writer folds the rows
+// it wrote from memory every 250 ms; a background job folds any others), so roll-ups + rows above the
+// watermark always equal the raw rows exactly.
 // Three grains keep every report small: per key and model (filtered reports), per key (all keys by
 // key), per model (all keys by model or day).
 const rollupColumns = {

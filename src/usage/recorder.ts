@@ -1,6 +1,7 @@
 import type { Db } from "../db/client.ts";
 import { describeSqliteError, isBusy, probeWrite } from "../db/client.ts";
 import { usageNotRecorded, type StorageHealth } from "../db/storage-health.ts";
+import { addDeltas, copyDeltas, createMemoryFold, type DeltaGroups, type FoldRow } from "./rollup.ts";
 
 /** One request's record, as written to the `usage` table. */
 export interface UsageRecord {
@@ -194,12 +195,62 @@ function isStorageFault(err: unknown): boolean {
 
 export type UsageRecorder = ReturnType<typeof createUsageRecorder>;
 
-/** A transaction function that inserts usage rows (the roll-up job folds them into the daily roll-ups later). */
-export function createUsageWriter(db: Db) {
+export interface UsageWriterOptions {
+  /**
+   * Rows this writer committed are folded into the daily roll-ups from memory, in the first transaction
+   * at least this long after the previous fold (one set of upserts per interval, not per commit, and the
+   * rows are never read back). Infinity leaves them all to the roll-up job.
+   */
+  foldEveryMs?: number;
+  clock?: () => number;
+}
+
+/** Inserts usage rows in one transaction (`immediate(rows)`), folding what it wrote into the roll-ups now and then. */
+export function createUsageWriter(db: Db, { foldEveryMs = 250, clock = Date.now }: UsageWriterOptions = {}) {
   const insert = db.$client.prepare(`INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`);
-  return db.$client.transaction((rows: UsageRecord[]) => {
-    for (const r of rows) insert.run(...usageValues(r, (b) => (b ? 1 : 0)));
+  const fold = createMemoryFold(db.$client);
+  // The sums of committed rows not yet folded (ids unfoldedFirst..unfoldedLast, no gap). Changed only
+  // after a commit succeeded: a rolled-back transaction leaves them as they were.
+  let unfolded: DeltaGroups = new Map();
+  let unfoldedFirst = 0;
+  let unfoldedLast = 0;
+  let foldedAt = -Infinity;
+  const write = db.$client.transaction((rows: UsageRecord[], now: number) => {
+    let firstId = 0;
+    let lastId = 0;
+    for (const r of rows) {
+      lastId = Number(insert.run(...usageValues(r, (b) => (b ? 1 : 0))).lastInsertRowid);
+      firstId ||= lastId;
+    }
+    // Another writer's rows between ours: those before the gap are left to the roll-up job.
+    const contiguous = unfolded.size > 0 && firstId === unfoldedLast + 1;
+    const due = rows.length > 0 && now - foldedAt >= foldEveryMs;
+    if (due) fold(contiguous ? unfoldedFirst : firstId, lastId, addDeltas(contiguous ? copyDeltas(unfolded) : new Map(), rows.map(foldRow)));
+    return { firstId, lastId, contiguous, due };
   });
+  return {
+    immediate(rows: UsageRecord[]): void {
+      const now = clock();
+      const r = write.immediate(rows, now);
+      if (rows.length === 0) return;
+      if (r.due) {
+        // Folded; or not, and then the roll-up job folds them all from the table.
+        foldedAt = now;
+        unfolded = new Map();
+        return;
+      }
+      if (!r.contiguous) {
+        unfolded = new Map();
+        unfoldedFirst = r.firstId;
+      }
+      addDeltas(unfolded, rows.map(foldRow));
+      unfoldedLast = r.lastId;
+    },
+  };
+}
+
+function foldRow(r: UsageRecord): FoldRow {
+  return { createdAt: r.createdAt, keyId: r.keyId, model: r.modelRequested, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costNanoUsd: r.costNanoUsd, estimated: r.estimated };
 }
 
 /** A row's values in the order of USAGE_COLUMNS; `flag` writes a boolean the way the dialect stores it. */

@@ -32,9 +32,11 @@ export interface FoldRow {
   estimated: boolean | number;
 }
 
-/** Rows summed per (day, key, model), in a stable order (day, key, model). */
-export function foldDeltas(rows: Iterable<FoldRow>): Delta[] {
-  const groups = new Map<string, Delta>();
+/** Sums per (day, key, model), keyed by all three. */
+export type DeltaGroups = Map<string, Delta>;
+
+/** Adds rows to their (day, key, model) sums; returns `groups`. */
+export function addDeltas(groups: DeltaGroups, rows: Iterable<FoldRow>): DeltaGroups {
   for (const r of rows) {
     const day = Math.floor(r.createdAt / DAY_MS);
     const id = `${day}\u0000${r.keyId}\u0000${r.model}`;
@@ -47,7 +49,22 @@ export function foldDeltas(rows: Iterable<FoldRow>): Delta[] {
     d.sums[4] += r.costNanoUsd === null ? 1 : 0;
     d.sums[5] += Number(r.estimated);
   }
+  return groups;
+}
+
+/** An independent copy of the sums. */
+export function copyDeltas(groups: DeltaGroups): DeltaGroups {
+  return new Map([...groups].map(([id, d]) => [id, { ...d, sums: [...d.sums] }]));
+}
+
+/** The sums in a stable order (day, key, model): every writer locks roll-up rows in the same order. */
+export function sortedDeltas(groups: DeltaGroups): Delta[] {
   return [...groups.values()].sort((a, b) => a.day - b.day || cmp(a.keyId, b.keyId) || cmp(a.model, b.model));
+}
+
+/** Rows summed per (day, key, model), in a stable order (day, key, model). */
+export function foldDeltas(rows: Iterable<FoldRow>): Delta[] {
+  return sortedDeltas(addDeltas(new Map(), rows));
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -62,6 +79,36 @@ function upsert(sqlite: Database, table: string, keys: string[]) {
   );
 }
 
+/** The three roll-up upserts, applying deltas in their (day, key, model) order. */
+export function createRollupUpserts(sqlite: Database) {
+  const perKeyModel = upsert(sqlite, "usage_daily", ["day", "key_id", "model"]);
+  const perKey = upsert(sqlite, "usage_daily_key", ["day", "key_id"]);
+  const perModel = upsert(sqlite, "usage_daily_model", ["day", "model"]);
+  return (deltas: Delta[]): void => {
+    for (const d of deltas) {
+      perKeyModel.run(d.day, d.keyId, d.model, ...d.sums);
+      perKey.run(d.day, d.keyId, ...d.sums);
+      perModel.run(d.day, d.model, ...d.sums);
+    }
+  };
+}
+
+/**
+ * Folds the sums of rows the caller wrote (ids firstId..lastId), from memory, inside the caller's
+ * transaction: only when the watermark stands right below `firstId` (nothing older waits to be folded),
+ * in which case it moves to `lastId` in that same transaction. Returns whether it folded; when it did
+ * not (a backlog, another writer's rows in between) the background job folds them from the table.
+ */
+export function createMemoryFold(sqlite: Database) {
+  const apply = createRollupUpserts(sqlite);
+  const advance = sqlite.prepare<unknown, [number, number]>("UPDATE rollup_state SET last_usage_id = ? WHERE id = 1 AND last_usage_id = ?");
+  return (firstId: number, lastId: number, deltas: DeltaGroups): boolean => {
+    if (advance.run(lastId, firstId - 1).changes !== 1) return false;
+    apply(sortedDeltas(deltas));
+    return true;
+  };
+}
+
 /**
  * Folds usage rows above the watermark into the three daily roll-ups, at most `batch` rows per
  * transaction, and advances the watermark in that same transaction: a crash can never count a row
@@ -72,25 +119,22 @@ export function createRollupStep(sqlite: Database, batch = 5000) {
     `SELECT id, key_id, model_requested, prompt_tokens, completion_tokens, cost_nano_usd, estimated, created_at
      FROM usage WHERE id > (SELECT last_usage_id FROM rollup_state WHERE id = 1) ORDER BY id LIMIT ?`,
   );
-  const perKeyModel = upsert(sqlite, "usage_daily", ["day", "key_id", "model"]);
-  const perKey = upsert(sqlite, "usage_daily_key", ["day", "key_id"]);
-  const perModel = upsert(sqlite, "usage_daily_model", ["day", "model"]);
+  const apply = createRollupUpserts(sqlite);
   const advance = sqlite.prepare<unknown, [number]>("UPDATE rollup_state SET last_usage_id = ? WHERE id = 1");
+  // Usually nothing is above the watermark (the server's writer folds its own rows): no write transaction then.
+  const behind = sqlite.prepare<{ n: number }, []>("SELECT EXISTS (SELECT 1 FROM usage WHERE id > (SELECT last_usage_id FROM rollup_state WHERE id = 1)) AS n");
 
   const step = sqlite.transaction((): number => {
     const rows = pending.all(batch);
-    const deltas = foldDeltas(
-      rows.map((r) => ({ createdAt: r.created_at, keyId: r.key_id, model: r.model_requested, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, costNanoUsd: r.cost_nano_usd, estimated: r.estimated })),
+    apply(
+      foldDeltas(
+        rows.map((r) => ({ createdAt: r.created_at, keyId: r.key_id, model: r.model_requested, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, costNanoUsd: r.cost_nano_usd, estimated: r.estimated })),
+      ),
     );
-    for (const d of deltas) {
-      perKeyModel.run(d.day, d.keyId, d.model, ...d.sums);
-      perKey.run(d.day, d.keyId, ...d.sums);
-      perModel.run(d.day, d.model, ...d.sums);
-    }
     if (rows.length > 0) advance.run(rows.at(-1)!.id);
     return rows.length;
   });
-  return () => step.immediate();
+  return () => (behind.get()!.n === 0 ? 0 : step.immediate());
 }
 
 export interface RollupJobOptions {
@@ -101,7 +145,10 @@ export interface RollupJobOptions {
   log?: (line: string) => void;
 }
 
-/** Runs roll-up steps in the background every `intervalMs` until caught up, yielding to requests between steps. */
+/**
+ * Runs roll-up steps in the background every `intervalMs` until caught up, yielding to requests between
+ * steps: rows the server's writer could not fold from memory, and rows other processes wrote.
+ */
 export function startRollupJob({ sqlite, intervalMs = 250, batch = 250, log = console.error }: RollupJobOptions) {
   const step = createRollupStep(sqlite, batch);
   return repeat(async () => {

@@ -15,10 +15,13 @@ export interface SeedRow {
   created_at: number;
 }
 
-/** Writes usage rows through a separate connection with the production writer (SQLite: folded later by the roll-up job). */
-export function insertUsage(dbPath: string, rows: SeedRow[]): void {
+/**
+ * Writes usage rows through a separate connection with the production writer: folded into the roll-ups
+ * in the same transaction, or (`fold: false`) left above the watermark for the roll-up job.
+ */
+export function insertUsage(dbPath: string, rows: SeedRow[], { fold = true }: { fold?: boolean } = {}): void {
   const db = openDatabase({ path: dbPath, busyTimeoutMs: 5000 });
-  createUsageWriter(db).immediate(rows.map(toRecord));
+  createUsageWriter(db, { foldEveryMs: fold ? 0 : Infinity }).immediate(rows.map(toRecord));
   db.$client.close();
 }
 

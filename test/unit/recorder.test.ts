@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createStorageHealth } from "../../src/db/storage-health.ts";
 import { createPgUsageRecorder } from "../../src/store/pg-recorder.ts";
 import { openPostgres } from "../../src/store/postgres.ts";
-import { createUsageRecorder, type UsageRecord, type UsageRecorder } from "../../src/usage/recorder.ts";
+import { createUsageRecorder, createUsageWriter, type UsageRecord, type UsageRecorder } from "../../src/usage/recorder.ts";
+import { createRollupStep } from "../../src/usage/rollup.ts";
 import { harness } from "../helpers/harness.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
@@ -46,5 +47,79 @@ describe("usage recorders", () => {
       expect([name, settled]).toEqual([name, [0, 1, 2, 3, 4]]);
       expect(recorder.pending()).toBe(0);
     }
+  });
+});
+
+describe("SQLite roll-ups", () => {
+  const state = (db: ReturnType<typeof harness>["db"]) => ({
+    watermark: (db.$client.query("SELECT last_usage_id AS w FROM rollup_state").get() as { w: number }).w,
+    top: (db.$client.query("SELECT max(id) AS m FROM usage").get() as { m: number }).m,
+    rows: db.$client.query("SELECT key_id, model_requested AS model, count(*) AS n, sum(prompt_tokens) AS p FROM usage GROUP BY key_id, model_requested ORDER BY key_id, model").all(),
+    folded: db.$client.query("SELECT key_id, model, sum(requests) AS n, sum(prompt_tokens) AS p FROM usage_daily GROUP BY key_id, model ORDER BY key_id, model").all(),
+    perKey: (db.$client.query("SELECT coalesce(sum(requests), 0) AS n FROM usage_daily_key").get() as { n: number }).n,
+    perModel: (db.$client.query("SELECT coalesce(sum(requests), 0) AS n FROM usage_daily_model").get() as { n: number }).n,
+  });
+
+  test("the writer folds the rows it committed from memory, once per interval, in a commit's transaction; rows after another writer's are left to the job", async () => {
+    const h = harness();
+    const keyId = (await h.keys.create({ name: "fold", key: "sk-fold-key-1" })).id;
+    const rows = (from: number, n: number, model = "gpt-4o") => Array.from({ length: n }, (_, i) => ({ ...row(keyId, from + i), modelRequested: model }));
+    let now = 1_000_000;
+    const writer = createUsageWriter(h.db, { foldEveryMs: 250, clock: () => now });
+    writer.immediate(rows(0, 3)); // the first commit folds
+    let s = state(h.db);
+    expect([s.watermark, s.top, s.perKey]).toEqual([3, 3, 3]);
+    now += 100;
+    writer.immediate(rows(3, 2, "gpt-4o-mini")); // within the interval: kept in memory
+    writer.immediate(rows(5, 1));
+    s = state(h.db);
+    expect([s.watermark, s.top, s.perKey]).toEqual([3, 6, 3]);
+    now += 200;
+    writer.immediate(rows(6, 1)); // due: the three commits since the last fold, in one
+    s = state(h.db);
+    expect([s.watermark, s.top]).toEqual([7, 7]);
+    expect(s.folded).toEqual(s.rows);
+    expect([s.perKey, s.perModel]).toEqual([7, 7]);
+
+    // Another connection's rows land between this writer's commits: the watermark never jumps over them.
+    now += 100;
+    writer.immediate(rows(7, 2));
+    createUsageWriter(h.db, { foldEveryMs: Infinity }).immediate(rows(9, 4));
+    writer.immediate(rows(13, 1));
+    now += 300;
+    writer.immediate(rows(14, 2));
+    s = state(h.db);
+    expect([s.watermark, s.top, s.perKey]).toEqual([7, 16, 7]);
+    const step = createRollupStep(h.db.$client, 5);
+    expect([step(), step(), step()]).toEqual([5, 4, 0]);
+    s = state(h.db);
+    expect([s.watermark, s.top]).toEqual([16, 16]);
+    expect(s.folded).toEqual(s.rows);
+    expect(s.rows).toEqual([
+      { key_id: keyId, model: "gpt-4o", n: 14, p: 140 },
+      { key_id: keyId, model: "gpt-4o-mini", n: 2, p: 20 },
+    ]);
+    expect([s.perKey, s.perModel]).toEqual([16, 16]);
+    // Caught up: the writer folds from memory again.
+    now += 300;
+    writer.immediate(rows(16, 1));
+    s = state(h.db);
+    expect([s.watermark, s.top, s.perKey, s.perModel]).toEqual([17, 17, 17, 17]);
+  });
+
+  test("a commit that fails leaves the writer's unfolded rows as they were", async () => {
+    const h = harness();
+    const keyId = (await h.keys.create({ name: "fold", key: "sk-fold-key-2" })).id;
+    let now = 0;
+    const writer = createUsageWriter(h.db, { foldEveryMs: 250, clock: () => now });
+    writer.immediate([row(keyId, 0)]);
+    now += 10;
+    writer.immediate([row(keyId, 1)]);
+    expect(() => writer.immediate([row(keyId, 2), { ...row("no-such-key", 3) }])).toThrow(); // the foreign key refuses it
+    now += 300;
+    writer.immediate([row(keyId, 4)]);
+    const s = state(h.db);
+    expect([s.watermark, s.top, s.perKey]).toEqual([3, 3, 3]);
+    expect(s.folded).toEqual(s.rows);
   });
 });
