@@ -77,6 +77,13 @@ for (const [proc, dir] of [[gateway, small], [gatewayBig, big], [gatewayLimited,
 }
 await Bun.sleep(500);
 const idleMb = memoryMb(gateway.pid).rss;
+// Which phase the gateway's largest resident size was seen in (sampled every 250 ms throughout).
+let phase = "warm-up";
+const rssPeak = { mb: 0, phase };
+const rssWatch = setInterval(() => {
+  const mb = memoryMb(gateway.pid).rss;
+  if (mb > rssPeak.mb) Object.assign(rssPeak, { mb, phase });
+}, 250);
 
 type Target = "upstream" | "floor" | "gateway";
 const urls: Record<Target, string> = { upstream: upstream.url, floor: floor.url, gateway: gateway.url };
@@ -86,6 +93,7 @@ const failures: string[] = [];
 let keyTurn = 0;
 
 async function measure(label: string, url: string, connections: number, stream: boolean, key: string): Promise<WrkResult> {
+  phase = label;
   const r = await wrk(url, { connections, seconds: SECONDS, key, stream });
   if (r.non2xx || r.socketErrors) failures.push(`${label}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
   results.set(label, [...(results.get(label) ?? []), r]);
@@ -125,6 +133,7 @@ const afterLoad = memoryMb(gateway.pid);
 
 // Streaming time to first event, and whether chunks are passed on as they arrive.
 const ttfb: Record<string, number[]> = { upstream: [], floor: [], gateway: [] };
+phase = "time to first event";
 for (let round = 0; round < ROUNDS; round++) {
   for (const target of ["upstream", "floor", "gateway"] as Target[]) {
     const t = await timeStreams(urls[target], small.keys[0]!, 300);
@@ -143,6 +152,7 @@ await slowGateway.stop();
 // Tails: every latency of a sequential client, floor then gateway (the gateway's database already holds
 // the rows of the runs above, as a live one would).
 console.log(`tails: ${TAIL_SECONDS} s sequential client per target ...`);
+phase = "sequential tails";
 const tails: Record<"floor" | "gateway", TailResult> = {
   floor: await sequentialTail(floor.url, small.keys[3]!, TAIL_SECONDS),
   gateway: await sequentialTail(gateway.url, small.keys[3]!, TAIL_SECONDS),
@@ -151,6 +161,7 @@ completed.gateway += tails.gateway.requests;
 
 // Soak: memory and WAL size over a long run at 50 connections.
 console.log(`soak: ${SOAK_SECONDS} s at 50 connections ...`);
+phase = "soak";
 const samples: number[] = [];
 let walPeakMb = 0;
 const walSize = () => {
@@ -169,6 +180,7 @@ clearInterval(sampler);
 completed.gateway += soak.requests;
 if (soak.non2xx || soak.socketErrors) failures.push(`soak: ${soak.non2xx} non-2xx, ${soak.socketErrors} socket errors`);
 const peakMb = memoryMb(gateway.pid).peak;
+clearInterval(rssWatch);
 const tail = samples.slice(Math.floor(samples.length / 3));
 const slopeMbPerMin = linearSlope(tail) * 60 * 4; // samples every 250 ms
 
@@ -248,7 +260,7 @@ for (const t of ["floor", "gateway"] as const) {
   );
 }
 console.log(`WAL file during the soak: at most ${walPeakMb.toFixed(1)} MB`);
-console.log(`memory: idle ${idleMb.toFixed(1)} MB, after load ${afterLoad.rss.toFixed(1)} MB, peak ${peakMb.toFixed(1)} MB, soak trend ${slopeMbPerMin.toFixed(2)} MB/min over the last ${tail.length} s`);
+console.log(`memory: idle ${idleMb.toFixed(1)} MB, after load ${afterLoad.rss.toFixed(1)} MB, peak ${peakMb.toFixed(1)} MB (largest 250 ms sample ${rssPeak.mb.toFixed(1)} MB, during ${rssPeak.phase}), soak trend ${slopeMbPerMin.toFixed(2)} MB/min over the last ${tail.length} s`);
 console.log(`start-up to first /health: median ${startup.toFixed(0)} ms (${startups.map((s) => s.toFixed(0)).join(", ")})`);
 console.log(
   `usage rows ${rowsTotal} (${estimatedRows} estimated: streams cut when wrk stopped); requests the upstreams got from the gateways ${counts.fromGateway}; wrk completed ${wrkTotal}\n`,
