@@ -96,16 +96,14 @@ export function createRollupUpserts(sqlite: Database) {
 /**
  * Folds the sums of rows the caller wrote (ids firstId..lastId), from memory, inside the caller's
  * transaction: only when the watermark stands right below `firstId` (nothing older waits to be folded),
- * in which case it moves to `lastId` in that same transaction. Returns whether it folded; when it did
- * not (a backlog, another writer's rows in between) the background job folds them from the table.
+ * in which case it moves to `lastId` in that same transaction. Otherwise (a backlog, another writer's
+ * rows in between) it does nothing, and the background job folds them from the table.
  */
 export function createMemoryFold(sqlite: Database) {
   const apply = createRollupUpserts(sqlite);
   const advance = sqlite.prepare<unknown, [number, number]>("UPDATE rollup_state SET last_usage_id = ? WHERE id = 1 AND last_usage_id = ?");
-  return (firstId: number, lastId: number, deltas: DeltaGroups): boolean => {
-    if (advance.run(lastId, firstId - 1).changes !== 1) return false;
-    apply(sortedDeltas(deltas));
-    return true;
+  return (firstId: number, lastId: number, deltas: DeltaGroups): void => {
+    if (advance.run(lastId, firstId - 1).changes === 1) apply(sortedDeltas(deltas));
   };
 }
 
