@@ -208,38 +208,39 @@ export interface UsageWriterOptions {
 /** Inserts usage rows in one transaction (`immediate(rows)`), folding what it wrote into the roll-ups now and then. */
 export function createUsageWriter(db: Db, { foldEveryMs = 250, clock = Date.now }: UsageWriterOptions = {}) {
   const insert = db.$client.prepare(`INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`);
+  const watermark = db.$client.prepare<{ w: number }, []>("SELECT last_usage_id AS w FROM rollup_state WHERE id = 1");
   const fold = createMemoryFold(db.$client);
-  // The sums of committed rows not yet folded (ids unfoldedFirst..unfoldedLast, no gap). Changed only
-  // after a commit succeeded: a rolled-back transaction leaves them as they were.
+  // The sums of the rows between the watermark and the last commit (ids unfoldedFirst..unfoldedLast), when
+  // they are all this writer's. Changed only after a commit succeeded: a rolled-back transaction leaves
+  // them as they were.
   let unfolded: DeltaGroups = new Map();
   let unfoldedFirst = 0;
   let unfoldedLast = 0;
   let foldedAt = -Infinity;
   const write = db.$client.transaction((rows: UsageRecord[], now: number) => {
+    const w = watermark.get()?.w ?? 0;
     let firstId = 0;
     let lastId = 0;
     for (const r of rows) {
       lastId = Number(insert.run(...usageValues(r, (b) => (b ? 1 : 0))).lastInsertRowid);
       firstId ||= lastId;
     }
-    // Another writer's rows between ours: those before the gap are left to the roll-up job.
-    const contiguous = unfolded.size > 0 && firstId === unfoldedLast + 1;
-    const due = rows.length > 0 && now - foldedAt >= foldEveryMs;
-    if (due) fold(contiguous ? unfoldedFirst : firstId, lastId, addDeltas(contiguous ? copyDeltas(unfolded) : new Map(), rows.map(foldRow)));
-    return { firstId, lastId, contiguous, due };
+    // "extend": the sums in memory are exactly the rows from the watermark up to this commit's; "fresh":
+    // nothing waits below this commit; otherwise (the job folded ours, another writer's rows are in
+    // between) the rows are left to the roll-up job.
+    const base = unfolded.size > 0 && unfoldedFirst === w + 1 && firstId === unfoldedLast + 1 ? "extend" : firstId === w + 1 ? "fresh" : "none";
+    const due = rows.length > 0 && base !== "none" && now - foldedAt >= foldEveryMs;
+    if (due) fold(base === "extend" ? unfoldedFirst : firstId, lastId, addDeltas(base === "extend" ? copyDeltas(unfolded) : new Map(), rows.map(foldRow)));
+    return { firstId, lastId, base, due };
   });
   return {
     immediate(rows: UsageRecord[]): void {
       const now = clock();
       const r = write.immediate(rows, now);
       if (rows.length === 0) return;
-      if (r.due) {
-        // Folded; or not, and then the roll-up job folds them all from the table.
-        foldedAt = now;
-        unfolded = new Map();
-        return;
-      }
-      if (!r.contiguous) {
+      if (r.due) foldedAt = now;
+      if (r.due || r.base === "none") return void (unfolded = new Map());
+      if (r.base === "fresh") {
         unfolded = new Map();
         unfoldedFirst = r.firstId;
       }

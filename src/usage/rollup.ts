@@ -138,6 +138,8 @@ export function createRollupStep(sqlite: Database, batch = 5000) {
 export interface RollupJobOptions {
   sqlite: Database;
   intervalMs?: number;
+  /** How long the watermark must stand still before the job folds rows itself. */
+  stillMs?: number;
   /** Rows per transaction: small steps keep each pause of the event loop well under a millisecond. */
   batch?: number;
   log?: (line: string) => void;
@@ -145,12 +147,24 @@ export interface RollupJobOptions {
 
 /**
  * Runs roll-up steps in the background every `intervalMs` until caught up, yielding to requests between
- * steps: rows the server's writer could not fold from memory, and rows other processes wrote.
+ * steps: rows written by other processes, rows behind a gap, and a server's last rows once its traffic
+ * stops. While the watermark moves (the server's writer folds its own rows every 250 ms) the job keeps
+ * out of the way: folding those rows from the table would only make the writer's own fold fail. It
+ * steps in once the watermark has stood still for `stillMs`.
  */
-export function startRollupJob({ sqlite, intervalMs = 250, batch = 250, log = console.error }: RollupJobOptions) {
+export function startRollupJob({ sqlite, intervalMs = 250, stillMs = 1000, batch = 250, log = console.error }: RollupJobOptions) {
   const step = createRollupStep(sqlite, batch);
+  const watermark = sqlite.prepare<{ w: number }, []>("SELECT last_usage_id AS w FROM rollup_state WHERE id = 1");
+  let seen: number | undefined;
+  let seenAt = 0;
   return repeat(async () => {
     try {
+      const w = watermark.get()?.w;
+      if (w !== seen) {
+        seen = w;
+        seenAt = performance.now();
+      }
+      if (performance.now() - seenAt < stillMs) return;
       // Yield between steps so requests keep flowing while a backlog is folded.
       while (step() === batch) await new Promise((r) => setImmediate(r));
     } catch (err) {
