@@ -1,7 +1,7 @@
 import type { SQL } from "bun";
 import { usageNotRecorded, type StorageHealth } from "../db/storage-health.ts";
 import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../usage/recorder.ts";
-import { foldDeltas, type Delta } from "../usage/rollup.ts";
+import { foldDeltas, SUMS, type Delta } from "../usage/rollup.ts";
 import { describePgError } from "./postgres.ts";
 
 export interface PgRecorderOptions {
@@ -14,8 +14,6 @@ export interface PgRecorderOptions {
   log?: (line: string) => void;
   onCommit?: (rows: number, seconds: number) => void;
 }
-
-const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
 
 interface Pending {
   row: UsageRecord;

@@ -69,7 +69,8 @@ export function foldDeltas(rows: Iterable<FoldRow>): Delta[] {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
+/** The roll-up tables' sum columns, in the order of `Delta.sums`. */
+export const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
 
 function upsert(sqlite: Database, table: string, keys: string[]) {
   const cols = [...keys, ...SUMS];
