@@ -48,19 +48,20 @@ export function messagesRoutes({ admit, messages }: { admit: CustomerGate; messa
     .post(
       "/v1/messages/count_tokens",
       async ({ request, set }) => {
-        const key = await admit(request, set.headers, { counted: false });
+        // Counted against the request limit: counting is work the gateway or the provider does for the key.
+        const key = await admit(request, set.headers);
         return messages.countTokens(request, callOf(request, set.headers, key));
       },
       {
         parse: "none",
         detail: {
           tags: ["Customer"],
-          summary: "Count a message's input tokens (not limited, not recorded: it generates nothing)",
+          summary: "Count a message's input tokens (counts against the request limit; not recorded: it generates nothing)",
           description: "Asked of Anthropic providers; for others counted by the gateway's tokenizer (an estimate).",
           security,
           requestBody: messageRequest,
         },
-        response: { 200: t.Object({ input_tokens: t.Integer() }), ...anthropicErrors(400, 401, 403, 404, 502) },
+        response: { 200: t.Object({ input_tokens: t.Integer() }), ...anthropicErrors(400, 401, 403, 404, 429, 502) },
       },
     );
 }

@@ -1,27 +1,18 @@
-// Token estimates for requests whose upstream reported no usage (or that the client abandoned).
-// gpt-tokenizer (o200k_base, the GPT-4o family encoding) is loaded on first use so start-up stays fast.
-let tokenizer: Promise<{ countTokens: (text: string) => number }> | undefined;
-
-async function count(text: string): Promise<number> {
-  if (text === "") return 0;
-  tokenizer ??= import("gpt-tokenizer");
-  return (await tokenizer).countTokens(text);
-}
+// Token estimates for requests whose upstream reported no usage (or that the client abandoned), for
+// token-per-minute admission and for count_tokens: counted by token-count.ts, off the event loop.
+import { countTextTokens } from "./token-count.ts";
 
 /** OpenAI's chat format adds ~3 tokens per message and 3 to prime the reply. */
 export async function estimatePromptTokens(body: Record<string, unknown>): Promise<number> {
   const messages = Array.isArray(body.messages) ? body.messages : [];
-  let tokens = 3;
-  for (const m of messages) {
-    tokens += 3;
-    if (m && typeof m === "object") tokens += await count(textOf(m as Record<string, unknown>));
-  }
-  if (body.tools !== undefined) tokens += await count(JSON.stringify(body.tools));
-  return tokens;
+  const texts: string[] = [];
+  for (const m of messages) if (m && typeof m === "object") texts.push(textOf(m as Record<string, unknown>));
+  if (body.tools !== undefined) texts.push(JSON.stringify(body.tools));
+  return 3 + 3 * messages.length + (await countTextTokens(texts));
 }
 
 export function estimateCompletionTokens(text: string): Promise<number> {
-  return count(text);
+  return countTextTokens([text]);
 }
 
 function textOf(message: Record<string, unknown>): string {

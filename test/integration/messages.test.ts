@@ -79,7 +79,7 @@ describe("POST /v1/messages to an Anthropic provider (passed through)", () => {
     expect(lastRow()).toMatchObject({ streamed: 1, prompt_tokens: 530, completion_tokens: 12, cache_write_tokens: 100, cost_nano_usd: CLAUDE_COST, estimated: 0 });
   });
 
-  test("count_tokens is asked of the provider, neither limited nor recorded", async () => {
+  test("count_tokens is asked of the provider and not recorded", async () => {
     const rows = gw.rows().length;
     const counted = await anthropic().messages.countTokens({ model: "claude-haiku-4-5", messages: [{ role: "user", content: "How many?" }] });
     expect(counted.input_tokens).toBe(42);
