@@ -75,6 +75,8 @@ export interface ServerConfig extends BaseConfig {
   defaultModel: string | undefined;
   /** The output a request may produce when it sets no max_tokens and its model's maximum is unknown (reservations). */
   defaultMaxOutputTokens: number;
+  /** A model's context window when the price list names none (bounds input the gateway cannot see). */
+  defaultMaxInputTokens: number;
   /** Closes a connection that sends nothing for this long (keep-alive idle, or a stalled request). */
   idleTimeoutMs: number;
   /** A request body must arrive within this long after its headers. */
@@ -118,8 +120,8 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
   const maxRetries = intSetting(env, "GATEWAY_MAX_RETRIES", 2, 0);
   const retryMaxWaitMs = intSetting(env, "GATEWAY_RETRY_MAX_WAIT_MS", 10_000, 0);
   const adminToken = nonEmpty(env.GATEWAY_ADMIN_TOKEN);
-  if (adminToken !== undefined && adminToken.length < 16) {
-    throw new UserError("GATEWAY_ADMIN_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)");
+  if (adminToken !== undefined && !strongToken(adminToken)) {
+    throw new UserError(`GATEWAY_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN} random characters, 128 bits or more (e.g. openssl rand -hex 24)`);
   }
   const configPath = flags.config ?? nonEmpty(env.GATEWAY_CONFIG);
   const file = configPath ? readConfigFile(configPath) : {};
@@ -175,6 +177,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
     defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model,
     defaultMaxOutputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_OUTPUT_TOKENS", file.default_max_output_tokens ?? 4096, 1),
+    defaultMaxInputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_INPUT_TOKENS", file.default_max_input_tokens ?? 1_000_000, 1),
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
@@ -210,6 +213,18 @@ function portSetting(name: string, value: string | undefined): number | undefine
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UserError(`${name} must be an integer 0-65535, got '${value}'`);
   return Number(value);
+}
+
+const MIN_ADMIN_TOKEN = 32;
+
+/**
+ * At least 32 characters worth 128 bits or more when each is drawn from the classes it uses (lower case,
+ * upper case, digits, others), with no run of one character: guessing it stays hopeless at any rate.
+ */
+function strongToken(token: string): boolean {
+  if (token.length < MIN_ADMIN_TOKEN || /(.)\1{3}/.test(token) || new Set(token).size < 8) return false;
+  const alphabet = (/[a-z]/.test(token) ? 26 : 0) + (/[A-Z]/.test(token) ? 26 : 0) + (/\d/.test(token) ? 10 : 0) + (/[^a-zA-Z\d]/.test(token) ? 32 : 0);
+  return token.length * Math.log2(alphabet) >= 128;
 }
 
 function metricsToken(env: Env): string | undefined {

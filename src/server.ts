@@ -85,15 +85,18 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     if (shared) logger.info(`other gateway servers are serving ${config.dbPath} (${storage.others.join(", ")}): limits are shared through Redis`);
     else logger.warn(`another gateway server is serving ${config.dbPath} (${storage.others.join(", ")}): request, token, parallel and budget limits are counted in each process, so those limits apply per server (set GATEWAY_REDIS_URL to share them)`);
   }
+  // Literal model names of the providers (not patterns: "gpt-*" would let anyone invent labels) and priced models.
+  const configured = new Set(config.providers.flatMap((p) => p.models.filter((m) => !m.includes("*"))));
   const metrics = createMetrics({
     perKey: config.metricsPerKey,
+    knownModel: (m) => configured.has(m) || config.prices.has(m),
     gauges: { ...storage.gauges, inFlight: () => app.server?.pendingRequests ?? 0 },
   });
   onCommit = metrics.committed;
   const access = accessLog(logger);
   const recorder = storage.recorder;
   const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
-  const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, clock });
+  const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, defaultMaxInputTokens: config.defaultMaxInputTokens, clock });
   // What every inbound API's proxy shares.
   const proxied = {
     route,

@@ -4,16 +4,19 @@
 import { ApiError } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import { estimatePromptTokens } from "../usage/estimate.ts";
-import { costNanoUsd, findPrice, type PriceTable } from "../usage/pricing.ts";
+import { findPrice, type PriceTable } from "../usage/pricing.ts";
 import { modelAllowed } from "./allow-list.ts";
+import { answersOf, promptBound, requestedOutputCap, worstCostNano } from "./bound.ts";
 import type { CounterStore, Estimate, KeySnapshot, Refusal, Ticket } from "./counters.ts";
 import { formatUsd } from "./money.ts";
 
 export interface AdmissionOptions {
   counters: CounterStore;
   prices: PriceTable;
-  /** Output reserved when a request sets no max_tokens and its model's maximum is unknown. */
+  /** Output reserved (and sent as the cap) when a request sets none and its model's maximum is unknown. */
   defaultMaxOutputTokens: number;
+  /** A model's context window when the price list names none: bounds input the gateway cannot see. */
+  defaultMaxInputTokens?: number;
   clock?: () => number;
 }
 
@@ -22,31 +25,32 @@ export interface AdmissionRequest {
   model: string;
   upstreamModel: string;
   provider: string;
+  /** Models a fallback may send the request to: the bound holds whichever answers. */
+  fallbackModels?: string[];
   body: Record<string, unknown>;
   /** The request body as sent: its size bounds its prompt tokens at no cost (see promptBound). */
   text: string;
   /** What the request can generate at most, when the API says (embeddings: 0); else from max_tokens. */
   outputTokens?: number;
+  /** Prompt tokens the upstream adds from state it stores (a previous response's conversation). */
+  hiddenPromptTokens?: number;
+  /** The request references input the gateway cannot measure (a stored prompt): the context window bounds it. */
+  opaqueInput?: boolean;
   /** Counts the prompt's tokens with the tokenizer (default: chat messages). */
   countTokens?: () => Promise<number>;
 }
 
-const NOTHING: Estimate = { tokens: 0, costNanoUsd: 0 };
-
-// An image given by URL is a few bytes in the body but up to ~1,500 tokens for the model.
-const IMAGE_ALLOWANCE = 2000;
-
-/**
- * An upper bound of the prompt's tokens: a BPE token is at least one byte of the text, and the JSON
- * around each message is longer than the chat template's tokens; images by URL get a fixed allowance.
- */
-export function promptBound(text: string): number {
-  let images = 0;
-  for (let at = text.indexOf('"image_url"'); at !== -1; at = text.indexOf('"image_url"', at + 1)) images++;
-  return Buffer.byteLength(text) + images * IMAGE_ALLOWANCE;
+/** An admitted request's hold on the counters, and the worst case it was admitted with. */
+export interface AdmissionTicket extends Ticket {
+  /** For a key with a budget or a token limit: what the request can cost at most (see chargeAtBound). */
+  bound: Estimate | null;
+  /** The output cap the gateway must send because the request set none (it is what was reserved). */
+  outputCap: number | null;
 }
 
-export function createAdmission({ counters, prices, defaultMaxOutputTokens, clock = Date.now }: AdmissionOptions) {
+const NOTHING: Estimate = { tokens: 0, costNanoUsd: 0 };
+
+export function createAdmission({ counters, prices, defaultMaxOutputTokens, defaultMaxInputTokens = 1_000_000, clock = Date.now }: AdmissionOptions) {
   /** The response headers of a key's limits (tokens, budget), for every authenticated response. */
   function limitHeaders(key: VerifiedKey, headers: Record<string, unknown>): void {
     const { tpmLimit, budgetNanoUsd } = key.limits;
@@ -58,7 +62,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
    * Admits the request or throws its OpenAI-shaped refusal. The returned ticket must be settled (by the
    * recorder, when the row commits) or released.
    */
-  async function admit(key: VerifiedKey, req: AdmissionRequest, headers: Record<string, unknown>): Promise<Ticket> {
+  async function admit(key: VerifiedKey, req: AdmissionRequest, headers: Record<string, unknown>): Promise<AdmissionTicket> {
     if (key.allowedModels && !modelAllowed(key.allowedModels, req.upstreamModel) && !modelAllowed(key.allowedModels, `${req.provider}/${req.upstreamModel}`)) {
       throw new ApiError(403, `This API key may not use the model '${req.model}'.`, "invalid_request_error", "model_not_allowed", "model");
     }
@@ -66,28 +70,36 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, cloc
     if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
       // Always admitted; the call still drops counters a removed limit left behind.
       const free = await counters.admit(key.limits, NOTHING, clock());
-      if (free.ok) return free.ticket;
+      if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, bound: null, outputCap: null };
     }
     const price = findPrice(prices, req.upstreamModel, req.model);
     if (budgetNanoUsd !== null && !price) {
       throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
     }
-    const output = req.outputTokens ?? outputCap(req.body, price?.maxOutputTokens ?? defaultMaxOutputTokens);
-    const estimateFor = (prompt: number): Estimate => ({
-      tokens: prompt + output,
-      costNanoUsd: costNanoUsd(price, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }) ?? 0,
-    });
-    const bound = estimateFor(promptBound(req.text));
+    const requested = requestedOutputCap(req.body);
+    const perAnswer = req.outputTokens ?? requested ?? price?.maxOutputTokens ?? defaultMaxOutputTokens;
+    const output = perAnswer * answersOf(req.body);
+    const prompt = promptBound(req.text, price?.maxInputTokens ?? defaultMaxInputTokens, req.hiddenPromptTokens ?? 0, req.opaqueInput);
+    const priced = [price, ...(req.fallbackModels ?? []).map((m) => findPrice(prices, m))].filter((p) => p !== undefined);
+    const bound: Estimate = { tokens: prompt + output, costNanoUsd: worstCostNano(priced, prompt, output) };
     let result = await counters.admit(key.limits, bound, clock());
     // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
-    // them with the tokenizer; the budget keeps the bound (it must never be overshot).
+    // them with the tokenizer (plus what it cannot see: images, files, stored input); the budget keeps
+    // the bound (it must never be overshot).
     if (!result.ok && (result.reason === "tpm" || result.reason === "tpm_never_fits")) {
+      const unseen = prompt - Buffer.byteLength(req.text);
       const counted = req.countTokens ? await req.countTokens() : await estimatePromptTokens(req.body);
-      result = await counters.admit(key.limits, { tokens: counted + output, costNanoUsd: bound.costNanoUsd }, clock());
+      result = await counters.admit(key.limits, { tokens: counted + unseen + output, costNanoUsd: bound.costNanoUsd }, clock());
     }
     if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
     if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()));
-    return result.ticket;
+    const enforced = tpmLimit !== null || budgetNanoUsd !== null;
+    return {
+      settle: result.ticket.settle,
+      release: result.ticket.release,
+      bound: enforced ? bound : null,
+      outputCap: enforced && req.outputTokens === undefined && requested === undefined ? perAnswer : null,
+    };
   }
 
   /** What GET /v1/key shows a customer about their own key. */
@@ -138,15 +150,6 @@ export interface KeyView {
 }
 
 export type Admission = ReturnType<typeof createAdmission>;
-
-/** max_completion_tokens, else max_tokens, else the model's (or the default) maximum output. */
-function outputCap(body: Record<string, unknown>, fallback: number): number {
-  for (const field of ["max_completion_tokens", "max_tokens", "max_output_tokens"]) {
-    const v = body[field];
-    if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
-  }
-  return fallback;
-}
 
 // Header strings that only change with a key's settings or period, computed once (the hot path sends them on every response).
 const formatted = new Map<string, string>();

@@ -66,6 +66,8 @@ export const usage = sqliteTable(
     responseId: text("response_id"),
     /** Prompt tokens written to the provider's prompt cache (Anthropic's cache_creation_input_tokens), part of prompt_tokens. */
     cacheWriteTokens: integer("cache_write_tokens"),
+    /** The upstream reported more than the request could use (its bound): the cost is the bound's, the tokens as reported. */
+    overBound: integer("over_bound", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),

@@ -13,8 +13,9 @@ export interface AdminGuardOptions {
 /**
  * Guards /admin/*, before anything of the request body is read: without a configured token the routes
  * do not exist (404); otherwise the bearer token must equal it, compared in constant time over
- * fixed-length digests. Failures are counted per client address and minute: past the limit the
- * address gets 429 without its token even being compared, so guessing runs at 20 tries a minute.
+ * fixed-length digests. The right token is always accepted, whoever else fails from the same address (a
+ * reverse proxy makes every client one address). Failures are counted per client address and minute:
+ * past the limit a wrong token gets 429 instead of 401, and guessing a 128-bit token stays hopeless.
  */
 export function createAdminGuard(adminToken: string | undefined, { maxFailuresPerMinute = 20, clock = Date.now, log = console.error }: AdminGuardOptions = {}) {
   const expected = adminToken === undefined ? undefined : digest(adminToken);
@@ -23,6 +24,8 @@ export function createAdminGuard(adminToken: string | undefined, { maxFailuresPe
 
   return function requireAdmin(request: Request, clientAddress = "unknown"): void {
     if (!expected) throw new ApiError(404, "Unknown route.", "invalid_request_error", "unknown_url");
+    const match = /^Bearer +(\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
+    if (match && nodeCrypto.timingSafeEqual(digest(match[1]!), expected)) return;
     const now = clock();
     const minute = Math.floor(now / 60_000);
     if (minute !== window) {
@@ -35,8 +38,6 @@ export function createAdminGuard(adminToken: string | undefined, { maxFailuresPe
         "retry-after": String(Math.max(1, Math.ceil((60_000 - (now % 60_000)) / 1000))),
       });
     }
-    const match = /^Bearer +(\S+)$/i.exec(request.headers.get("authorization")?.trim() ?? "");
-    if (match && nodeCrypto.timingSafeEqual(digest(match[1]!), expected)) return;
     failures.set(clientAddress, failed + 1);
     // The first failure and the one that starts throttling; never the token that was tried.
     if (failed === 0 || failed + 1 === maxFailuresPerMinute) {

@@ -8,6 +8,8 @@ import type { RequestReport } from "./report.ts";
 export interface MetricsOptions {
   /** Label requests, tokens and cost with the key's name too (one series per key: cardinality). */
   perKey: boolean;
+  /** A model the operator configured (priced or named by a provider): always its own label. */
+  knownModel?: (model: string) => boolean;
   /** Read at scrape time. */
   gauges: {
     unfoldedRows: () => number;
@@ -59,13 +61,18 @@ class Tally {
   }
 }
 
-export function createMetrics({ perKey, gauges }: MetricsOptions) {
+// Models a provider answered successfully get their own label too, up to this many.
+const MAX_SERVED_MODELS = 500;
+
+export function createMetrics({ perKey, gauges, knownModel = () => false }: MetricsOptions) {
   const requests = new Map<string, Totals>();
   const usage = new Map<string, UsageTotals>();
   const refusals = new Tally();
   const upstreamErrors = new Tally();
   const retries = new Tally();
   const fallbacks = new Tally();
+  const overBound = new Tally();
+  const served = new Set<string>();
   let rowsWritten = 0;
   let lagMax = 0;
   const duration = new FastHistogram("gateway_request_duration_seconds", "Time to the complete answer (streams: to their end), by route.", LATENCY_BUCKETS);
@@ -101,6 +108,7 @@ export function createMetrics({ perKey, gauges }: MetricsOptions) {
     tally("gateway_refusals_total", "Requests refused before reaching a provider, by reason.", ["reason"], refusals);
     tally("gateway_upstream_errors_total", "Failed upstream answers, by provider and kind (http_<status>, timeout, unreachable, ...).", ["provider", "kind"], upstreamErrors);
     tally("gateway_upstream_retries_total", "Upstream attempts beyond the first, by the provider that answered in the end.", ["provider"], retries);
+    tally("gateway_usage_over_bound_total", "Requests whose upstream reported more usage than the request could use (charged at the bound), by provider.", ["provider"], overBound);
     tally("gateway_fallbacks_total", "Requests answered by another provider than the first choice.", ["provider"], fallbacks);
     counter("gateway_usage_rows_written_total", "Usage rows committed.", [], (c) => c.inc(rowsWritten));
     for (const h of [duration, upstreamDuration, firstByte, commitRows, commitSeconds]) reg.registerMetric(h as never);
@@ -126,11 +134,24 @@ export function createMetrics({ perKey, gauges }: MetricsOptions) {
   }, 100);
   sampler.unref();
 
+  /**
+   * A model name a customer cannot use to add series: one the operator configured, or one a provider
+   * answered successfully (bounded by what providers serve); any other is "other".
+   */
+  function modelLabel(model: string, upstreamStatus: number | undefined): string {
+    if (model === "" || served.has(model) || knownModel(model)) return model;
+    if (upstreamStatus !== undefined && upstreamStatus >= 200 && upstreamStatus < 300 && served.size < MAX_SERVED_MODELS) {
+      served.add(model);
+      return model;
+    }
+    return "other";
+  }
+
   /** Counts one finished request. */
   function observe(r: RequestReport): void {
     const route = routeLabel(r.path);
     const row = r.row;
-    const model = row?.modelRequested ?? r.modelRequested ?? "";
+    const model = modelLabel(row?.modelRequested ?? r.modelRequested ?? "", row?.upstreamStatus);
     const provider = row?.provider ?? "";
     const key = perKey ? (r.keyName ?? "") : "";
     const status = r.status ?? 0;
@@ -147,6 +168,7 @@ export function createMetrics({ perKey, gauges }: MetricsOptions) {
     if (failed) upstreamErrors.add(`${provider}\u0000${failed}`, () => ({ provider: provider || "unknown", kind: failed }));
     if (r.fallbacks) fallbacks.add(provider, () => ({ provider }));
     if (!row) return;
+    if (row.overBound) overBound.add(provider, () => ({ provider }));
     if ((row.attempts ?? 1) > 1) retries.add(provider, () => ({ provider }), (row.attempts ?? 1) - 1);
     const uid = `${model}\u0000${provider}\u0000${key}`;
     let u = usage.get(uid);

@@ -1,7 +1,8 @@
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
-import type { Ticket } from "../admission/counters.ts";
+import type { AdmissionTicket } from "../admission/admit.ts";
+import { chargeRow, chatCapField, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
@@ -30,13 +31,16 @@ export function createChatProxy(opts: ChatProxyOptions) {
   return async function chat(req: Request, call: ProxyCall): Promise<Response> {
     // Refused before anything is forwarded: an answer whose row cannot be written would be unbillable.
     opts.health.assertWritable();
-    const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
+    let sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
     const chatReq = parseChatRequest(sent, opts.defaultModel);
     if (call.report) call.report.modelRequested = chatReq.model;
     const candidates = routeFor(opts.route, chatReq.model, "chat");
     const first = candidates[0]!;
-    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: first.upstreamModel, provider: first.provider.name, body: chatReq.body, text: sent }, call.headers);
+    refuseUnboundedTools(call.key, "chat", chatReq.body);
+    const fallbackModels = candidates.length > 1 ? candidates.slice(1).map((c) => c.upstreamModel) : undefined;
+    const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: first.upstreamModel, provider: first.provider.name, fallbackModels, body: chatReq.body, text: sent }, call.headers);
+    if (ticket.outputCap !== null) ({ body: chatReq.body, text: sent } = withOutputCap(chatReq.body, sent, ticket, chatCapField(first.upstreamModel)));
     // The ticket is settled when the row commits; every other way out releases it (a stream, when it ends).
     let streaming = false;
     try {
@@ -46,7 +50,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     }
   };
 
-  async function forward(req: Request, call: ProxyCall, chatReq: ChatRequest, sent: string, candidates: Route[], ticket: Ticket, streamStarted: () => void): Promise<Response> {
+  async function forward(req: Request, call: ProxyCall, chatReq: ChatRequest, sent: string, candidates: Route[], ticket: AdmissionTicket, streamStarted: () => void): Promise<Response> {
     const started = clock();
     let route = candidates[0]!;
     let attempts = 1;
@@ -74,10 +78,9 @@ export function createChatProxy(opts: ChatProxyOptions) {
         createdAt: started,
         attempts,
       };
+      const tokens = chargeRow(row, ticket, log);
       if (call.report) call.report.row = row;
-      await opts.recorder.record(row, () =>
-        ticket.settle({ tokens: row.promptTokens + row.completionTokens, costNanoUsd: row.costNanoUsd, createdAt: row.createdAt }),
-      );
+      await opts.recorder.record(row, () => ticket.settle({ tokens, costNanoUsd: row.costNanoUsd, createdAt: row.createdAt }));
     };
 
     let ex: Exchange;

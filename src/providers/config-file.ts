@@ -10,6 +10,8 @@ const Price = t.Object(
     cache_read_input_token_cost: t.Optional(t.Number({ minimum: 0 })),
     cache_creation_input_token_cost: t.Optional(t.Number({ minimum: 0 })),
     max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
+    /** The model's context window: bounds input the gateway cannot measure (files, stored conversations). */
+    max_input_tokens: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -54,6 +56,7 @@ export const ConfigFileSchema = t.Object(
     pricing_file: t.Optional(t.String({ minLength: 1 })),
     default_model: t.Optional(t.String({ minLength: 1 })),
     default_max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
+    default_max_input_tokens: t.Optional(t.Integer({ minimum: 1 })),
     max_body_bytes: t.Optional(t.Integer({ minimum: 1 })),
     /** Client addresses from X-Forwarded-For (only behind a proxy that sets it). */
     trust_proxy: t.Optional(t.Boolean()),

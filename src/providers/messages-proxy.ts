@@ -25,6 +25,7 @@ function countPromptTokens(body: Record<string, unknown>): Promise<number> {
 
 const MESSAGES: Surface = {
   endpoint: "messages",
+  capField: "max_tokens",
   errorShape: "anthropic",
   stream: MESSAGES_STREAM,
   parse: parseMessagesRequest,

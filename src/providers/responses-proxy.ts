@@ -2,7 +2,7 @@ import type { ProviderConfig } from "../config.ts";
 import type { UsageQueries } from "../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
+import { invalidRequest, parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
 import { RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
 import { classify, fetchError, upstreamError } from "./upstream-outcome.ts";
@@ -22,6 +22,7 @@ export function parseResponsesRequest(text: string, defaultModel?: string): { bo
 
 const RESPONSES: Surface = {
   endpoint: "responses",
+  capField: "max_output_tokens",
   errorShape: "openai",
   stream: RESPONSES_STREAM,
   parse: parseResponsesRequest,
@@ -40,13 +41,39 @@ const RESPONSES: Surface = {
  */
 export function createResponsesProxy(opts: ResponsesProxyOptions) {
   const log = opts.log ?? console.error;
-  const create = createSurfaceProxy(RESPONSES, opts);
+  const notCreatedHere = (id: string, param: string) => new ApiError(404, `No response with id '${id}' was created with this key.`, "invalid_request_error", "not_found", param);
+
+  /**
+   * What continuing stored state adds to the prompt: a previous response of this key adds its own prompt
+   * and answer, at most; a stored prompt or an item reference, up to the context window. A previous
+   * response of another key, or a conversation (the gateway creates none), is a 404 and never forwarded.
+   */
+  async function hiddenInput(body: Record<string, unknown>, call: ProxyCall): Promise<{ tokens: number; opaque: boolean }> {
+    const conversation = body.conversation;
+    if (conversation !== undefined && conversation !== null) {
+      const id = typeof conversation === "string" ? conversation : String((conversation as { id?: unknown }).id ?? "");
+      throw new ApiError(404, `No conversation with id '${id}' was created with this key.`, "invalid_request_error", "not_found", "conversation");
+    }
+    let tokens = 0;
+    const previous = body.previous_response_id;
+    if (previous !== undefined && previous !== null) {
+      if (typeof previous !== "string") throw invalidRequest("Invalid type for 'previous_response_id': expected a string.", "previous_response_id", "invalid_type");
+      const found = await opts.usage.storedResponse(previous, call.key.id);
+      if (!found) throw notCreatedHere(previous, "previous_response_id");
+      tokens += found.tokens;
+    }
+    const references = Array.isArray(body.input) && body.input.some((i) => i && typeof i === "object" && (i as { type?: unknown }).type === "item_reference");
+    const storedPrompt = body.prompt !== undefined && body.prompt !== null;
+    return { tokens, opaque: references || storedPrompt };
+  }
+
+  const create = createSurfaceProxy({ ...RESPONSES, hiddenInput }, opts);
 
   /** GET or DELETE of a stored response, at the provider that served it; only its own key may. */
   async function stored(method: "GET" | "DELETE", id: string, call: ProxyCall): Promise<Response> {
-    const servedBy = await opts.usage.servedBy(id, call.key.id);
+    const servedBy = (await opts.usage.storedResponse(id, call.key.id))?.provider;
     const provider = servedBy !== undefined && opts.providers.find((p) => p.name === servedBy);
-    if (!provider) throw new ApiError(404, `No response with id '${id}' was created with this key.`, "invalid_request_error", "not_found", "response_id");
+    if (!provider) throw notCreatedHere(id, "response_id");
     let res: Response;
     try {
       const headers = { ...UPSTREAM_TYPES[provider.type].headers(provider), "x-request-id": call.requestId };

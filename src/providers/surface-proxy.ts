@@ -13,6 +13,7 @@ import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
 import { routeFor } from "./router.ts";
+import { chargeRow, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
 import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
 
@@ -28,6 +29,13 @@ export interface Surface {
   countPromptTokens(body: Record<string, unknown>): Promise<number>;
   /** What a request can generate at most, when the API says (embeddings: 0); else from max_tokens. */
   outputTokens?: number;
+  /** The field of the output cap the gateway sends when the request sets none (an API that generates). */
+  capField?: string;
+  /**
+   * Prompt tokens the provider adds from state it stores (a previous response's conversation); throws the
+   * 404 for a reference the key did not create (never forwarded).
+   */
+  hiddenInput?(body: Record<string, unknown>, call: ProxyCall): Promise<{ tokens: number; opaque: boolean }>;
   /** Usage, model, id and text of a JSON answer in this API's shape. */
   summarize(answer: Record<string, unknown>): TailSummary;
 }
@@ -44,12 +52,21 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
     opts.health.assertWritable();
     const sent = await readBody(req, { limit: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
     call.holdOpen?.();
-    const { body, model, stream } = surface.parse(sent, opts.defaultModel);
+    const parsed = surface.parse(sent, opts.defaultModel);
+    const { model, stream } = parsed;
     if (call.report) call.report.modelRequested = model;
     const candidates = routeFor(opts.route, model, surface.endpoint);
     let route = candidates[0]!;
-    const countTokens = () => surface.countPromptTokens(body);
-    const ticket = await opts.admission.admit(call.key, { model, upstreamModel: route.upstreamModel, provider: route.provider.name, body, text: sent, countTokens, outputTokens: surface.outputTokens }, call.headers);
+    if (surface.endpoint !== "embeddings") refuseUnboundedTools(call.key, surface.endpoint, parsed.body);
+    const hidden = surface.hiddenInput ? await surface.hiddenInput(parsed.body, call) : { tokens: 0, opaque: false };
+    const countTokens = () => surface.countPromptTokens(parsed.body);
+    const fallbackModels = candidates.length > 1 ? candidates.slice(1).map((c) => c.upstreamModel) : undefined;
+    const ticket = await opts.admission.admit(
+      call.key,
+      { model, upstreamModel: route.upstreamModel, provider: route.provider.name, fallbackModels, body: parsed.body, text: sent, countTokens, outputTokens: surface.outputTokens, hiddenPromptTokens: hidden.tokens, opaqueInput: hidden.opaque },
+      call.headers,
+    );
+    const { body, text: forwarded } = surface.capField ? withOutputCap(parsed.body, sent, ticket, surface.capField) : { body: parsed.body, text: sent };
     let streaming = false;
     try {
       const started = clock();
@@ -63,17 +80,15 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
           requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
           estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId: answer?.responseId ?? null, attempts,
         };
+        const tokens = chargeRow(row, ticket, log);
         if (call.report) call.report.row = row;
-        await opts.recorder.record(
-          row,
-          () => ticket.settle({ tokens: counts.promptTokens + counts.completionTokens, costNanoUsd: cost, createdAt: started }),
-        );
+        await opts.recorder.record(row, () => ticket.settle({ tokens, costNanoUsd: row.costNanoUsd, createdAt: started }));
       };
       let ex: Exchange;
       try {
         ex = await exchange({
           endpoint: surface.endpoint, candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs, clientSignal: stream ? req.signal : undefined,
-          ctx: { text: sent, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers },
+          ctx: { text: forwarded, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers },
           report: call.report,
         });
       } catch (err) {

@@ -7,13 +7,13 @@ import { createRollupStep } from "../usage/rollup.ts";
 const TABLES = {
   api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until"],
   meta: ["key", "value"],
-  usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens"],
+  usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens", "over_bound"],
   usage_daily: ["day", "key_id", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
   usage_daily_key: ["day", "key_id", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
   usage_daily_model: ["day", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
 } as const;
 type Table = keyof typeof TABLES;
-const BOOLEAN = new Set(["is_active", "estimated", "streamed"]);
+const BOOLEAN = new Set(["is_active", "estimated", "streamed", "over_bound"]);
 // Rows of the server's own bookkeeping that mean nothing in another database.
 const LOCAL_META = "key NOT LIKE 'server:%' AND key <> 'last_write_probe'";
 

@@ -56,6 +56,7 @@ export const usage = pgTable(
     attempts: integer("attempts").notNull().default(1),
     responseId: text("response_id"),
     cacheWriteTokens: bigint("cache_write_tokens", { mode: "number" }),
+    overBound: boolean("over_bound").notNull().default(false),
   },
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),

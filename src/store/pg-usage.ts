@@ -45,9 +45,9 @@ export function pgUsageQueries(sql: SQL): UsageQueries {
       ]);
       return buildOverview(cells as Cell[], Number((errors as { n: string }[])[0]!.n), now);
     },
-    async servedBy(responseId, keyId) {
-      const [row] = (await sql`SELECT provider FROM usage WHERE response_id = ${responseId} AND key_id = ${keyId} LIMIT 1`) as { provider: string }[];
-      return row?.provider;
+    async storedResponse(responseId, keyId) {
+      const [row] = (await sql`SELECT provider, prompt_tokens + completion_tokens AS tokens FROM usage WHERE response_id = ${responseId} AND key_id = ${keyId} LIMIT 1`) as { provider: string; tokens: string | number }[];
+      return row && { provider: row.provider, tokens: Number(row.tokens) };
     },
   };
 }

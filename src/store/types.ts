@@ -31,13 +31,21 @@ export interface KeyStore {
   secretInUse(): Promise<boolean>;
 }
 
+export interface StoredResponse {
+  provider: string;
+  tokens: number;
+}
+
 /** The reads of usage: reports, request records, the dashboard's overview. */
 export interface UsageQueries {
   report(q: ReportQuery): Promise<Report>;
   requests(q: RequestsQuery): Promise<RequestsPage>;
   overview(now: number): Promise<Overview>;
-  /** The provider that served a Responses API answer, for the key that created it. */
-  servedBy(responseId: string, keyId: string): Promise<string | undefined>;
+  /**
+   * A Responses API answer, for the key that created it only: the provider that served it, and its prompt
+   * plus completion tokens (what continuing its conversation adds to a prompt, at most).
+   */
+  storedResponse(responseId: string, keyId: string): Promise<StoredResponse | undefined>;
 }
 
 /** Everything the server keeps in its database, opened and closed as one. */

@@ -12,6 +12,8 @@ export interface ModelPrice {
   cacheWritePico: number;
   /** The model's largest answer, when the price list says (LiteLLM's max_output_tokens). */
   maxOutputTokens?: number;
+  /** The model's context window, when the price list says (LiteLLM's max_input_tokens). */
+  maxInputTokens?: number;
 }
 
 export interface TokenCounts {
@@ -43,6 +45,7 @@ export function buildPriceTable(configModels: Record<string, PriceEntry> = {}, p
   for (const [name, p] of Object.entries(configModels)) {
     const price = fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost, p.cache_creation_input_token_cost);
     if (p.max_output_tokens !== undefined) price.maxOutputTokens = p.max_output_tokens;
+    if (p.max_input_tokens !== undefined) price.maxInputTokens = p.max_input_tokens;
     table.set(name, price);
   }
   return table;
@@ -64,6 +67,7 @@ export function readLiteLLMPrices(path: string): Record<string, ModelPrice> {
     const optional = (v: unknown) => (typeof v === "number" ? v : undefined);
     out[name] = fromUsdPerToken(e.input_cost_per_token, e.output_cost_per_token, optional(e.cache_read_input_token_cost), optional(e.cache_creation_input_token_cost));
     if (typeof e.max_output_tokens === "number" && e.max_output_tokens > 0) out[name]!.maxOutputTokens = Math.floor(e.max_output_tokens);
+    if (typeof e.max_input_tokens === "number" && e.max_input_tokens > 0) out[name]!.maxInputTokens = Math.floor(e.max_input_tokens);
   }
   return out;
 }

@@ -26,6 +26,8 @@ export interface UsageRecord {
   attempts?: number;
   /** Part of promptTokens written to the provider's prompt cache. */
   cacheWriteTokens?: number | null;
+  /** The upstream reported more than the request's bound: costNanoUsd is the bound's, the tokens as reported. */
+  overBound?: boolean;
 }
 
 export interface UsageRecorderOptions {
@@ -50,7 +52,7 @@ export interface UsageRecorderOptions {
 /** The columns of a usage row, in the order of `usageValues`. */
 export const USAGE_COLUMNS = [
   "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens",
+  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens", "over_bound",
 ] as const;
 
 // Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
@@ -259,6 +261,6 @@ export function usageValues<F>(r: UsageRecord, flag: (b: boolean) => F) {
   return [
     r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
     r.cachedTokens, r.reasoningTokens, r.costNanoUsd, flag(r.estimated), r.upstreamStatus, Math.round(r.latencyMs),
-    flag(r.streamed), r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null,
+    flag(r.streamed), r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null, flag(r.overBound ?? false),
   ] as const;
 }

@@ -15,7 +15,7 @@ const upstream = startFakeUpstream();
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: "docs-admin-token-0123456789" } });
+  gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: "docs-admin-token-0123456789-abcdef" } });
 });
 afterAll(async () => {
   await gw.stop();

@@ -12,7 +12,7 @@ import { tempDir } from "../helpers/tmp.ts";
 
 setDefaultTimeout(60_000);
 
-const ADMIN = "admin-token-export-0123456789";
+const ADMIN = "admin-token-export-0123456789-xyz";
 const DAY = 86_400_000;
 const today = Math.floor(Date.now() / DAY) * DAY;
 const oldDay = today - 100 * DAY;

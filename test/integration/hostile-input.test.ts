@@ -10,7 +10,7 @@ import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 // Real servers and processes: more than the 5 s default per test.
 setDefaultTimeout(60_000);
 
-const ADMIN = "admin-token-hostile-0123456789";
+const ADMIN = "admin-token-hostile-0123456789-xyz";
 const upstream = startFakeUpstream();
 let gw: TestGateway;
 let key: string;

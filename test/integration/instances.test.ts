@@ -1,7 +1,7 @@
 // Several servers on one database: without shared counters a second server says, at start, that its
 // limits apply per process; with Redis, request, token and parallel limits are exact across them.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { promptBound } from "../../src/admission/admit.ts";
+import { promptBound } from "../../src/admission/bound.ts";
 import { formatUsd } from "../../src/admission/money.ts";
 import { buildPriceTable, costNanoUsd, findPrice } from "../../src/usage/pricing.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";

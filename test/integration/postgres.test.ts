@@ -2,7 +2,7 @@
 // Debian's packages in temp dirs): keys, rows, limits and budgets are one set for all of them.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SQL } from "bun";
-import { promptBound } from "../../src/admission/admit.ts";
+import { promptBound } from "../../src/admission/bound.ts";
 import { writeUsageRows } from "../../src/store/pg-recorder.ts";
 import { binaryIn, cleanEnv, runCli } from "../helpers/cli.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";

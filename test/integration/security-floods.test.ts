@@ -10,7 +10,7 @@ import { awayFromMinuteEdge, PROVIDER_KEY, startGateway, type TestGateway } from
 // Real servers and processes: more than the 5 s default per test.
 setDefaultTimeout(60_000);
 
-const ADMIN = "admin-token-security-0123456789";
+const ADMIN = "admin-token-security-0123456789-xyz";
 const upstream = startFakeUpstream();
 afterAll(() => upstream.stop());
 const chat = (g: TestGateway, key: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>

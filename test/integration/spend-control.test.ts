@@ -173,7 +173,8 @@ describe("budgets", () => {
     const reader = res.body!.getReader();
     await reader.read();
     abort.abort();
-    await Bun.sleep(800);
+    const deadline = Date.now() + 10_000;
+    while (gw.rows().filter((r) => r.key_id === id).length < 2 && Date.now() < deadline) await Bun.sleep(20);
     const rows = gw.rows().filter((r) => r.key_id === id);
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatchObject({ estimated: 1, streamed: 1 });
@@ -331,7 +332,7 @@ describe("key lifecycle", () => {
 describe("admin API", () => {
   test("the same settings on POST and PATCH (null clears), rotation and deletion", async () => {
     upstream.setHandler(fixedUsage());
-    const admin = "admin-token-spend-0123456789";
+    const admin = "admin-token-spend-0123456789-xyzw";
     const gw = await startGateway({ upstreamUrl: upstream.url, configToml: CONFIG(upstream.url), env: { FAKE_KEY: PROVIDER_KEY, GATEWAY_ADMIN_TOKEN: admin } });
     gateways.push(gw);
     const call = (method: string, path: string, body?: unknown) =>

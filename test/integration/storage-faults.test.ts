@@ -222,7 +222,7 @@ describe("a write lock held by another process", () => {
 
 describe("absurd upstream usage", () => {
   test("negative, fractional or over 10^9 tokens are recorded as estimated and logged; reports stay exact", async () => {
-    const gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: "admin-token-absurd-0123456789" } });
+    const gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_ADMIN_TOKEN: "admin-token-absurd-0123456789-xyz" } });
     try {
       const { key } = await gw.createKey("absurd");
       for (const usage of [{ prompt_tokens: 5e15, completion_tokens: 1 }, { prompt_tokens: -5, completion_tokens: 3 }, { prompt_tokens: 1.5, completion_tokens: 3 }]) {
@@ -240,7 +240,7 @@ describe("absurd upstream usage", () => {
         expect(r.prompt_tokens as number).toBeGreaterThan(0);
       }
       expect(gw.logs().match(/implausible usage/g)?.length).toBe(3);
-      const report = await fetch(`${gw.url}/admin/usage?group_by=model`, { headers: { authorization: "Bearer admin-token-absurd-0123456789" } });
+      const report = await fetch(`${gw.url}/admin/usage?group_by=model`, { headers: { authorization: "Bearer admin-token-absurd-0123456789-xyz" } });
       expect(report.status).toBe(200);
       const total = ((await report.json()) as { total: { requests: number; estimated_requests: number } }).total;
       expect(total).toMatchObject({ requests: 3, estimated_requests: 3 });
@@ -255,7 +255,7 @@ describe("absurd upstream usage", () => {
       sqlite.close();
       await Bun.sleep(600); // the roll-up job folds them
       for (const group of ["model", "key", "day"]) {
-        const res = await fetch(`${gw.url}/admin/usage?group_by=${group}`, { headers: { authorization: "Bearer admin-token-absurd-0123456789" } });
+        const res = await fetch(`${gw.url}/admin/usage?group_by=${group}`, { headers: { authorization: "Bearer admin-token-absurd-0123456789-xyz" } });
         expect(res.status).toBe(200);
         expect(((await res.json()) as { total: { requests: number } }).total.requests).toBe(23);
       }

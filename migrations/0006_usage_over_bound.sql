@@ -1,0 +1,1 @@
+ALTER TABLE `usage` ADD `over_bound` integer DEFAULT false NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE "usage" ADD COLUMN "over_bound" boolean DEFAULT false NOT NULL;
