@@ -75,6 +75,8 @@ export interface ServerConfig extends BaseConfig {
   defaultModel: string | undefined;
   /** The output a request may produce when it sets no max_tokens and its model's maximum is unknown (reservations). */
   defaultMaxOutputTokens: number;
+  /** Upstream answers (not streams) larger than this are dropped with a 502. */
+  maxUpstreamBytes: number;
   /** A model's context window when the price list names none (bounds input the gateway cannot see). */
   defaultMaxInputTokens: number;
   /** Closes a connection that sends nothing for this long (keep-alive idle, or a stalled request). */
@@ -175,6 +177,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
+    maxUpstreamBytes: intSetting(env, "GATEWAY_MAX_UPSTREAM_BYTES", 64 * 1024 * 1024, 1024),
     defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model,
     defaultMaxOutputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_OUTPUT_TOKENS", file.default_max_output_tokens ?? 4096, 1),
     defaultMaxInputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_INPUT_TOKENS", file.default_max_input_tokens ?? 1_000_000, 1),

@@ -108,6 +108,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     maxBodyBytes: config.maxBodyBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxUpstreamBytes: config.maxUpstreamBytes,
     maxOutputTokens: (model: string) => findPrice(config.prices, model)?.maxOutputTokens ?? config.defaultMaxOutputTokens,
     log,
   };

@@ -11,7 +11,7 @@ import { routeFor, type Route } from "./router.ts";
 import { createSseRelay } from "./sse-relay.ts";
 import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
-import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
 
 export interface ChatProxyOptions extends ProxyDeps {
   /** Used when a request names no model. */
@@ -138,10 +138,11 @@ export function createChatProxy(opts: ChatProxyOptions) {
 
     let text: string;
     try {
-      text = await res.text();
+      text = await readUpstreamText(res, opts.maxUpstreamBytes);
     } catch (err) {
       ex.done();
       await record(res.status, undefined, null, null);
+      if (err instanceof UpstreamTooLarge) throw upstreamTooLarge(route, err.limit, log);
       throw fetchError(classify(err, ex.timedOut(), chatReq.stream && req.signal.aborted), route, opts.upstreamTimeoutMs, log, err);
     }
     ex.done();

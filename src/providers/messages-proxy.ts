@@ -7,7 +7,7 @@ import { MESSAGES_STREAM, readAnthropicUsage } from "./messages-relay.ts";
 import { invalidRequest, parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
 import { routeFor } from "./router.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
-import { badUpstreamResponse, classify, fetchError, upstreamError } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
 
 /** What the gateway relies on in a Messages request; every other field is the upstream's business. */
 export function parseMessagesRequest(text: string, defaultModel?: string): { body: Record<string, unknown>; model: string; stream: boolean } {
@@ -58,8 +58,9 @@ export function createMessagesProxy(opts: SurfaceProxyOptions) {
     let text: string;
     try {
       res = await fetch(url, init);
-      text = await res.text();
+      text = await readUpstreamText(res, opts.maxUpstreamBytes);
     } catch (err) {
+      if (err instanceof UpstreamTooLarge) throw upstreamTooLarge(route, err.limit, log);
       throw fetchError(classify(err, false, false), route, opts.upstreamTimeoutMs, log, err);
     }
     if (!res.ok) return upstreamError(res, text, route, async () => {}, log, "anthropic");

@@ -19,6 +19,8 @@ export interface ProxyDeps {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   upstreamTimeoutMs: number;
+  /** An upstream answer (not a stream) larger than this is dropped with a 502. */
+  maxUpstreamBytes: number;
   /** A model's largest answer (the price list's, else the default): for APIs that require a limit. */
   maxOutputTokens: (model: string) => number;
   clock?: () => number;

@@ -5,7 +5,7 @@ import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { invalidRequest, parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
 import { RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
-import { classify, fetchError, upstreamError } from "./upstream-outcome.ts";
+import { classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
 import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 
 export interface ResponsesProxyOptions extends SurfaceProxyOptions {
@@ -81,7 +81,13 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
     } catch (err) {
       throw fetchError(classify(err, false, false), { provider, upstreamModel: "" }, opts.upstreamTimeoutMs, log, err);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await readUpstreamText(res, opts.maxUpstreamBytes);
+    } catch (err) {
+      if (err instanceof UpstreamTooLarge) throw upstreamTooLarge({ provider, upstreamModel: "" }, err.limit, log);
+      throw fetchError(classify(err, false, false), { provider, upstreamModel: "" }, opts.upstreamTimeoutMs, log, err);
+    }
     if (!res.ok) return upstreamError(res, text, { provider, upstreamModel: "" }, async () => {}, log);
     return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
   }

@@ -15,7 +15,7 @@ import type { UsageRecord } from "../usage/recorder.ts";
 import { routeFor } from "./router.ts";
 import { chargeRow, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
 import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
-import { badUpstreamResponse, classify, fetchError, plausible, upstreamError } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
 
 /** What one inbound API is: how its requests are read and its answers understood. */
 export interface Surface {
@@ -123,9 +123,10 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       }
       let text: string;
       try {
-        text = await res.text();
+        text = await readUpstreamText(res, opts.maxUpstreamBytes);
       } catch (err) {
         await record(res.status, undefined, null);
+        if (err instanceof UpstreamTooLarge) throw upstreamTooLarge(route, err.limit, log);
         throw fetchError(classify(err, ex.timedOut(), false), route, opts.upstreamTimeoutMs, log, err);
       } finally {
         ex.done();

@@ -78,3 +78,31 @@ export async function upstreamError(
 export function badUpstreamResponse(route: Route): ApiError {
   return new ApiError(502, `The upstream provider '${route.provider.name}' returned an invalid response.`, "upstream_error", "bad_upstream_response");
 }
+
+/** The upstream's answer was larger than GATEWAY_MAX_UPSTREAM_BYTES. */
+export class UpstreamTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`upstream answer over ${limit} bytes`);
+  }
+}
+
+/** An upstream answer as text, refusing more than `limit` bytes (declared or as they arrive) without holding them. */
+export async function readUpstreamText(res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > limit) throw new UpstreamTooLarge(limit);
+  if (!res.body) return res.text();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw new UpstreamTooLarge(limit);
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** 502 for an answer over the limit: nothing of it reaches the customer. */
+export function upstreamTooLarge(route: Route, limit: number, log: (l: string) => void): ApiError {
+  log(`[gateway] provider '${route.provider.name}' answered more than ${limit} bytes (GATEWAY_MAX_UPSTREAM_BYTES); the answer was dropped`);
+  return new ApiError(502, `The upstream provider '${route.provider.name}' answered more than ${limit} bytes.`, "upstream_error", "upstream_response_too_large");
+}

@@ -140,3 +140,31 @@ test("1,000 faulty requests leave no file descriptors or memory behind, and the 
   const ok = await post(gw, key, "healthy-after-faults");
   expect(ok.status).toBe(200);
 });
+
+test("an answer over GATEWAY_MAX_UPSTREAM_BYTES (declared or streamed without a length): 502 upstream_response_too_large, a row, memory not held", async () => {
+  const capped = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env: { GATEWAY_MAX_UPSTREAM_BYTES: String(1 << 20), GATEWAY_MAX_RETRIES: "0" } });
+  try {
+    const k = (await capped.createKey("big-answers", 1_000_000)).key;
+    const huge = JSON.stringify({ ...completion({ model: "gpt-4o" }), pad: "x".repeat(40 << 20) });
+    const chunked = (): Response => {
+      let sent = 0;
+      return new Response(new ReadableStream({ pull(c) { if (sent >= huge.length) return c.close(); c.enqueue(new TextEncoder().encode(huge.slice(sent, (sent += 1 << 20)))); } }), { headers: { "content-type": "application/json" } });
+    };
+    for (const answer of [() => new Response(huge, { headers: { "content-type": "application/json" } }), chunked]) {
+      upstream.setHandler(answer);
+      const res = await fetch(`${capped.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }) });
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("upstream_response_too_large");
+    }
+    upstream.reset();
+    expect(capped.rows().map((r) => r.upstream_status)).toEqual([200, 200]);
+    const deadline = Date.now() + 5000;
+    while (!capped.logs().includes("GATEWAY_MAX_UPSTREAM_BYTES") && Date.now() < deadline) await Bun.sleep(20);
+    expect(capped.logs()).toContain("GATEWAY_MAX_UPSTREAM_BYTES");
+    const rssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${capped.pid}/status`, "utf8"))?.[1]);
+    expect(rssKb).toBeLessThan(200 * 1024);
+  } finally {
+    upstream.reset();
+    await capped.stop();
+  }
+});
