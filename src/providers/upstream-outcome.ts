@@ -3,7 +3,10 @@
 import { ApiError, shapedErrorBody, type ErrorShape } from "../errors.ts";
 import type { ReportedUsage } from "./openai-compatible.ts";
 import type { Route } from "./router.ts";
+import { redactSecret } from "./redact.ts";
 import { UPSTREAM_TYPES } from "./upstreams/index.ts";
+
+const MAX_ERROR_BODY = 64 * 1024;
 
 /** Why the upstream fetch failed, from the customer's point of view. */
 export type FetchFailure = "timeout" | "client_gone" | "unreachable" | "broken";
@@ -55,8 +58,9 @@ export async function upstreamError(
     log(`[gateway] provider '${name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
     return Response.json(shapedErrorBody(shape, 502, `The upstream provider '${name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"), { status: 502 });
   }
-  const secret = route.provider.apiKey;
-  if (secret && text.includes(secret)) text = text.split(secret).join("***");
+  // An error body is a message: beyond 64 KB it is cut (and then only summarised below), so redaction stays cheap.
+  if (text.length > MAX_ERROR_BODY) text = text.slice(0, MAX_ERROR_BODY);
+  text = redactSecret(text, route.provider.apiKey);
   const headers: Record<string, string> = { "content-type": "application/json" };
   const retryAfter = res.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;
