@@ -77,7 +77,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const shared = redis && createSharedLimiter({ link: redis, local: localLimiter, clock });
   const memoryCounters = createMemoryCounters({ loadSpent: storage.loadSpent });
   // With Redis, every limit is shared; spend is read from the database every instance writes to.
-  const counters = redis ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: storage.loadSpent, slotTtlMs: config.upstreamTimeoutMs + 60_000 }) : memoryCounters;
+  const counters = redis ? createSharedCounters({ link: redis, local: memoryCounters, loadSpent: storage.loadSpent }) : memoryCounters;
   if (config.databaseUrl !== undefined && !redis) {
     logger.warn("PostgreSQL without GATEWAY_REDIS_URL: request, token, parallel and budget limits are counted in each instance; with more than one instance, set GATEWAY_REDIS_URL to share them");
   }

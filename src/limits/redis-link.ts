@@ -35,10 +35,18 @@ export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: 
   };
 
   /** Runs a Lua script; undefined when Redis cannot be reached in time (the caller counts locally). */
-  async function run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+  function run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return withDeadline(evaluate(script, [String(keys.length), ...keys, ...args.map(String)]));
+  }
+
+  /** One plain command (GET, SET ...); undefined when Redis cannot be reached in time. */
+  function command(name: string, args: string[]): Promise<unknown> {
+    return withDeadline(redis.send(name, args));
+  }
+
+  async function withDeadline(answer: Promise<unknown>): Promise<unknown> {
     let timer: Timer | undefined;
     try {
-      const answer = evaluate(script, [String(keys.length), ...keys, ...args.map(String)]);
       const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
       const result = await Promise.race([answer, late]);
       if (degraded) {
@@ -53,6 +61,7 @@ export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: 
       return undefined;
     } finally {
       clearTimeout(timer);
+      answer.catch(() => {}); // a late failure of a command already given up on is not an unhandled rejection
     }
   }
 
@@ -60,7 +69,7 @@ export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: 
   // connecting fails); an unreachable Redis at start is a warning, not an error.
   const ready = Promise.race([redis.connect(), Bun.sleep(2000).then(() => Promise.reject(new Error("no connection within 2000 ms")))]).catch(failed);
 
-  return { run, ready, close: () => redis.close() };
+  return { run, command, ready, close: () => redis.close() };
 }
 
 export type RedisLink = ReturnType<typeof createRedisLink>;

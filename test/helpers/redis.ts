@@ -9,6 +9,9 @@ export interface TestRedis {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a Redis that hangs (connections stay open, nothing is answered), then resumes. */
+  pause(): void;
+  resume(): void;
 }
 
 export async function startRedis(): Promise<TestRedis> {
@@ -37,5 +40,7 @@ export async function startRedis(): Promise<TestRedis> {
       proc?.kill("SIGKILL");
       await proc?.exited;
     },
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
   };
 }
