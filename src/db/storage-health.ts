@@ -52,10 +52,11 @@ export function usageNotRecorded(reason: string, forwarded: boolean): ApiError {
 }
 
 /**
- * Notices within `intervalMs` when the database file is deleted or replaced under the running server
- * (its writes would then go to an unlinked file that nobody will ever read).
+ * Notices when the database file is deleted or replaced under the running server (its writes would then
+ * go to an unlinked file that nobody will ever read): every `intervalMs`, and whenever `check()` is asked
+ * — the writer asks before every commit, so not one row is committed to a file that is gone.
  */
-export function watchDatabaseFile(path: string, health: StorageHealth, intervalMs = 1000): { stop(): void } {
+export function watchDatabaseFile(path: string, health: StorageHealth, intervalMs = 1000): { stop(): void; check(): string | null } {
   const identity = (): string | null => {
     try {
       const s = statSync(path);
@@ -65,11 +66,13 @@ export function watchDatabaseFile(path: string, health: StorageHealth, intervalM
     }
   };
   const original = identity();
-  const timer = setInterval(() => {
+  const check = (): string | null => {
     const now = identity();
-    if (now === original) health.set("file", null);
-    else health.set("file", now === null ? `database file ${path} was deleted` : `database file ${path} was replaced by another file; restart the gateway`);
-  }, intervalMs);
+    const reason = now === original ? null : now === null ? `database file ${path} was deleted` : `database file ${path} was replaced by another file; restart the gateway`;
+    health.set("file", reason);
+    return reason;
+  };
+  const timer = setInterval(check, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { stop: () => clearInterval(timer), check };
 }

@@ -47,6 +47,8 @@ export interface UsageRecorderOptions {
    * soon as the current task yields instead of after the event loop's next turn.
    */
   alone?: () => boolean;
+  /** Asked before every commit: why the database file cannot take rows now (deleted, replaced), or null. */
+  checkFile?: () => string | null;
 }
 
 /** The columns of a usage row, in the order of `usageValues`. */
@@ -74,7 +76,7 @@ interface Pending {
  * a success whose row was lost. The connection must have busy_timeout 0: a held lock is waited for
  * here, asynchronously, up to `busyTimeoutMs`.
  */
-export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone }: UsageRecorderOptions) {
+export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions) {
   const writeRows = createUsageWriter(db);
   let queue: Pending[] = [];
   let scheduled = false;
@@ -109,6 +111,16 @@ export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256,
   /** Writes everything queued now. Also called on shutdown. */
   function flush(): void {
     scheduled = false;
+    const gone = queue.length > 0 ? checkFile?.() : null;
+    if (gone) {
+      // A commit would land in a file nobody reads: its requests get 503 (the file source keeps health down).
+      const lost = queue;
+      queue = [];
+      busyStep = 0;
+      const err = usageNotRecorded(gone, true);
+      for (const p of lost) p.fail(err);
+      return;
+    }
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       const began = performance.now();

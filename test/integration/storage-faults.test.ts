@@ -162,6 +162,34 @@ describe("database deleted while running", () => {
   });
 });
 
+describe("database deleted under load", () => {
+  test("not one 200 for a request sent after the file is gone: the writer checks the file before every commit", async () => {
+    const gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url });
+    try {
+      const { key } = await gw.createKey("deleted-under-load");
+      let deletedAt = 0;
+      const after: number[] = [];
+      const client = async () => {
+        while (after.length < 300) {
+          const sent = Date.now();
+          const res = await chat(gw, key);
+          await res.arrayBuffer();
+          if (deletedAt && sent > deletedAt) after.push(res.status);
+        }
+      };
+      const clients = Promise.all(Array.from({ length: 8 }, client));
+      await Bun.sleep(300);
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(gw.dbPath + suffix, { force: true });
+      deletedAt = Date.now();
+      await clients;
+      expect(after.filter((s) => s === 200)).toEqual([]);
+      expect(after.every((s) => s === 503)).toBe(true);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe("a write lock held by another process", () => {
   test("the event loop never waits: health, verified keys and refusals answer at once; requests finish after the release", async () => {
     const gw = await startGateway({ upstreamUrl: upstream.url, env: { GATEWAY_BUSY_TIMEOUT_MS: "8000" } });
