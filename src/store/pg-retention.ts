@@ -1,4 +1,5 @@
 import type { SQL } from "bun";
+import { createFaultLog } from "../observe/fault-log.ts";
 import { repeat } from "../usage/repeat.ts";
 import { DAY_MS } from "../usage/time-range.ts";
 
@@ -17,6 +18,7 @@ export interface PgRetentionOptions {
  * Every instance may run it; concurrent deletes of the same rows are harmless.
  */
 export function startPgRetentionJob({ sql, days, clock = Date.now, intervalMs = 60_000, batch = 5000, log = console.error }: PgRetentionOptions) {
+  const faults = createFaultLog("usage retention", log);
   return repeat(async () => {
     try {
       const before = clock() - days * DAY_MS;
@@ -24,8 +26,9 @@ export function startPgRetentionJob({ sql, days, clock = Date.now, intervalMs = 
         const deleted = (await sql`DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE created_at < ${before} ORDER BY id LIMIT ${batch})`).count;
         if (deleted < batch) break;
       }
+      faults.ok();
     } catch (err) {
-      log(`[gateway] usage retention failed: ${(err as Error).message.split("\n")[0]}`);
+      faults.failed((err as Error).message.split("\n")[0]!);
     }
   }, intervalMs);
 }

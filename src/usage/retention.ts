@@ -1,6 +1,7 @@
 // Usage retention: raw rows older than the configured number of days are deleted in small batches,
 // once the roll-ups hold them (reports of whole past days stay exact). SQLite reuses the freed pages,
 // so the file stops growing.
+import { createFaultLog } from "../observe/fault-log.ts";
 import type { Database } from "bun:sqlite";
 import { isBusy } from "../db/client.ts";
 import { DAY_MS } from "./time-range.ts";
@@ -36,6 +37,7 @@ export function startRetentionJob({ sqlite, days, clock = Date.now, batch = 500,
   const step = createRetentionStep(sqlite, batch);
   let timer: Timer | undefined;
   let stopped = false;
+  const faults = createFaultLog("usage retention", log);
   const pass = async () => {
     let total = 0;
     try {
@@ -44,8 +46,9 @@ export function startRetentionJob({ sqlite, days, clock = Date.now, batch = 500,
         n = step(clock() - days * DAY_MS);
         await Bun.sleep(0);
       }
+      faults.ok();
     } catch (err) {
-      if (!isBusy(err)) log(`[gateway] usage retention failed: ${(err as Error).message}`);
+      if (!isBusy(err)) faults.failed((err as Error).message);
     }
     onPruned?.(total);
     if (!stopped) timer = setTimeout(pass, intervalMs);

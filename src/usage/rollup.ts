@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { createFaultLog } from "../observe/fault-log.ts";
 import { isBusy } from "../db/client.ts";
 import { repeat } from "./repeat.ts";
 import { DAY_MS } from "./time-range.ts";
@@ -158,6 +159,7 @@ export function startRollupJob({ sqlite, intervalMs = 250, stillMs = 1000, batch
   const watermark = sqlite.prepare<{ w: number }, []>("SELECT last_usage_id AS w FROM rollup_state WHERE id = 1");
   let seen: number | undefined;
   let seenAt = 0;
+  const faults = createFaultLog("roll-up step", log);
   return repeat(async () => {
     try {
       const w = watermark.get()?.w;
@@ -168,8 +170,9 @@ export function startRollupJob({ sqlite, intervalMs = 250, stillMs = 1000, batch
       if (performance.now() - seenAt < stillMs) return;
       // Yield between steps so requests keep flowing while a backlog is folded.
       while (step() === batch) await new Promise((r) => setImmediate(r));
+      faults.ok();
     } catch (err) {
-      if (!isBusy(err)) log(`[gateway] roll-up step failed: ${(err as Error).message}`);
+      if (!isBusy(err)) faults.failed((err as Error).message);
     }
   }, intervalMs);
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createStorageHealth } from "../../src/db/storage-health.ts";
 import { createPgUsageRecorder } from "../../src/store/pg-recorder.ts";
 import { openPostgres } from "../../src/store/postgres.ts";
-import { createUsageRecorder, createUsageWriter, type UsageRecord, type UsageRecorder } from "../../src/usage/recorder.ts";
+import { createUsageRecorder, createUsageWriter, USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../src/usage/recorder.ts";
 import { createRollupStep, startRollupJob } from "../../src/usage/rollup.ts";
 import { harness } from "../helpers/harness.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -150,5 +150,29 @@ describe("SQLite roll-up job", () => {
     expect(n).toBeGreaterThan(60);
     expect(byJob).toBeGreaterThan(0);
     expect(byJob).toBeLessThan(n / 3);
+  });
+});
+
+describe("background jobs during a storage fault", () => {
+  test("a roll-up job failing every 25 ms logs one line, then one when it works again", async () => {
+    const h = harness();
+    const keyId = (await h.keys.create({ name: "fault-log", key: "sk-fault-log-key-4" })).id;
+    const lines: string[] = [];
+    const job = startRollupJob({ sqlite: h.db.$client, intervalMs: 25, stillMs: 0, log: (l) => void lines.push(l) });
+    try {
+      // The daily roll-up table is gone: every step fails the same way.
+      h.db.$client.run("ALTER TABLE usage_daily RENAME TO usage_daily_away");
+      // A row written by "another process": the job must fold it.
+      h.db.$client.prepare(`INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`).run(...usageValues(row(keyId, 1), (b) => (b ? 1 : 0)));
+      await Bun.sleep(500);
+      expect(lines.filter((l) => l.includes("roll-up step failed"))).toHaveLength(1);
+      h.db.$client.run("ALTER TABLE usage_daily_away RENAME TO usage_daily");
+      const deadline = Date.now() + 2000;
+      while (!lines.some((l) => l.includes("works again")) && Date.now() < deadline) await Bun.sleep(25);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/roll-up step works again after failing \d+ times/);
+    } finally {
+      job.stop();
+    }
   });
 });
