@@ -21,6 +21,7 @@ import { endReport, reportOf } from "./observe/report.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { metricsRoutes } from "./observe/routes.ts";
 import dashboardPage from "./dashboard/index.html";
+import { dashboardRoutes as dashboardPageRoutes } from "./http/page-headers.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
@@ -54,7 +55,7 @@ export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
   // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
   // The dashboard page and its bundled assets are served by Bun itself (an HTML import, bundled at build time).
-  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, "/dashboard": dashboardPage };
+  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, ...dashboardPageRoutes(dashboardPage) };
   return new Elysia({ serve: { reusePort: false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
       const id = requestId(request);

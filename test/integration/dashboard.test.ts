@@ -49,6 +49,31 @@ async function signIn(page: Page, token: string): Promise<void> {
 }
 
 describe("dashboard", () => {
+  test("the dashboard and the API docs are sent with a strict CSP, X-Frame-Options: DENY and nosniff, and render without a violation", async () => {
+    for (const path of ["/dashboard", "/docs"]) {
+      const res = await fetch(`${gw.url}${path}`);
+      await res.arrayBuffer();
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self';");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      const { page } = await gatewayPage();
+      const violations: string[] = [];
+      page.on("console", (m) => void (/Content[ -]Security[ -]Policy/i.test(m.text()) && violations.push(m.text())));
+      if (path === "/dashboard") {
+        await signIn(page, ADMIN);
+        await page.waitForSelector("#top-models");
+      } else {
+        await page.goto(`${gw.url}${path}`);
+        await page.waitForSelector(".opblock-summary-path", { timeout: 20_000 });
+      }
+      expect(violations).toEqual([]);
+      await page.close();
+    }
+  });
+
   test("a wrong token gets a clear message and stays signed out; the token is never in the URL or a cookie", async () => {
     const { page } = await gatewayPage();
     await signIn(page, "not-the-admin-token-123");
