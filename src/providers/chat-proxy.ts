@@ -113,6 +113,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         abortUpstream: ex.abort,
         clientGone: () => req.signal.aborted,
         onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,
+        maxBytes: opts.maxUpstreamBytes,
         upstreamErrorMessage: () =>
           ex.timedOut()
             ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.`

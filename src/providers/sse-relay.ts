@@ -30,6 +30,8 @@ export interface SseRelayOptions {
   onActivity?: () => void;
   /** Message of the error event when the upstream fails mid-stream. */
   upstreamErrorMessage: () => string;
+  /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
+  maxBytes?: number;
 }
 
 const EVENT_END = /\r?\n\r?\n/;
@@ -77,6 +79,8 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
   let rawChunks: Uint8Array[] = [];
   let ended = false;
   let bytesOut = 0;
+  let received = 0;
+  const maxBytes = opts.maxBytes ?? Infinity;
 
   /** Settles the stream's record; returns the error event to send instead of [DONE] if it failed. */
   async function end(how: StreamOutcome["end"]): Promise<string | null> {
@@ -170,6 +174,13 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
           }
           opts.onActivity?.();
           for (let value of batch.value) {
+            received += value.byteLength;
+            if (received > maxBytes) {
+              opts.abortUpstream();
+              await end("upstream_error");
+              await write(errorEvent(tooLongMessage(maxBytes), "upstream_response_too_large"));
+              return controller.close();
+            }
             // Fast path: whole ordinary events go out as the very bytes received; only what may carry
             // usage or [DONE] (normally the last few events) is decoded and inspected.
             if (buffered === "") {
@@ -245,6 +256,11 @@ function dataOf(event: string): string {
     if (line.startsWith("data:")) data += (data ? "\n" : "") + line.slice(line.startsWith("data: ") ? 6 : 5);
   }
   return data;
+}
+
+/** The error event's message for a stream cut off at GATEWAY_MAX_UPSTREAM_BYTES. */
+export function tooLongMessage(maxBytes: number): string {
+  return `The upstream stream passed ${maxBytes} bytes (GATEWAY_MAX_UPSTREAM_BYTES) and was cut off; the response is incomplete.`;
 }
 
 export function errorEvent(message: string, code = "upstream_error", type = "upstream_error"): string {

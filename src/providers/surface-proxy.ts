@@ -106,6 +106,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
           format: surface.stream,
           abortUpstream: ex.abort,
           onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,
+          maxBytes: opts.maxUpstreamBytes,
           upstreamErrorMessage: () => (ex.timedOut() ? `The upstream sent nothing for ${opts.upstreamTimeoutMs} ms; the response is incomplete.` : "The upstream connection broke off mid-stream; the response is incomplete."),
           onEnd: async (o) => {
             ex.done();

@@ -2,6 +2,7 @@
 // message_delta + message_stop). Everything before them goes out as the bytes received; from the first
 // such event on the stream is held until the usage row is committed, like chat's [DONE].
 import type { ReportedUsage } from "./openai-compatible.ts";
+import { tooLongMessage } from "./sse-relay.ts";
 
 /** What a surface reads from a finished stream. */
 export interface TailSummary {
@@ -37,6 +38,8 @@ export interface TailRelayOptions {
   abortUpstream: () => void;
   onActivity?: () => void;
   upstreamErrorMessage: () => string;
+  /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
+  maxBytes?: number;
 }
 
 const LF_LF = Buffer.from("\n\n");
@@ -70,6 +73,8 @@ export function createTailRelay(opts: TailRelayOptions): ReadableStream<Uint8Arr
   const held: Uint8Array[] = []; // from the first held event on
   let partial: Uint8Array = new Uint8Array(0); // an event not yet complete: forwarded once it is
   let ended = false;
+  let received = 0;
+  const maxBytes = opts.maxBytes ?? Infinity;
 
   async function end(how: TailOutcome["end"]): Promise<string | null> {
     if (ended) return null;
@@ -98,6 +103,12 @@ export function createTailRelay(opts: TailRelayOptions): ReadableStream<Uint8Arr
             return controller.close();
           }
           opts.onActivity?.();
+          if (!chunk.done && (received += chunk.value.byteLength) > maxBytes) {
+            opts.abortUpstream();
+            await end("upstream_error");
+            controller.write(format.errorEvent(tooLongMessage(maxBytes), "upstream_response_too_large"));
+            return controller.close();
+          }
           if (chunk.done) {
             const terminal = held.length > 0;
             const failed = await end(terminal ? "done" : "upstream_error");
