@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { statSync, watch, type FSWatcher } from "node:fs";
 import { ApiError } from "../errors.ts";
 
 /** Why usage cannot be recorded right now; each source sets and clears its own reason. */
@@ -53,10 +53,11 @@ export function usageNotRecorded(reason: string, forwarded: boolean): ApiError {
 
 /**
  * Notices when the database file is deleted or replaced under the running server (its writes would then
- * go to an unlinked file that nobody will ever read): every `intervalMs`, and whenever `check()` is asked
- * — the writer asks before every commit, so not one row is committed to a file that is gone.
+ * go to an unlinked file that nobody will ever read): at once through an inotify watch of the file (an
+ * unlink changes its link count; no syscall per commit), and every `intervalMs` as a fallback. The writer
+ * asks `reason()` before every commit, so nothing is committed to a file known to be gone.
  */
-export function watchDatabaseFile(path: string, health: StorageHealth, intervalMs = 1000): { stop(): void; check(): string | null } {
+export function watchDatabaseFile(path: string, health: StorageHealth, intervalMs = 1000): { stop(): void; reason(): string | null } {
   const identity = (): string | null => {
     try {
       const s = statSync(path);
@@ -66,13 +67,24 @@ export function watchDatabaseFile(path: string, health: StorageHealth, intervalM
     }
   };
   const original = identity();
-  const check = (): string | null => {
+  let current: string | null = null;
+  const check = (): void => {
     const now = identity();
-    const reason = now === original ? null : now === null ? `database file ${path} was deleted` : `database file ${path} was replaced by another file; restart the gateway`;
-    health.set("file", reason);
-    return reason;
+    current = now === original ? null : now === null ? `database file ${path} was deleted` : `database file ${path} was replaced by another file; restart the gateway`;
+    health.set("file", current);
   };
   const timer = setInterval(check, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer), check };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(path, { persistent: false }, check);
+    watcher.on("error", () => {});
+  } catch {} // no inotify here: the interval alone
+  return {
+    stop: () => {
+      clearInterval(timer);
+      watcher?.close();
+    },
+    reason: () => current,
+  };
 }

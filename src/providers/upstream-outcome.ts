@@ -94,7 +94,8 @@ export class UpstreamTooLarge extends Error {
 export async function readUpstreamText(res: Response, limit: number): Promise<string> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (declared > limit) throw new UpstreamTooLarge(limit);
-  if (!res.body) return res.text();
+  // A declared length is all the body there is (the common case: read natively, in one piece).
+  if (Number.isFinite(declared) || !res.body) return res.text();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of res.body) {

@@ -37,7 +37,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
   });
   const instance = registerInstance({ sqlite: db.$client });
   const fileWatch = watchDatabaseFile(path, health);
-  const recorder = createUsageRecorder({ db, health, busyTimeoutMs, log, onCommit, alone: () => inFlight() <= 1, checkFile: fileWatch.check });
+  const recorder = createUsageRecorder({ db, health, busyTimeoutMs, log, onCommit, alone: () => inFlight() <= 1, checkFile: fileWatch.reason });
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const retention = usageRetentionDays === undefined ? undefined : startRetentionJob({ sqlite: db.$client, days: usageRetentionDays, clock, log });
   const unfolded = db.$client.query<{ n: number }, []>("SELECT coalesce((SELECT max(id) FROM usage), 0) - coalesce((SELECT last_usage_id FROM rollup_state), 0) AS n");

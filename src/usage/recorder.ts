@@ -47,7 +47,7 @@ export interface UsageRecorderOptions {
    * soon as the current task yields instead of after the event loop's next turn.
    */
   alone?: () => boolean;
-  /** Asked before every commit: why the database file cannot take rows now (deleted, replaced), or null. */
+  /** Asked before every commit (cheaply: no syscall): why the database file cannot take rows now (deleted, replaced), or null. */
   checkFile?: () => string | null;
 }
 
