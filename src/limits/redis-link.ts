@@ -47,7 +47,9 @@ export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: 
   async function withDeadline(answer: Promise<unknown>): Promise<unknown> {
     let timer: Timer | undefined;
     try {
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+      // The deadline gives way to an answer that is already here: after an event-loop stall the timer fires
+      // before the socket is read, so the rejection waits for one I/O turn (setImmediate runs after it).
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs)));
       const result = await Promise.race([answer, late]);
       if (degraded) {
         degraded = false;

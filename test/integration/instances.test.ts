@@ -67,8 +67,10 @@ describe("three servers sharing the request limit through Redis", () => {
 
       // Tokens per minute and requests in flight, while every admitted request is still running (a slow
       // upstream): each of 90 requests reserves its byte bound plus max_tokens; the limit holds exactly 30.
+      // Long enough that a refused request's tokenizer recount (the tokenizer loads on first use, up to a
+      // second or two on a busy box) is decided while the admitted ones still hold their reservations.
       upstream.setHandler(async (body) => {
-        await Bun.sleep(1500);
+        await Bun.sleep(4000);
         return Response.json(completion(body, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }));
       });
       const body = JSON.stringify({ model: "gpt-4o", max_tokens: 100, messages: [{ role: "user", content: "hi" }] });

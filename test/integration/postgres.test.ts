@@ -120,8 +120,9 @@ describe("three servers on PostgreSQL + Redis", () => {
       const [counted] = (await sql`SELECT count(*)::int AS n FROM usage WHERE key_id = ${id}`) as { n: number }[];
       expect(counted!.n).toBe(30);
 
+      // Long enough that a refused request's tokenizer recount is decided while the admitted ones still run.
       upstream.setHandler(async (body) => {
-        await Bun.sleep(1000);
+        await Bun.sleep(4000);
         return Response.json(completion(body, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }));
       });
       const parallel = (await servers[1]!.createKey("pg-parallel", 100_000, ["--max-parallel", "5"])).key;
