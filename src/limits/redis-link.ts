@@ -10,6 +10,9 @@ export interface RedisLinkOptions {
   log?: (line: string) => void;
 }
 
+/** A timer this late means the event loop stalled, not Redis. */
+const STALL_MS = 100;
+
 export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: RedisLinkOptions) {
   // No offline queue: while disconnected a command fails at once instead of waiting for a reconnect.
   const redis = new RedisClient(url, { enableOfflineQueue: false, connectionTimeout: 2000, autoReconnect: true, maxRetries: 4_294_967_295 });
@@ -47,9 +50,22 @@ export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: 
   async function withDeadline(answer: Promise<unknown>): Promise<unknown> {
     let timer: Timer | undefined;
     try {
-      // The deadline gives way to an answer that is already here: after an event-loop stall the timer fires
-      // before the socket is read, so the rejection waits for one I/O turn (setImmediate runs after it).
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs)));
+      // Redis's deadline, not this process's: when the event loop itself stalled (the command may not even
+      // have been written yet), the timer fires late and the deadline starts again from then, once.
+      const late = new Promise<never>((_, reject) => {
+        let due = performance.now() + timeoutMs;
+        let extended = false;
+        const fire = () => {
+          if (!extended && performance.now() - due > STALL_MS) {
+            extended = true;
+            due = performance.now() + timeoutMs;
+            timer = setTimeout(fire, timeoutMs);
+            return;
+          }
+          setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))); // an answer already read wins
+        };
+        timer = setTimeout(fire, timeoutMs);
+      });
       const result = await Promise.race([answer, late]);
       if (degraded) {
         degraded = false;

@@ -1,15 +1,11 @@
-// Token counts of customer text that never hold the event loop for more than a couple of milliseconds:
-// small texts are counted here, larger ones by the tokenizer's own thread (token-worker.ts), and beyond
-// EXACT_CHARS each further character counts as one token (no tokenizer gives a character more than one:
-// an upper bound, never an undercount).
-import { countInPieces } from "./token-pieces.ts";
+// Token counts of customer text that never hold the event loop: every count runs on the tokenizer's own
+// thread (token-worker.ts) — loading the tokenizer alone takes 0.5 s or more, and counting ~1 µs per
+// character — and beyond EXACT_CHARS each further character counts as one token (no tokenizer gives a
+// character more than one: an upper bound, never an undercount).
 
-/** Up to this many characters are counted on the event loop (~1 µs per character: ~2 ms). */
-const INLINE_CHARS = 2048;
 /** Counted exactly up to this many characters (~0.5 s of the worker's time); the rest by characters. */
 const EXACT_CHARS = 512 * 1024;
 
-let tokenizer: Promise<{ countTokens: (text: string) => number }> | undefined;
 let worker: Worker | undefined;
 let nextId = 1;
 const waiting = new Map<number, { resolve: (n: number) => void; bound: number }>();
@@ -55,13 +51,6 @@ export async function countTextTokens(texts: string[]): Promise<number> {
   let chars = 0;
   for (const t of texts) chars += t.length;
   if (chars === 0) return 0;
-  if (chars <= INLINE_CHARS) {
-    tokenizer ??= import("gpt-tokenizer");
-    const { countTokens } = await tokenizer;
-    let n = 0;
-    for (const t of texts) if (t !== "") n += countInPieces(t, countTokens);
-    return n;
-  }
   // Past EXACT_CHARS, characters stand for tokens.
   let room = EXACT_CHARS;
   const exact: string[] = [];

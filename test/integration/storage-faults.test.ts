@@ -166,7 +166,7 @@ describe("database deleted under load", () => {
   test("not one 200 for a request sent after the file is gone: the writer checks the file before every commit", async () => {
     const gw = await startGateway({ mode: "binary", upstreamUrl: upstream.url });
     try {
-      const { key } = await gw.createKey("deleted-under-load");
+      const { key } = await gw.createKey("deleted-under-load", 1_000_000);
       let deletedAt = 0;
       const after: number[] = [];
       const client = async () => {
@@ -183,7 +183,7 @@ describe("database deleted under load", () => {
       deletedAt = Date.now();
       await clients;
       expect(after.filter((s) => s === 200)).toEqual([]);
-      expect(after.every((s) => s === 503)).toBe(true);
+      expect(after.filter((s) => s !== 503)).toEqual([]);
     } finally {
       await gw.stop();
     }
