@@ -219,7 +219,9 @@ describe("tokens per minute and requests in flight", () => {
 
   test("TPM: concurrent requests never reserve past the limit; one request larger than the limit can never fit", async () => {
     await awayFromMinuteEdge();
-    upstream.setHandler(fixedUsage(200));
+    // The admitted requests run long enough that the refused ones' tokenizer recount (on the tokenizer's
+    // thread, which loads on first use) is decided while they still hold their reservations.
+    upstream.setHandler(fixedUsage(3000));
     const gw = await gateway();
     const tpm = 2000;
     const { key } = await gw.createKey("tokens", 1000, ["--tpm", String(tpm)]);
