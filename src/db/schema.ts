@@ -112,6 +112,20 @@ export const usageDailyModel = sqliteTable(
 );
 
 /** One row: the highest usage id already folded into the roll-ups. */
+// The output items of Responses API answers (message, reasoning, function call ids): an input's
+// item_reference is forwarded only for the key whose answer created the item. `tokens` is that answer's
+// completion tokens, an upper bound of what referencing the item adds to a prompt.
+export const responseItems = sqliteTable(
+  "response_items",
+  {
+    itemId: text("item_id").primaryKey(),
+    keyId: text("key_id").notNull(),
+    tokens: integer("tokens").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("response_items_created_idx").on(t.createdAt)],
+);
+
 export const rollupState = sqliteTable("rollup_state", {
   id: integer("id").primaryKey(),
   lastUsageId: integer("last_usage_id").notNull(),

@@ -3,7 +3,7 @@ import type { UsageQueries } from "../store/types.ts";
 import { ApiError } from "../errors.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { invalidRequest, parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
-import { RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
+import { outputItemIds, RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
 import { classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
 import { UPSTREAM_TYPES } from "./upstreams/index.ts";
@@ -31,6 +31,7 @@ const RESPONSES: Surface = {
     usage: readResponsesUsage(response),
     modelAnswered: typeof response.model === "string" ? response.model : null,
     responseId: typeof response.id === "string" ? response.id : null,
+    itemIds: outputItemIds(response),
     text: typeof response.output_text === "string" ? response.output_text : "",
   }),
 };
@@ -45,8 +46,9 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
 
   /**
    * What continuing stored state adds to the prompt: a previous response of this key adds its own prompt
-   * and answer, at most; a stored prompt or an item reference, up to the context window. A previous
-   * response of another key, or a conversation (the gateway creates none), is a 404 and never forwarded.
+   * and answer, at most; a referenced item, its answer's output; a stored prompt, up to the context window.
+   * A previous response or an item of another key, or a conversation (the gateway creates none), is a
+   * 404 and never forwarded.
    */
   async function hiddenInput(body: Record<string, unknown>, call: ProxyCall): Promise<{ tokens: number; opaque: boolean }> {
     const conversation = body.conversation;
@@ -62,9 +64,20 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
       if (!found) throw notCreatedHere(previous, "previous_response_id");
       tokens += found.tokens;
     }
-    const references = Array.isArray(body.input) && body.input.some((i) => i && typeof i === "object" && (i as { type?: unknown }).type === "item_reference");
-    const storedPrompt = body.prompt !== undefined && body.prompt !== null;
-    return { tokens, opaque: references || storedPrompt };
+    // Items of earlier answers, by id: each must come from an answer of this key; each adds at most its answer's output.
+    const references = (Array.isArray(body.input) ? body.input : []).flatMap((i) =>
+      i && typeof i === "object" && (i as { type?: unknown }).type === "item_reference" ? [String((i as { id?: unknown }).id ?? "")] : [],
+    );
+    if (references.length > 0) {
+      const referenced = await opts.usage.itemTokens(references, call.key.id);
+      if (referenced === undefined) {
+        const shown = references.slice(0, 3).join("', '");
+        throw new ApiError(404, `Items '${shown}'${references.length > 3 ? " ..." : ""} were not all created with this key.`, "invalid_request_error", "not_found", "input");
+      }
+      tokens += referenced;
+    }
+    // A stored prompt is the operator's: it is bounded by the model's context window.
+    return { tokens, opaque: body.prompt !== undefined && body.prompt !== null };
   }
 
   const create = createSurfaceProxy({ ...RESPONSES, hiddenInput }, opts);

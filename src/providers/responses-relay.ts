@@ -23,16 +23,25 @@ export function readResponsesUsage(response: Record<string, unknown> | undefined
   };
 }
 
+/** The ids of a Responses API answer's output items (what a later input can reference). */
+export function outputItemIds(response: Record<string, unknown> | undefined): string[] {
+  const output = response?.output;
+  if (!Array.isArray(output)) return [];
+  return output.flatMap((o) => (o && typeof o === "object" && typeof (o as { id?: unknown }).id === "string" ? [(o as { id: string }).id] : []));
+}
+
 export const RESPONSES_STREAM: TailFormat = {
   held: ['"response.completed"', '"response.incomplete"', '"response.failed"'].map((s) => Buffer.from(s)),
   summarize(sent, held) {
     let usage: ReportedUsage | undefined;
     let responseId: string | null = null;
     let modelAnswered: string | null = null;
+    let itemIds: string[] = [];
     for (const data of eventData(held)) {
       const response = data.response as Record<string, unknown> | undefined;
       if (!response || typeof response !== "object") continue;
       usage = readResponsesUsage(response) ?? usage;
+      itemIds = outputItemIds(response);
       if (typeof response.id === "string") responseId = response.id;
       if (typeof response.model === "string") modelAnswered = response.model;
     }
@@ -44,7 +53,7 @@ export const RESPONSES_STREAM: TailFormat = {
         } catch {}
       }
     }
-    return { usage, responseId, modelAnswered, text };
+    return { usage, responseId, modelAnswered, text, itemIds };
   },
   errorEvent: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message, param: null })}\n\n`,
 };

@@ -79,6 +79,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         const row: UsageRecord = {
           requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
           estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId: answer?.responseId ?? null, attempts,
+          ...(answer?.itemIds?.length ? { itemIds: answer.itemIds } : {}),
         };
         const tokens = chargeRow(row, ticket, log);
         if (call.report) call.report.row = row;

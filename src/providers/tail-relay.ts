@@ -8,8 +8,9 @@ import { tooLongMessage } from "./sse-relay.ts";
 export interface TailSummary {
   usage: ReportedUsage | undefined;
   modelAnswered: string | null;
-  /** A Responses answer's id. */
+  /** A Responses answer's id, and the ids of its output items. */
   responseId?: string | null;
+  itemIds?: string[];
   /** Generated text, to estimate output tokens when no usage arrived. */
   text: string;
 }

@@ -7,6 +7,7 @@ import { createRollupStep } from "../usage/rollup.ts";
 const TABLES = {
   api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until"],
   meta: ["key", "value"],
+  response_items: ["item_id", "key_id", "tokens", "created_at"],
   usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens", "over_bound"],
   usage_daily: ["day", "key_id", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
   usage_daily_key: ["day", "key_id", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
@@ -21,6 +22,7 @@ const LOCAL_META = "key NOT LIKE 'server:%' AND key <> 'last_write_probe'";
 const CHECKS: Record<Table, string> = {
   api_keys: "count(*) AS n, 0 AS a, 0 AS b",
   meta: "count(*) AS n, 0 AS a, 0 AS b",
+  response_items: "count(*) AS n, coalesce(sum(tokens), 0) AS a, 0 AS b",
   usage: "count(*) AS n, coalesce(sum(cost_nano_usd), 0) AS a, coalesce(sum(prompt_tokens + completion_tokens), 0) AS b",
   usage_daily: "count(*) AS n, coalesce(sum(requests), 0) AS a, coalesce(sum(cost_nano_usd), 0) AS b",
   usage_daily_key: "count(*) AS n, coalesce(sum(requests), 0) AS a, coalesce(sum(cost_nano_usd), 0) AS b",

@@ -71,6 +71,12 @@ export async function writeUsageRows(sql: SQL, rows: UsageRecord[]): Promise<voi
        ON CONFLICT (${keys.join(", ")}) DO UPDATE SET ${SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(", ")})`,
     );
   }
+  const items = rows.flatMap((r) => (r.itemIds ?? []).map((id) => [id, r.keyId, r.completionTokens, r.createdAt]));
+  if (items.length > 0) {
+    const offset = params.length;
+    for (const i of items) params.push(...i);
+    parts.push(`items AS (INSERT INTO response_items (item_id, key_id, tokens, created_at) VALUES ${placeholders(items.length, 4, offset)} ON CONFLICT (item_id) DO NOTHING)`);
+  }
   await sql.unsafe(`WITH ${parts.join(",\n")} SELECT count(*) FROM rows`, params);
 }
 

@@ -26,6 +26,7 @@ export function startPgRetentionJob({ sql, days, clock = Date.now, intervalMs = 
         const deleted = (await sql`DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE created_at < ${before} ORDER BY id LIMIT ${batch})`).count;
         if (deleted < batch) break;
       }
+      await sql`DELETE FROM response_items WHERE created_at < ${before}`;
       faults.ok();
     } catch (err) {
       faults.failed((err as Error).message.split("\n")[0]!);

@@ -94,6 +94,17 @@ export const usageDailyModel = pgTable(
   (t) => [primaryKey({ columns: [t.day, t.model] })],
 );
 
+export const responseItems = pgTable(
+  "response_items",
+  {
+    itemId: text("item_id").primaryKey(),
+    keyId: text("key_id").notNull(),
+    tokens: bigint("tokens", { mode: "number" }).notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("response_items_created_idx").on(t.createdAt)],
+);
+
 export const meta = pgTable("meta", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),

@@ -45,6 +45,11 @@ export function pgUsageQueries(sql: SQL): UsageQueries {
       ]);
       return buildOverview(cells as Cell[], Number((errors as { n: string }[])[0]!.n), now);
     },
+    async itemTokens(itemIds, keyId) {
+      const unique = [...new Set(itemIds)];
+      const [row] = (await sql`SELECT count(*)::int AS n, coalesce(sum(tokens), 0)::bigint AS tokens FROM response_items WHERE key_id = ${keyId} AND item_id = ANY(${sql.array(unique)})`) as { n: number; tokens: string | number }[];
+      return row && row.n === unique.length ? Number(row.tokens) : undefined;
+    },
     async storedResponse(responseId, keyId) {
       const [row] = (await sql`SELECT provider, prompt_tokens + completion_tokens AS tokens FROM usage WHERE response_id = ${responseId} AND key_id = ${keyId} LIMIT 1`) as { provider: string; tokens: string | number }[];
       return row && { provider: row.provider, tokens: Number(row.tokens) };

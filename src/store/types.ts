@@ -46,6 +46,11 @@ export interface UsageQueries {
    * plus completion tokens (what continuing its conversation adds to a prompt, at most).
    */
   storedResponse(responseId: string, keyId: string): Promise<StoredResponse | undefined>;
+  /**
+   * Output items of Responses API answers, for the key that created them only: the sum of their answers'
+   * completion tokens when this key created every one of `itemIds`, else undefined.
+   */
+  itemTokens(itemIds: string[], keyId: string): Promise<number | undefined>;
 }
 
 /** Everything the server keeps in its database, opened and closed as one. */

@@ -28,6 +28,8 @@ export interface UsageRecord {
   cacheWriteTokens?: number | null;
   /** The upstream reported more than the request's bound: costNanoUsd is the bound's, the tokens as reported. */
   overBound?: boolean;
+  /** A Responses API answer's output item ids: written to response_items with the row, for this key. */
+  itemIds?: string[];
 }
 
 export interface UsageRecorderOptions {
@@ -223,6 +225,7 @@ export interface UsageWriterOptions {
 export function createUsageWriter(db: Db, { foldEveryMs = 250, clock = Date.now }: UsageWriterOptions = {}) {
   const insert = db.$client.prepare(`INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`);
   const watermark = db.$client.prepare<{ w: number }, []>("SELECT last_usage_id AS w FROM rollup_state WHERE id = 1");
+  const insertItem = db.$client.prepare("INSERT OR IGNORE INTO response_items (item_id, key_id, tokens, created_at) VALUES (?, ?, ?, ?)");
   const fold = createMemoryFold(db.$client);
   // The sums of the rows between the watermark and the last commit (ids unfoldedFirst..unfoldedLast), when
   // they are all this writer's. Changed only after a commit succeeded: a rolled-back transaction leaves
@@ -238,6 +241,7 @@ export function createUsageWriter(db: Db, { foldEveryMs = 250, clock = Date.now 
     for (const r of rows) {
       lastId = Number(insert.run(...usageValues(r, (b) => (b ? 1 : 0))).lastInsertRowid);
       firstId ||= lastId;
+      if (r.itemIds) for (const id of r.itemIds) insertItem.run(id, r.keyId, r.completionTokens, r.createdAt);
     }
     // "extend": the sums in memory are exactly the rows from the watermark up to this commit's; "fresh":
     // nothing waits below this commit; otherwise (the job folded ours, another writer's rows are in

@@ -30,7 +30,9 @@ export function createRetentionStep(sqlite: Database, batch = 500) {
        WHERE created_at < ? AND id <= (SELECT last_usage_id FROM rollup_state WHERE id = 1) AND id < (SELECT max(id) FROM usage)
        LIMIT ?)`,
   );
-  return (cutoff: number): number => prune.run(cutoff, batch).changes;
+  // The Responses API's output items of those days go too (a reference to one is then refused, as the provider's own storage expires).
+  const pruneItems = sqlite.prepare<unknown, [number, number]>("DELETE FROM response_items WHERE item_id IN (SELECT item_id FROM response_items WHERE created_at < ? LIMIT ?)");
+  return (cutoff: number): number => Math.max(prune.run(cutoff, batch).changes, pruneItems.run(cutoff, batch).changes);
 }
 
 export function startRetentionJob({ sqlite, days, clock = Date.now, batch = 500, intervalMs = 60_000, log = console.error, onPruned }: RetentionOptions) {

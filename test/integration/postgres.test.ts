@@ -99,6 +99,11 @@ describe("three servers on PostgreSQL + Redis", () => {
       const fetched = await fetch(`${b.url}/v1/responses/${created.id}`, { headers: { authorization: `Bearer ${key}` } });
       expect(fetched.status).toBe(200);
       expect(((await fetched.json()) as { id: string }).id).toBe(created.id);
+      // Its output item (the fake names it msg_1) may be referenced by this key through any server, by no other.
+      const reference = (k: string) => fetch(`${c.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${k}` }, body: JSON.stringify({ model: "gpt-4o", input: [{ type: "item_reference", id: "msg_1" }, { role: "user", content: "more" }] }) });
+      expect((await reference(key)).status).toBe(200);
+      const stranger = (await a.createKey("pg-stranger", 1000)).key;
+      expect((await reference(stranger)).status).toBe(404);
       // A key made through one server's admin API works on another at once; a disable through it too.
       const made = (await (await admin(c, "/admin/keys", { method: "POST", body: JSON.stringify({ name: "pg-admin-made" }) })).json()) as { id: string; key: string };
       expect((await chat(a, made.key)).status).toBe(200);

@@ -139,6 +139,35 @@ describe("stored state of the Responses API", () => {
   });
 });
 
+describe("items of stored answers", () => {
+  test("an item_reference is forwarded only for the key whose answer (JSON or streamed) created the item; another key's gets 404", async () => {
+    let n = 0;
+    upstream.setHandler((body) => {
+      const id = `resp_items${++n}`;
+      const done = { ...responseObject(body, id), output: [{ type: "message", id: `msg_unique${n}`, status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi", annotations: [] }] }] };
+      if (body.stream !== true) return Response.json(done);
+      const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      return new Response(ev("response.created", { response: { ...done, status: "in_progress", output: [] } }) + ev("response.completed", { response: done }), { headers: { "content-type": "text/event-stream" } });
+    });
+    const a = await budgeted("items-a", "5");
+    const b = await budgeted("items-b", "5");
+    await (await post("/v1/responses", a.key, { model: "gpt-test", input: "one" })).json();
+    await (await post("/v1/responses", a.key, { model: "gpt-test", input: "two", stream: true })).text();
+    const refs = (ids: string[]) => [...ids.map((id) => ({ type: "item_reference", id })), { role: "user", content: "and now?" }];
+    const before = upstream.received.length;
+    for (const ids of [["msg_unique1"], ["msg_unique2"], ["msg_unique1", "msg_unknown"]]) {
+      const res = await post("/v1/responses", b.key, { model: "gpt-test", input: refs(ids) });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: "not_found", param: "input" });
+    }
+    expect(upstream.received.length).toBe(before);
+    const own = await post("/v1/responses", a.key, { model: "gpt-test", input: refs(["msg_unique1", "msg_unique2"]) });
+    expect(own.status).toBe(200);
+    expect(upstream.received.length).toBe(before + 1);
+    upstream.reset();
+  });
+});
+
 describe("tools the provider bills per call", () => {
   test("refused with 403 for a key with a budget, in the shape of the API called; function tools and keys without a budget pass", async () => {
     const { key } = await budgeted("tools", "5");
