@@ -13,10 +13,11 @@ export const IMAGE_ALLOWANCE = 50_000;
 /** Tokens a provider adds to a request with tools (Anthropic's tool-use system prompt is ~350-750). */
 export const TOOLS_ALLOWANCE = 1_000;
 
-const IMAGE = /"(?:image_url|input_image)"|"type"\s*:\s*"image"/g;
+const IMAGE = /"type"\s*:\s*"(?:image_url|input_image|image)"/g;
 // Content the gateway cannot measure from the request: files and documents (by id, URL or data whose
 // size in tokens is not its size in bytes). It is bounded by the model's context window.
-const OPAQUE = /"(?:input_file|file_id|file_url|file_data)"|"type"\s*:\s*"(?:document|file|input_audio|audio)"/;
+// Matched as content-part types only, so a function tool with a "file_id" parameter is not mistaken for one.
+const OPAQUE = /"type"\s*:\s*"(?:input_file|file|document|input_audio|audio)"/;
 
 /**
  * An upper bound of the prompt's tokens: a BPE token is at least one byte of the text, and the JSON
