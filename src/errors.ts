@@ -65,16 +65,21 @@ export function shapedErrorBody(shape: ErrorShape, status: number, message: stri
   return errorBody(message, type, code, param);
 }
 
+// Refusals that the same request can never get past by retrying: the OpenAI and Anthropic SDKs (and Claude
+// Code, which otherwise retries a 401 for ~3 minutes) honour `x-should-retry: false`.
+const NEVER_RETRY = new Set([400, 401, 403, 404, 413, 422]);
+const noRetry = (status: number): Record<string, string> => (NEVER_RETRY.has(status) ? { "x-should-retry": "false" } : {});
+
 /** Renders any error in the shape of the API called (OpenAI's by default); unknown errors become a 500 without details. */
 export function errorResponse(err: unknown, headers: Record<string, string> = {}, shape: ErrorShape = "openai"): Response {
   if (err instanceof ApiError) {
     return Response.json(shapedErrorBody(shape, err.status, err.message, err.type, err.code, err.param), {
       status: err.status,
-      headers: { ...err.headers, ...headers },
+      headers: { ...noRetry(err.status), ...err.headers, ...headers },
     });
   }
   if (err instanceof UserError) {
-    return Response.json(shapedErrorBody(shape, err.status, err.message, "invalid_request_error", err.code), { status: err.status, headers });
+    return Response.json(shapedErrorBody(shape, err.status, err.message, "invalid_request_error", err.code), { status: err.status, headers: { ...noRetry(err.status), ...headers } });
   }
   return Response.json(shapedErrorBody(shape, 500, "The gateway hit an internal error.", "server_error", "internal_error"), {
     status: 500,
