@@ -4,7 +4,7 @@
 import type { Subprocess } from "bun";
 import { chownSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDebianPackage } from "./debian.ts";
+import { ensureInstalled } from "./debian.ts";
 import { freePort } from "./net.ts";
 import { tempDir } from "./tmp.ts";
 
@@ -20,9 +20,8 @@ export interface TestPostgres {
 function binDir(): string {
   const root = "/usr/lib/postgresql";
   const find = () => (existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)).map((v) => join(root, v, "bin")).find((d) => existsSync(join(d, "initdb"))) : undefined);
-  const found = find();
-  if (found) return found;
-  ensureDebianPackage("/usr/bin/psql", "postgresql", "the PostgreSQL tests");
+  // The server's initdb, not psql: a machine may ship the PostgreSQL client without the server.
+  ensureInstalled("postgresql", "the PostgreSQL tests", "initdb", () => find() !== undefined);
   const installed = find();
   if (!installed) throw new Error("the PostgreSQL tests need Debian's postgresql: run 'sudo apt-get install -y postgresql'");
   return installed;
