@@ -151,9 +151,23 @@ describe("POST /v1/messages: what is never lost or leaked", () => {
 });
 
 describe("POST /v1/messages to an OpenAI-compatible provider (translated, what Claude Code needs on other models)", () => {
+  test("the Vercel AI SDK's Anthropic provider (@ai-sdk/anthropic) reads translated answers, streamed and not: text and usage", async () => {
+    const { createAnthropic } = await import("@ai-sdk/anthropic");
+    const { generateText, streamText } = await import("ai");
+    const provider = createAnthropic({ baseURL: `${gw.url}/v1`, apiKey: key.key });
+    const generated = await generateText({ model: provider("gpt-4o-mini"), prompt: "Say hello", maxRetries: 0 });
+    expect(generated.text).toBe("Hello from the fake upstream. ✓ ünïcödé");
+    expect(generated.usage.outputTokens).toBe(300);
+    const streamed = streamText({ model: provider("gpt-4o-mini"), prompt: "Say hello", maxRetries: 0 });
+    let text = "";
+    for await (const part of streamed.textStream) text += part;
+    expect(text.length).toBeGreaterThan(0);
+    expect((await streamed.usage).outputTokens).toBe(300);
+  });
+
   test("not streamed: a message from the completion, usage in Anthropic's terms, the row at the model's prices", async () => {
     const msg = await anthropic().messages.create({ model: "gpt-4o-mini", max_tokens: 100, system: "Be brief.", messages: [{ role: "user", content: "Say hello" }] });
-    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream. ✓ ünïcödé", citations: null }]);
+    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream. ✓ ünïcödé" }]);
     expect(msg.stop_reason).toBe("end_turn");
     expect(msg.usage).toMatchObject({ input_tokens: 1000, cache_read_input_tokens: 200, output_tokens: 300 });
     const sent = openaiUpstream.received.at(-1)!;

@@ -168,7 +168,7 @@ describe("chat completion → Anthropic message", () => {
       type: "message",
       role: "assistant",
       model: "gpt-x",
-      content: [{ type: "text", text: "Hi", citations: null }, { type: "tool_use", id: "c1", name: "f", input: { a: 1 } }],
+      content: [{ type: "text", text: "Hi" }, { type: "tool_use", id: "c1", name: "f", input: { a: 1 } }],
       stop_reason: "tool_use",
       stop_sequence: null,
       usage: { input_tokens: 60, output_tokens: 7, cache_read_input_tokens: 40, cache_creation_input_tokens: 0 },
