@@ -167,7 +167,7 @@ describe("POST /v1/messages to an OpenAI-compatible provider (translated, what C
 
   test("not streamed: a message from the completion, usage in Anthropic's terms, the row at the model's prices", async () => {
     const msg = await anthropic().messages.create({ model: "gpt-4o-mini", max_tokens: 100, system: "Be brief.", messages: [{ role: "user", content: "Say hello" }] });
-    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream. ✓ ünïcödé" }]);
+    expect(msg.content).toEqual([{ type: "text", text: "Hello from the fake upstream. ✓ ünïcödé", citations: null }]);
     expect(msg.stop_reason).toBe("end_turn");
     expect(msg.usage).toMatchObject({ input_tokens: 1000, cache_read_input_tokens: 200, output_tokens: 300 });
     const sent = openaiUpstream.received.at(-1)!;

@@ -62,7 +62,7 @@ describe("Anthropic message → chat completion", () => {
     const out = anthropicToChatCompletion({
       id: "msg_1",
       model: "claude-x",
-      content: [{ type: "text", text: "Hi" }, { type: "tool_use", id: "t1", name: "f", input: { a: 1 } }],
+      content: [{ type: "text", text: "Hi", citations: null }, { type: "tool_use", id: "t1", name: "f", input: { a: 1 } }],
       stop_reason: "tool_use",
       usage: { input_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: 2, output_tokens: 3 },
     });
@@ -168,7 +168,7 @@ describe("chat completion → Anthropic message", () => {
       type: "message",
       role: "assistant",
       model: "gpt-x",
-      content: [{ type: "text", text: "Hi" }, { type: "tool_use", id: "c1", name: "f", input: { a: 1 } }],
+      content: [{ type: "text", text: "Hi", citations: null }, { type: "tool_use", id: "c1", name: "f", input: { a: 1 } }],
       stop_reason: "tool_use",
       stop_sequence: null,
       usage: { input_tokens: 60, output_tokens: 7, cache_read_input_tokens: 40, cache_creation_input_tokens: 0 },

@@ -103,8 +103,8 @@ export function chatCompletionToMessage(completion: Obj): Obj {
   const choice = (Array.isArray(completion.choices) ? completion.choices[0] : undefined) as Obj | undefined;
   const message = isObj(choice?.message) ? choice.message : {};
   const content: Obj[] = [];
-  // No `citations: null`: Anthropic omits the field when there are none, and strict SDK schemas (the Vercel AI SDK's) reject null.
-  if (typeof message.content === "string" && message.content !== "") content.push({ type: "text", text: message.content });
+  // `citations: null` as Anthropic's API sends it (its SDK types the field as required); @ai-sdk/anthropic reads it (tested).
+  if (typeof message.content === "string" && message.content !== "") content.push({ type: "text", text: message.content, citations: null });
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
     if (!isObj(call) || !isObj(call.function)) continue;
     content.push({ type: "tool_use", id: call.id, name: call.function.name, input: parseInput(call.function.arguments) });
