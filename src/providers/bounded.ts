@@ -7,11 +7,6 @@ import type { VerifiedKey } from "../keys/verifier.ts";
 import { ApiError } from "../errors.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
 
-/** OpenAI's reasoning models accept only max_completion_tokens; everything else knows max_tokens. */
-export function chatCapField(model: string): string {
-  return /^(o\d|gpt-5)/.test(model) ? "max_completion_tokens" : "max_tokens";
-}
-
 /** The body (and its text) with the output cap that was reserved, when the request set none. */
 export function withOutputCap(body: Record<string, unknown>, text: string, ticket: AdmissionTicket, field: string): { body: Record<string, unknown>; text: string } {
   if (ticket.outputCap === null) return { body, text };

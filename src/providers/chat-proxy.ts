@@ -2,7 +2,8 @@ import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimat
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
 import type { AdmissionTicket } from "../admission/admit.ts";
-import { chargeRow, chatCapField, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
+import { chargeRow, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
+import { chatCapField } from "./translate/output-cap.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
 import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";

@@ -155,6 +155,18 @@ describe("Anthropic message request → chat request", () => {
   });
 });
 
+describe("the output cap in the target API's field", () => {
+  test("OpenAI's reasoning models get max_completion_tokens (they refuse max_tokens); other models max_tokens", () => {
+    const body = { max_tokens: 32_000, messages: [{ role: "user", content: "hi" }] };
+    for (const model of ["o4-mini", "o3", "gpt-5.1-codex"]) {
+      const out = messagesToChatRequest(body, model, false);
+      expect(out.max_completion_tokens).toBe(32_000);
+      expect(out.max_tokens).toBeUndefined();
+    }
+    expect(messagesToChatRequest(body, "gpt-4o-mini", false).max_tokens).toBe(32_000);
+  });
+});
+
 describe("chat completion → Anthropic message", () => {
   test("content, tool calls with parsed input, stop reason, usage without cache reads in input_tokens", () => {
     const out = chatCompletionToMessage({

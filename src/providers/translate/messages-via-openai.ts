@@ -1,6 +1,7 @@
 // Anthropic Messages requests served by an OpenAI-compatible chat completions API (what Claude Code
 // needs to run on a non-Anthropic model): the request translated to chat, the completion (or its
 // chunks) translated back to a message (or message events), usage included.
+import { chatCapField } from "./output-cap.ts";
 import { anthropicEvent, parseData, type EventStep } from "./sse.ts";
 
 type Obj = Record<string, unknown>;
@@ -66,7 +67,7 @@ export function messagesToChatRequest(body: Obj, model: string, stream: boolean)
     if (parts.length > 0) messages.push({ role: "user", content: parts.every((p) => p.type === "text") ? parts.map((p) => p.text).join("") : parts });
   }
   const out: Obj = { model, messages };
-  if (body.max_tokens !== undefined) out.max_tokens = body.max_tokens;
+  if (body.max_tokens !== undefined) out[chatCapField(model)] = body.max_tokens;
   if (stream) Object.assign(out, { stream: true, stream_options: { include_usage: true } });
   for (const k of ["temperature", "top_p"] as const) if (body[k] !== undefined) out[k] = body[k];
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences;
