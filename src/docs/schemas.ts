@@ -170,6 +170,9 @@ export const ModelSchema = t.Object({ id: t.String(), object: t.Literal("model")
 
 export const ModelListSchema = t.Object({ object: t.Literal("list"), data: t.Array(ModelSchema) });
 
+/** One model as Anthropic's API describes it (what its SDKs, which send anthropic-version, are given). */
+export const AnthropicModelSchema = t.Object({ type: t.Literal("model"), id: t.String(), display_name: t.String(), created_at: t.String({ format: "date-time" }) });
+
 const dateParam = (what: string) =>
   t.Optional(t.String({ description: `${what}: ISO date (UTC midnight) or date-time with zone`, examples: ["2026-11-01"] }));
 

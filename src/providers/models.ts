@@ -91,3 +91,20 @@ export function createModelCatalog({ providers, route, ttlMs = 5 * 60_000, timeo
 }
 
 export type ModelCatalog = ReturnType<typeof createModelCatalog>;
+
+/**
+ * One model of the list by its id, or by its alias: "claude-haiku-4-5" names the provider's dated
+ * "claude-haiku-4-5-20251001" (Anthropic lists only dated ids; Claude Code asks for aliases).
+ */
+export function findModel(list: ModelEntry[], id: string): ModelEntry | undefined {
+  const exact = list.find((m) => m.id === id);
+  if (exact) return exact;
+  const dated = list.filter((m) => m.id.startsWith(`${id}-`) && /^(\d{8}|\d{4}-\d{2}-\d{2})$/.test(m.id.slice(id.length + 1)));
+  const newest = dated.sort((a, b) => b.id.localeCompare(a.id))[0];
+  return newest && { ...newest, id };
+}
+
+/** A model as Anthropic's API describes one (its SDKs send `anthropic-version`). */
+export function anthropicModel(m: ModelEntry): { type: "model"; id: string; display_name: string; created_at: string } {
+  return { type: "model", id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() };
+}

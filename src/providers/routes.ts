@@ -4,12 +4,12 @@ import { beginRequest, checkBeforeBody, mapError, requestId, type BeforeBodyOpti
 import { endReport, type RequestReport } from "../observe/report.ts";
 import type { CustomerGate } from "../keys/auth.ts";
 import { callOf } from "./proxy.ts";
-import { ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
+import { AnthropicModelSchema, ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { ChatProxy } from "./chat-proxy.ts";
 import type { EmbeddingsProxy } from "./embeddings-proxy.ts";
 import type { ResponsesProxy } from "./responses-proxy.ts";
-import type { ModelCatalog } from "./models.ts";
+import { anthropicModel, findModel, type ModelCatalog } from "./models.ts";
 
 export interface ChatRoutesOptions {
   admit: CustomerGate;
@@ -77,13 +77,14 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       async ({ request, set, params }) => {
         await admit(request, set.headers, { counted: false });
         const id = params.model;
-        const found = (await models()).data.find((m) => m.id === id);
+        const found = findModel((await models()).data, id);
         if (!found) throw new ApiError(404, `The model '${id}' does not exist or is not served by this gateway.`, "invalid_request_error", "model_not_found", "model");
-        return found;
+        // Anthropic's SDKs (they send anthropic-version) read Anthropic's model object.
+        return request.headers.has("anthropic-version") ? anthropicModel(found) : found;
       },
       {
         params: t.Object({ model: t.String({ description: "Model id (URL-encoded)", examples: ["gpt-4o-mini"] }) }),
-        response: { 200: ModelSchema, ...errors(401, 403, 404) },
+        response: { 200: t.Union([ModelSchema, AnthropicModelSchema]), ...errors(401, 403, 404) },
         detail: { tags: ["Customer"], summary: "One model the providers serve (does not count against the request limit)", security: [{ customerKey: [] }] },
       },
     )

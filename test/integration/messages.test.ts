@@ -94,6 +94,15 @@ describe("POST /v1/messages to an Anthropic provider (passed through)", () => {
     expect(asked.headers["anthropic-version"]).toBe("2023-06-01");
   });
 
+  test("a model by its alias (Claude Code's claude-sonnet-4-5 for the listed claude-sonnet-4-5-20250929): Anthropic's SDK gets Anthropic's model object, OpenAI's its own", async () => {
+    const byAnthropic = await anthropic().models.retrieve("claude-sonnet-4-5");
+    expect(byAnthropic).toMatchObject({ type: "model", id: "claude-sonnet-4-5", created_at: new Date(1_759_104_000_000).toISOString() });
+    const byOpenAI = await new OpenAI({ apiKey: key.key, baseURL: `${gw.url}/v1`, maxRetries: 0 }).models.retrieve("claude-sonnet-4-5");
+    expect(byOpenAI).toMatchObject({ id: "claude-sonnet-4-5", object: "model", owned_by: "claude" });
+    const missing = await anthropic().models.retrieve("claude-nonexistent-9").catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
+  });
+
   test("errors are Anthropic-shaped: unknown key, missing messages, unknown model, the provider's own 400", async () => {
     const bad = await anthropic({ apiKey: "sk-not-a-key" }).messages.create({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(Anthropic.AuthenticationError);
