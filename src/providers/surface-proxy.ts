@@ -7,7 +7,7 @@ import type { ErrorShape } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd, findPrice } from "../usage/pricing.ts";
-import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
+import { adapterFor, exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
 import type { ReportedUsage } from "./openai-compatible.ts";
 import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
@@ -85,6 +85,8 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         if (call.report) call.report.row = row;
         await opts.recorder.record(row, () => ticket.settle({ tokens, costNanoUsd: row.costNanoUsd, createdAt: started }));
       };
+      // A translated stream states the prompt's tokens first: counted (off the event loop) while the upstream is asked.
+      const counting = stream && adapterFor(route, surface.endpoint).countsPrompt ? countTokens().catch(() => undefined) : undefined;
       let ex: Exchange;
       try {
         ex = await exchange({
@@ -103,7 +105,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       if (res.ok && stream && surface.stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
         streaming = true;
         const relay = createTailRelay({
-          upstream: ex.adapter.events ? ex.adapter.events(res.body) : res.body,
+          upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: ex.adapter.countsPrompt ? await (counting ?? countTokens().catch(() => undefined)) : undefined }) : res.body,
           format: surface.stream,
           abortUpstream: ex.abort,
           onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,

@@ -197,10 +197,16 @@ describe("POST /v1/messages to an OpenAI-compatible provider (translated, what C
         { role: "user", content: [{ type: "tool_result", tool_use_id: "call_1", content: "18 degrees" }] },
       ],
     });
+    let started: { input_tokens: number } | undefined;
+    stream.on("streamEvent", (e) => void (e.type === "message_start" && (started = { ...e.message.usage })));
     const final = await stream.finalMessage();
     expect(final.content).toMatchObject([{ type: "text", text: "Hello from the fake stream ✓" }]);
     expect(final.content).toHaveLength(1);
     expect(final.usage).toMatchObject({ input_tokens: 1000, output_tokens: 300 });
+    // message_start states the prompt's tokens as the gateway counted them (LangChain reads them there);
+    // message_delta then carries the upstream's own count.
+    expect(started!.input_tokens).toBeGreaterThan(20);
+    expect(started!.input_tokens).toBeLessThan(400);
     const sent = openaiUpstream.received.at(-1)!.body;
     expect(sent).toMatchObject({ stream: true, stream_options: { include_usage: true }, tools: [{ type: "function", function: { name: "get_weather", parameters: weather.input_schema } }] });
     expect((sent.messages as unknown[]).slice(1)).toEqual([

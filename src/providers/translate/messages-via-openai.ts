@@ -122,8 +122,13 @@ export function chatCompletionToMessage(completion: Obj): Obj {
   };
 }
 
-/** Chat completion chunks as Anthropic's message events, ending with message_delta (usage) and message_stop. */
-export function chatEventsToMessages(): EventStep {
+/**
+ * Chat completion chunks as Anthropic's message events, ending with message_delta (usage) and message_stop.
+ * `promptTokens` (the gateway's count, made while the upstream was asked) goes in message_start, where
+ * Anthropic states the input tokens and clients such as LangChain read them; message_delta carries the
+ * upstream's own count.
+ */
+export function chatEventsToMessages(promptTokens = 0): EventStep {
   let started = false;
   let blocks = 0; // content blocks opened so far
   let open: "text" | number | null = null; // the open block: text, or the tool call index it carries
@@ -139,7 +144,7 @@ export function chatEventsToMessages(): EventStep {
   const start = (chunk: Obj): string[] => {
     if (started) return [];
     started = true;
-    const message = { id: `msg_${String(chunk.id ?? "")}`, type: "message", role: "assistant", model: chunk.model ?? "", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
+    const message = { id: `msg_${String(chunk.id ?? "")}`, type: "message", role: "assistant", model: chunk.model ?? "", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: promptTokens, output_tokens: 0 } };
     return [anthropicEvent("message_start", { message })];
   };
 

@@ -26,7 +26,8 @@ export const openai: UpstreamType = {
       path: "/chat/completions",
       body: (ctx) => JSON.stringify(messagesToChatRequest(ctx.body, ctx.upstreamModel, ctx.stream)),
       answer: chatCompletionToMessage,
-      events: (upstream) => transformEvents(upstream, chatEventsToMessages()),
+      events: (upstream, context) => transformEvents(upstream, chatEventsToMessages(context?.promptTokens)),
+      countsPrompt: true,
     },
   },
 };

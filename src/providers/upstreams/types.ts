@@ -27,9 +27,17 @@ export interface Adapter {
   /** The upstream's JSON answer in the customer's API. */
   answer?(payload: Record<string, unknown>): Record<string, unknown>;
   /** The upstream's event stream in the customer's API. */
-  events?(upstream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>;
+  events?(upstream: ReadableStream<Uint8Array>, context?: StreamContext): ReadableStream<Uint8Array>;
+  /** The translated stream's first event states the prompt's tokens (Anthropic's message_start): count them alongside the request. */
+  countsPrompt?: boolean;
   /** Messages only: where the upstream counts tokens (absent: the gateway counts them). */
   countPath?: string;
+}
+
+/** What a translated stream knows before its first event. */
+export interface StreamContext {
+  /** The prompt's tokens by the gateway's tokenizer (the upstream reports its own only at the end). */
+  promptTokens?: number;
 }
 
 export interface UpstreamType {
