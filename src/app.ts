@@ -21,7 +21,7 @@ import { endReport, reportOf } from "./observe/report.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { metricsRoutes } from "./observe/routes.ts";
 import dashboardPage from "./dashboard/index.html";
-import { dashboardRoutes as dashboardPageRoutes } from "./http/page-headers.ts";
+import { dashboardPageRoutes } from "./http/page-headers.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { usageRoutes } from "./usage/routes.ts";
 

@@ -86,7 +86,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     else logger.warn(`another gateway server is serving ${config.dbPath} (${storage.others.join(", ")}): request, token, parallel and budget limits are counted in each process, so those limits apply per server (set GATEWAY_REDIS_URL to share them)`);
   }
   // Literal model names of the providers (not patterns: "gpt-*" would let anyone invent labels) and priced models.
-  const configured = new Set(config.providers.flatMap((p) => p.models.filter((m) => !m.includes("*"))));
+  const configured = new Set(config.providers.flatMap((p) => p.models.filter((m) => !/[*?]/.test(m))));
   const metrics = createMetrics({
     perKey: config.metricsPerKey,
     knownModel: (m) => configured.has(m) || config.prices.has(m),

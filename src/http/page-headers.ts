@@ -28,7 +28,7 @@ export const PAGE_HEADERS: Record<string, string> = { ...BASE, "content-security
  * here with the security headers (the page at /dashboard, its scripts and styles at their own paths).
  * From source, Bun bundles on the fly and serves it itself (development only: without these headers).
  */
-export function dashboardRoutes(page: HTMLBundle): Record<string, HTMLBundle | ((req: Request) => Response)> {
+export function dashboardPageRoutes(page: HTMLBundle): Record<string, HTMLBundle | ((req: Request) => Response)> {
   const files = (page as HTMLBundle & { files?: { path: string; loader: string; headers: Record<string, string> }[] }).files;
   if (!files) return { "/dashboard": page };
   const routes: Record<string, (req: Request) => Response> = {};

@@ -105,7 +105,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       if (res.ok && stream && surface.stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
         streaming = true;
         const relay = createTailRelay({
-          upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: ex.adapter.countsPrompt ? await (counting ?? countTokens().catch(() => undefined)) : undefined }) : res.body,
+          upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting }) : res.body,
           format: surface.stream,
           abortUpstream: ex.abort,
           onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,
