@@ -18,6 +18,7 @@ const main = defineCommand({
     "rotate-key": () => import("./commands/keys.ts").then((m) => m.rotateKey),
     "delete-key": () => import("./commands/keys.ts").then((m) => m.deleteKey),
     usage: () => import("./commands/usage.ts").then((m) => m.usage),
+    prices: () => import("./commands/prices.ts").then((m) => m.prices),
     "migrate-db": () => import("./commands/migrate-db.ts").then((m) => m.migrateDb),
   },
 });

@@ -4,7 +4,7 @@ import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./providers/config-file.ts";
 import { UPSTREAM_TYPES } from "./providers/upstreams/index.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
-import { buildPriceTable, type PriceTable } from "./usage/pricing.ts";
+import { buildPrices, type Prices } from "./usage/pricing.ts";
 
 export interface CliFlags {
   db?: string;
@@ -68,7 +68,7 @@ export interface ServerConfig extends BaseConfig {
   providers: ProviderConfig[];
   routes: RouteConfig[];
   cooldown: CooldownConfig;
-  prices: PriceTable;
+  prices: Prices;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   /** Used when a request names no model. */
@@ -116,7 +116,8 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
   };
 }
 
-export function loadServerConfig(flags: CliFlags, env: Env = process.env): ServerConfig {
+/** `keysRequired: false` reads a config to describe it (`gateway prices`), without the provider keys it names. */
+export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keysRequired = true }: { keysRequired?: boolean } = {}): ServerConfig {
   const port = flags.port ?? env.PORT ?? "8080";
   if (!/^\d+$/.test(port) || Number(port) > 65535) throw new UserError(`port must be an integer 0-65535, got '${port}'`);
   const maxRetries = intSetting(env, "GATEWAY_MAX_RETRIES", 2, 0);
@@ -131,10 +132,10 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
   if (file.providers && file.providers.length > 0) {
     providers = file.providers.map((p, i) => {
       const apiKey = p.api_key_env === undefined ? undefined : nonEmpty(env[p.api_key_env]);
-      if (p.api_key_env !== undefined && apiKey === undefined) {
+      if (p.api_key_env !== undefined && apiKey === undefined && keysRequired) {
         throw new UserError(`config file ${configPath}: providers[${i}].api_key_env: environment variable ${p.api_key_env} is not set`);
       }
-      if (apiKey === undefined && p.api_key_required !== false) {
+      if (apiKey === undefined && p.api_key_required !== false && keysRequired) {
         throw new UserError(`config file ${configPath}: providers[${i}] ('${p.name}') has no provider key: set api_key_env, or api_key_required = false for a server that needs none`);
       }
       const type = p.type ?? "openai";
@@ -156,7 +157,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     const apiKey = nonEmpty(env.OPENAI_API_KEY);
     const baseUrl = nonEmpty(env.OPENAI_BASE_URL) ?? "https://api.openai.com/v1";
     if (!/^https?:\/\//.test(baseUrl)) throw new UserError(`OPENAI_BASE_URL must start with http:// or https://, got '${baseUrl}'`);
-    if (!apiKey && !isLoopback(baseUrl)) {
+    if (!apiKey && !isLoopback(baseUrl) && keysRequired) {
       throw new UserError(`OPENAI_API_KEY is not set: the gateway would call ${baseUrl} without a provider key (set it, or use a config file with api_key_required = false)`);
     }
     providers = [{ name: "openai", type: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: Object.keys(UPSTREAM_TYPES.openai.adapters) as Endpoint[], maxRetries, retryMaxWaitMs }];
@@ -174,7 +175,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env): Serve
     providers,
     routes: routesOf(file),
     cooldown: { failures: file.cooldown_failures ?? 3, ms: file.cooldown_ms ?? 30_000 },
-    prices: buildPriceTable(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file)),
+    prices: buildPrices(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file), providers),
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
     maxUpstreamBytes: intSetting(env, "GATEWAY_MAX_UPSTREAM_BYTES", 64 * 1024 * 1024, 1024),

@@ -23,7 +23,7 @@ import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import { createResponsesProxy } from "./providers/responses-proxy.ts";
 import { createMessagesProxy } from "./providers/messages-proxy.ts";
 import { createRouter } from "./providers/router.ts";
-import { findPrice } from "./usage/pricing.ts";
+import { loadCatalog } from "./usage/catalog.ts";
 import { VERSION } from "./version.ts";
 import { existsSync } from "node:fs";
 import { accessLog } from "./observe/access-log.ts";
@@ -55,6 +55,7 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, { log: sink, clock = Date.now }: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, sink });
   const log = lineLogger(logger);
+  loadCatalog();
   const health = createStorageHealth({ log });
   let onCommit = (_rows: number, _seconds: number) => {};
   const storageOptions = {
@@ -109,7 +110,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     bodyTimeoutMs: config.bodyTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxUpstreamBytes: config.maxUpstreamBytes,
-    maxOutputTokens: (model: string) => findPrice(config.prices, model)?.maxOutputTokens ?? config.defaultMaxOutputTokens,
+    maxOutputTokens: (model: string) => config.prices.find([model])?.maxOutputTokens ?? config.defaultMaxOutputTokens,
     log,
   };
   const app = createApp({

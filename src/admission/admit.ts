@@ -4,7 +4,7 @@
 import { ApiError } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import { estimatePromptTokens } from "../usage/estimate.ts";
-import { findPrice, type PriceTable } from "../usage/pricing.ts";
+import type { Prices } from "../usage/pricing.ts";
 import { modelAllowed } from "./allow-list.ts";
 import { answersOf, promptBound, requestedOutputCap, worstCostNano } from "./bound.ts";
 import type { CounterStore, Estimate, KeySnapshot, Refusal, Ticket } from "./counters.ts";
@@ -12,7 +12,7 @@ import { formatUsd } from "./money.ts";
 
 export interface AdmissionOptions {
   counters: CounterStore;
-  prices: PriceTable;
+  prices: Prices;
   /** Output reserved (and sent as the cap) when a request sets none and its model's maximum is unknown. */
   defaultMaxOutputTokens: number;
   /** A model's context window when the price list names none: bounds input the gateway cannot see. */
@@ -72,7 +72,8 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
       const free = await counters.admit(key.limits, NOTHING, clock());
       if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, bound: null, outputCap: null };
     }
-    const price = findPrice(prices, req.upstreamModel, req.model);
+    const now = clock();
+    const price = prices.find([req.upstreamModel, req.model], now, req.provider);
     if (budgetNanoUsd !== null && !price) {
       throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
     }
@@ -80,7 +81,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     const perAnswer = req.outputTokens ?? requested ?? price?.maxOutputTokens ?? defaultMaxOutputTokens;
     const output = perAnswer * answersOf(req.body);
     const prompt = promptBound(req.text, price?.maxInputTokens ?? defaultMaxInputTokens, req.hiddenPromptTokens ?? 0, req.opaqueInput);
-    const priced = [price, ...(req.fallbackModels ?? []).map((m) => findPrice(prices, m))].filter((p) => p !== undefined);
+    const priced = [price, ...(req.fallbackModels ?? []).map((m) => prices.find([m], now))].filter((p) => p !== undefined);
     const bound: Estimate = { tokens: prompt + output, costNanoUsd: worstCostNano(priced, prompt, output) };
     let result = await counters.admit(key.limits, bound, clock());
     // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count

@@ -1,7 +1,7 @@
 // The worst case of one request — what the upstream can bill for it at most. Admission reserves it, the
 // gateway enforces it (it sends the output cap it reserved), and usage reported beyond it is charged at
 // the bound (see chargeAtBound).
-import type { ModelPrice } from "../usage/pricing.ts";
+import type { ModelPrice } from "../usage/price-types.ts";
 import type { Estimate } from "./counters.ts";
 
 /**
@@ -55,7 +55,7 @@ export function answersOf(body: Record<string, unknown>): number {
 export function worstCostNano(prices: ModelPrice[], prompt: number, output: number): number {
   let worst = 0;
   for (const p of prices) {
-    const pico = prompt * Math.max(p.inputPico, p.cachedInputPico, p.cacheWritePico) + output * p.outputPico;
+    const pico = prompt * p.worst.inputPico + output * p.worst.outputPico + p.worst.requestPico;
     worst = Math.max(worst, Math.floor((pico + 500) / 1000));
   }
   return worst;

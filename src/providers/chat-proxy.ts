@@ -1,5 +1,5 @@
 import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
-import { costNanoUsd, findPrice } from "../usage/pricing.ts";
+import { costNanoUsd } from "../usage/pricing.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
 import type { AdmissionTicket } from "../admission/admit.ts";
 import { chargeRow, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
@@ -71,7 +71,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         modelAnswered,
         provider: route.provider.name,
         ...counts,
-        costNanoUsd: costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, chatReq.model), counts),
+        costNanoUsd: costNanoUsd(opts.prices.find([modelAnswered, route.upstreamModel, chatReq.model], started, route.provider.name), counts),
         estimated: trusted === undefined,
         upstreamStatus: status,
         latencyMs: clock() - started,

@@ -5,14 +5,14 @@ import type { StorageHealth } from "../db/storage-health.ts";
 import { ApiError } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import { elapsedMs, reportOf, type RequestReport } from "../observe/report.ts";
-import type { PriceTable } from "../usage/pricing.ts";
+import type { Prices } from "../usage/pricing.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import { hasHiddenCharacters } from "../text.ts";
 import type { Router } from "./router.ts";
 
 export interface ProxyDeps {
   route: Router;
-  prices: PriceTable;
+  prices: Prices;
   recorder: UsageRecorder;
   health: StorageHealth;
   admission: Admission;

@@ -6,7 +6,7 @@ import type { Endpoint } from "../config.ts";
 import type { ErrorShape } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { costNanoUsd, findPrice } from "../usage/pricing.ts";
+import { costNanoUsd } from "../usage/pricing.ts";
 import { adapterFor, exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
 import type { ReportedUsage } from "./openai-compatible.ts";
 import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
@@ -75,7 +75,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         const trusted = plausible(reported, call.requestId, log);
         const counts = trusted ?? { promptTokens: await countTokens(), completionTokens: await estimateCompletionTokens(answer?.text ?? ""), cachedTokens: null, reasoningTokens: null };
         const modelAnswered = answer?.modelAnswered ?? null;
-        const cost = costNanoUsd(findPrice(opts.prices, modelAnswered, route.upstreamModel, model), counts);
+        const cost = costNanoUsd(opts.prices.find([modelAnswered, route.upstreamModel, model], started, route.provider.name), counts);
         const row: UsageRecord = {
           requestId: call.requestId, keyId: call.key.id, modelRequested: model, modelAnswered, provider: route.provider.name, ...counts, costNanoUsd: cost,
           estimated: trusted === undefined, upstreamStatus: status, latencyMs: clock() - started, streamed: stream, createdAt: started, responseId: answer?.responseId ?? null, attempts,

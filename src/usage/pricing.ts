@@ -1,54 +1,92 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
 import type { PriceEntry } from "../providers/config-file.ts";
-import { BUILTIN_PRICES } from "./builtin-prices.ts";
+import { catalogModel, type CatalogHint, type CatalogModel } from "./catalog.ts";
+import { flatPrice, type ModelPrice } from "./price-types.ts";
 
-/** Prices in integer pico-dollars per token, so every cost computation is exact integer arithmetic. */
-export interface ModelPrice {
-  inputPico: number;
-  outputPico: number;
-  cachedInputPico: number;
-  /** Prompt tokens written to the provider's cache (the input price when the list names none). */
-  cacheWritePico: number;
-  /** The model's largest answer, when the price list says (LiteLLM's max_output_tokens). */
-  maxOutputTokens?: number;
-  /** The model's context window, when the price list says (LiteLLM's max_input_tokens). */
-  maxInputTokens?: number;
+export { costNanoUsd, type ModelPrice, type TokenCounts } from "./price-types.ts";
+
+/** A provider as pricing sees it: where it is and which API it speaks. */
+export interface PricedProvider {
+  name: string;
+  type: string;
+  baseUrl: string;
 }
 
-export interface TokenCounts {
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number | null;
-  /** Part of promptTokens written to the provider's prompt cache. */
-  cacheWriteTokens?: number | null;
-}
+/** The catalog provider an upstream type speaks for when its base URL names none (a proxy, a test). */
+const TYPE_PROVIDER: Record<string, string> = { openai: "openai", anthropic: "anthropic" };
+const CACHE_LIMIT = 4096;
+const DATED = /-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
 
-export type PriceTable = Map<string, ModelPrice>;
+/**
+ * Model prices: the embedded catalog, then pricing_file (LiteLLM's JSON), then the config file's [models]:
+ * a later source wins, model by model.
+ */
+export class Prices {
+  private readonly hints = new Map<string, CatalogHint>();
+  private readonly cache = new Map<string, CatalogModel | null>();
 
-const PICO = 1e12;
-
-function fromUsdPerToken(input: number, output: number, cached: number | undefined, cacheWrite?: number): ModelPrice {
-  const toPico = (usd: number) => Math.round(usd * PICO);
-  return { inputPico: toPico(input), outputPico: toPico(output), cachedInputPico: toPico(cached ?? input), cacheWritePico: toPico(cacheWrite ?? input) };
-}
-
-/** Built-in table, then the LiteLLM-format file, then the config file's [models]: later wins, model by model. */
-export function buildPriceTable(configModels: Record<string, PriceEntry> = {}, pricingFile?: string): PriceTable {
-  const table: PriceTable = new Map();
-  for (const [name, [inM, outM, cachedM, writeM]] of Object.entries(BUILTIN_PRICES)) {
-    table.set(name, fromUsdPerToken(inM / 1e6, outM / 1e6, cachedM === undefined ? undefined : cachedM / 1e6, writeM === undefined ? undefined : writeM / 1e6));
+  constructor(
+    private readonly overrides: ReadonlyMap<string, ModelPrice> = new Map(),
+    providers: readonly PricedProvider[] = [],
+  ) {
+    for (const p of providers) this.hints.set(p.name, { baseUrl: p.baseUrl, providerId: TYPE_PROVIDER[p.type] });
   }
-  if (pricingFile) {
-    for (const [name, p] of Object.entries(readLiteLLMPrices(pricingFile))) table.set(name, p);
+
+  /**
+   * The price of the first of `models` (as answered, as routed, as requested) that has one, at `atMs` (some
+   * prices change with the time of day), on `provider`'s list when the catalog knows its address. An
+   * operator's price for any of the names wins over the catalog's for all of them.
+   */
+  find(models: readonly (string | null | undefined)[], atMs = Date.now(), provider?: string): ModelPrice | undefined {
+    for (const m of models) {
+      const own = m && this.override(m);
+      if (own) return own;
+    }
+    for (const m of models) {
+      const hit = m && this.catalog(m, provider)?.at(atMs);
+      if (hit) return hit;
+    }
+    return undefined;
   }
+
+  /** True for a model's exact name in an operator's list or the catalog (a pattern's match is not a name). */
+  has(model: string): boolean {
+    return this.overrides.has(model) || this.catalog(model)?.id === model;
+  }
+
+  /** The operator's own entries (pricing_file and [models]). */
+  overridden(): string[] {
+    return [...this.overrides.keys()];
+  }
+
+  private override(model: string): ModelPrice | undefined {
+    return this.overrides.get(model) ?? this.overrides.get(model.replace(DATED, ""));
+  }
+
+  private catalog(model: string, provider?: string): CatalogModel | undefined {
+    const key = `${provider ?? ""}\n${model}`;
+    let hit = this.cache.get(key);
+    if (hit === undefined) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      hit = catalogModel(model, provider ? this.hints.get(provider) : undefined) ?? null;
+      this.cache.set(key, hit);
+    }
+    return hit ?? undefined;
+  }
+}
+
+/** The operator's prices: the LiteLLM-format file, then the config file's [models] (later wins). */
+export function buildPrices(configModels: Record<string, PriceEntry> = {}, pricingFile: string | undefined, providers: readonly PricedProvider[]): Prices {
+  const overrides = new Map<string, ModelPrice>();
+  if (pricingFile) for (const [name, p] of Object.entries(readLiteLLMPrices(pricingFile))) overrides.set(name, p);
   for (const [name, p] of Object.entries(configModels)) {
-    const price = fromUsdPerToken(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost, p.cache_creation_input_token_cost);
+    const price = flatPrice(p.input_cost_per_token, p.output_cost_per_token, p.cache_read_input_token_cost, p.cache_creation_input_token_cost, "config [models]");
     if (p.max_output_tokens !== undefined) price.maxOutputTokens = p.max_output_tokens;
     if (p.max_input_tokens !== undefined) price.maxInputTokens = p.max_input_tokens;
-    table.set(name, price);
+    overrides.set(name, price);
   }
-  return table;
+  return new Prices(overrides, providers);
 }
 
 /** Reads LiteLLM's model_prices_and_context_window.json; entries without token prices are skipped. */
@@ -65,29 +103,10 @@ export function readLiteLLMPrices(path: string): Record<string, ModelPrice> {
     const e = raw as Record<string, unknown> | null;
     if (name === "sample_spec" || !e || typeof e.input_cost_per_token !== "number" || typeof e.output_cost_per_token !== "number") continue;
     const optional = (v: unknown) => (typeof v === "number" ? v : undefined);
-    out[name] = fromUsdPerToken(e.input_cost_per_token, e.output_cost_per_token, optional(e.cache_read_input_token_cost), optional(e.cache_creation_input_token_cost));
-    if (typeof e.max_output_tokens === "number" && e.max_output_tokens > 0) out[name]!.maxOutputTokens = Math.floor(e.max_output_tokens);
-    if (typeof e.max_input_tokens === "number" && e.max_input_tokens > 0) out[name]!.maxInputTokens = Math.floor(e.max_input_tokens);
+    const price = flatPrice(e.input_cost_per_token, e.output_cost_per_token, optional(e.cache_read_input_token_cost), optional(e.cache_creation_input_token_cost), "pricing_file");
+    if (typeof e.max_output_tokens === "number" && e.max_output_tokens > 0) price.maxOutputTokens = Math.floor(e.max_output_tokens);
+    if (typeof e.max_input_tokens === "number" && e.max_input_tokens > 0) price.maxInputTokens = Math.floor(e.max_input_tokens);
+    out[name] = price;
   }
   return out;
-}
-
-/** Finds a price for the model as answered, as requested, or without a date suffix ("gpt-4o-2024-08-06" -> "gpt-4o"). */
-export function findPrice(table: PriceTable, ...models: (string | null | undefined)[]): ModelPrice | undefined {
-  for (const m of models) {
-    if (!m) continue;
-    const hit = table.get(m) ?? table.get(m.replace(/-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/, ""));
-    if (hit) return hit;
-  }
-  return undefined;
-}
-
-/** Cost in integer nano-dollars (rounded half up from exact pico-dollars); null when the price is unknown. */
-export function costNanoUsd(price: ModelPrice | undefined, t: TokenCounts): number | null {
-  if (!price) return null;
-  const cached = Math.min(t.cachedTokens ?? 0, t.promptTokens);
-  const written = Math.min(t.cacheWriteTokens ?? 0, t.promptTokens - cached);
-  const pico =
-    (t.promptTokens - cached - written) * price.inputPico + cached * price.cachedInputPico + written * price.cacheWritePico + t.completionTokens * price.outputPico;
-  return Math.floor((pico + 500) / 1000);
 }

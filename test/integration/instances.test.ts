@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { promptBound } from "../../src/admission/bound.ts";
 import { formatUsd } from "../../src/admission/money.ts";
-import { buildPriceTable, costNanoUsd, findPrice } from "../../src/usage/pricing.ts";
+import { Prices, costNanoUsd } from "../../src/usage/pricing.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway } from "../helpers/gateway.ts";
 import { startRedis } from "../helpers/redis.ts";
@@ -87,7 +87,7 @@ describe("three servers sharing the request limit through Redis", () => {
       expect(await par.find((r) => r.status === 429)!.json()).toMatchObject({ error: { code: "rate_limit_exceeded", message: expect.stringContaining("5 requests in flight") } });
       // A budget of ten worst cases: exactly ten of a burst of 90 are admitted while they run; then waves of
       // requests that each cost their worst case: the spend never passes the budget.
-      const worst = costNanoUsd(findPrice(buildPriceTable(), "gpt-4o"), { promptTokens: promptBound(body), completionTokens: 100, cachedTokens: 0 })!;
+      const worst = costNanoUsd(new Prices().find(["gpt-4o"]), { promptTokens: promptBound(body), completionTokens: 100, cachedTokens: 0 })!;
       const budgetKey = await a.createKey("shared-budget", 100_000, ["--budget", (10 * worst / 1e9).toFixed(9)]);
       const burst10 = await burst(budgetKey.key);
       expect(burst10.filter((r) => r.status === 200)).toHaveLength(10);

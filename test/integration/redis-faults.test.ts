@@ -6,7 +6,7 @@ import { SQL } from "bun";
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { promptBound, worstCostNano } from "../../src/admission/bound.ts";
 import { formatUsd } from "../../src/admission/money.ts";
-import { buildPriceTable, findPrice } from "../../src/usage/pricing.ts";
+import { Prices } from "../../src/usage/pricing.ts";
 import { completion, sseResponse, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -109,7 +109,7 @@ describe.each(["sqlite", "postgres"] as const)("three servers on %s + Redis", (s
       const body = { model: "gpt-4o", max_tokens: 100, stream: true, messages: [{ role: "user", content: "a long story" }] };
       // What each request reserves, and what the upstream then bills: exactly its worst case.
       const sent = JSON.stringify(body);
-      const perRequest = worstCostNano([findPrice(buildPriceTable(), "gpt-4o")!], promptBound(sent), 100);
+      const perRequest = worstCostNano([new Prices().find(["gpt-4o"])!], promptBound(sent), 100);
       const budget = 30 * perRequest;
       const { id, key } = await servers[0]!.createKey("budget-30", 100_000, ["--budget", formatUsd(budget), "--budget-period", "total"]);
       const usage = { prompt_tokens: promptBound(sent), completion_tokens: 100, total_tokens: promptBound(sent) + 100 };

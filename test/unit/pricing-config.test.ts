@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { loadServerConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";
 import { createRouter } from "../../src/providers/router.ts";
-import { buildPriceTable, costNanoUsd, findPrice } from "../../src/usage/pricing.ts";
+import { Prices, costNanoUsd } from "../../src/usage/pricing.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const dir = tempDir();
@@ -31,7 +31,7 @@ describe("config file", () => {
       { LOCAL_KEY: "local-secret" },
     );
     expect(c.providers).toEqual([{ name: "local", type: "openai", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "local-secret", models: ["llama*"], endpoints: ["chat", "responses", "embeddings", "messages"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
-    expect(c.prices.get("llama3.1")).toEqual({ inputPico: 200_000, outputPico: 600_000, cachedInputPico: 200_000, cacheWritePico: 200_000 });
+    expect(c.prices.find(["llama3.1"])).toMatchObject({ inputPico: 200_000, outputPico: 600_000, cachedInputPico: 200_000, cacheWritePico: 200_000, source: "config [models]" });
     const d = loadServerConfig({}, { OPENAI_API_KEY: "k" });
     expect(d.providers).toEqual([{ name: "openai", type: "openai", baseUrl: "https://api.openai.com/v1", apiKey: "k", models: ["*"], endpoints: ["chat", "responses", "embeddings", "messages"], maxRetries: 2, retryMaxWaitMs: 10_000 }]);
   });
@@ -64,10 +64,12 @@ describe("config file", () => {
       }),
     );
     const c = load(`pricing_file = "litellm.json"\n[models."gpt-4o"]\ninput_cost_per_token = 0.000001\noutput_cost_per_token = 0.000002\n`);
-    expect(c.prices.get("my-model")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 100_000, cacheWritePico: 1_000_000 });
-    expect(c.prices.get("gpt-4o")).toEqual({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 1_000_000, cacheWritePico: 1_000_000 });
-    expect(c.prices.has("image-model")).toBe(false);
-    expect(c.prices.has("sample_spec")).toBe(false);
+    expect(c.prices.find(["my-model"])).toMatchObject({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 100_000, cacheWritePico: 1_000_000, source: "pricing_file" });
+    expect(c.prices.find(["gpt-4o"])).toMatchObject({ inputPico: 1_000_000, outputPico: 2_000_000, cachedInputPico: 1_000_000, cacheWritePico: 1_000_000, source: "config [models]" });
+    // pricing_file's price beats the catalog's for the dated name too
+    expect(c.prices.find(["gpt-4o-2024-08-06"])?.source).toBe("config [models]");
+    expect(c.prices.find(["image-model"])).toBeUndefined();
+    expect(c.prices.overridden().sort()).toEqual(["gpt-4o", "my-model"]);
   });
 });
 
@@ -120,7 +122,8 @@ describe("provider types and routes", () => {
 });
 
 describe("pricing", () => {
-  const table = buildPriceTable();
+  const table = new Prices();
+  const findPrice = (t: Prices, ...models: string[]) => t.find(models);
   test("costs are exact integer nano-dollars, cached tokens at the cache price", () => {
     const gpt4o = findPrice(table, "gpt-4o-2024-08-06")!;
     expect(costNanoUsd(gpt4o, { promptTokens: 1200, completionTokens: 300, cachedTokens: 200 })).toBe(5_750_000);
@@ -147,9 +150,9 @@ describe("pricing", () => {
     expect(one).toBe(1900); // 7 * 100 + 3 * 400 nano-dollars
   });
 
-  test("lookup: answered model, then requested, then without a date suffix; unknown is undefined", () => {
-    expect(findPrice(table, "nonexistent", "gpt-4o")).toBe(table.get("gpt-4o"));
-    expect(findPrice(table, "claude-3-5-sonnet-20241022")).toBe(table.get("claude-3-5-sonnet"));
+  test("lookup: answered model, then requested, dated names as their model; unknown is undefined", () => {
+    expect(findPrice(table, "nonexistent", "gpt-4o")).toBe(findPrice(table, "gpt-4o"));
+    expect(findPrice(table, "claude-3-5-sonnet-20241022")?.source).toEndWith("anthropic/claude-3-5-sonnet");
     expect(findPrice(table, "my-own-model")).toBeUndefined();
   });
 });
