@@ -111,6 +111,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxUpstreamBytes: config.maxUpstreamBytes,
     maxOutputTokens: (model: string) => config.prices.find([model])?.maxOutputTokens ?? config.defaultMaxOutputTokens,
+    outputLimit: (model: string) => config.prices.find([model])?.maxOutputTokens,
     log,
   };
   const app = createApp({

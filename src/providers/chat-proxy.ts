@@ -91,7 +91,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
         candidates,
         router: opts.route,
         model: chatReq.model,
-        ctx: { text: sent, body: chatReq.body, stream: chatReq.stream, wantsUsage: chatReq.wantsUsage, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers },
+        ctx: { text: sent, body: chatReq.body, stream: chatReq.stream, wantsUsage: chatReq.wantsUsage, maxOutputTokens: opts.maxOutputTokens, outputLimit: opts.outputLimit, customerHeaders: req.headers },
         requestId: call.requestId,
         timeoutMs: opts.upstreamTimeoutMs,
         clientSignal: chatReq.stream ? req.signal : undefined,

@@ -23,6 +23,7 @@ export interface ProxyDeps {
   maxUpstreamBytes: number;
   /** A model's largest answer (the price list's, else the default): for APIs that require a limit. */
   maxOutputTokens: (model: string) => number;
+  outputLimit: (model: string) => number | undefined;
   clock?: () => number;
   log?: (line: string) => void;
 }

@@ -91,7 +91,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       try {
         ex = await exchange({
           endpoint: surface.endpoint, candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs, clientSignal: stream ? req.signal : undefined,
-          ctx: { text: forwarded, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, customerHeaders: req.headers },
+          ctx: { text: forwarded, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, outputLimit: opts.outputLimit, customerHeaders: req.headers },
           report: call.report,
         });
       } catch (err) {

@@ -34,6 +34,7 @@ beforeAll(async () => {
       `[[providers]]\nname = "claude-misconfigured"\ntype = "anthropic"\nbase_url = "${claude.url}"\napi_key_env = "BAD_KEY"\nmodels = ["claude-bad-*"]\n`,
       `[[providers]]\nname = "claude"\ntype = "anthropic"\nbase_url = "${claude.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["claude-*"]\n`,
       `[[providers]]\nname = "oai"\nbase_url = "${openaiUpstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["gpt-*"]\n`,
+      `[models."gpt-4.1-nano"]\ninput_cost_per_token = 0.0000001\noutput_cost_per_token = 0.0000004\nmax_output_tokens = 16384\n`,
     ].join("\n"),
   });
   key = await gw.createKey("claude-coder");
@@ -184,6 +185,15 @@ describe("POST /v1/messages to an OpenAI-compatible provider (translated, what C
     expect(sent.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
     expect(sent.body).toMatchObject({ model: "gpt-4o-mini", max_tokens: 100, messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Say hello" }] });
     expect(lastRow()).toMatchObject({ provider: "oai", prompt_tokens: 1200, cached_tokens: 200, completion_tokens: 300, cost_nano_usd: GPT_MINI_COST, estimated: 0 });
+  });
+
+  test("Claude Code's max_tokens 32,000: lowered to a model's known output limit, sent as max_completion_tokens to reasoning models", async () => {
+    await anthropic().messages.stream({ model: "gpt-4.1-nano", max_tokens: 32_000, messages: [{ role: "user", content: "hi" }] }).finalMessage();
+    expect(openaiUpstream.received.at(-1)!.body).toMatchObject({ model: "gpt-4.1-nano", max_tokens: 16_384 });
+    await anthropic().messages.stream({ model: "gpt-5.1-codex", max_tokens: 32_000, messages: [{ role: "user", content: "hi" }] }).finalMessage();
+    const sent = openaiUpstream.received.at(-1)!.body;
+    expect(sent).toMatchObject({ model: "gpt-5.1-codex", max_completion_tokens: 32_000 });
+    expect(sent.max_tokens).toBeUndefined();
   });
 
   test("streamed: Anthropic events from the chunks, text and usage; tools and tool results translated upstream", async () => {

@@ -37,7 +37,7 @@ function toolChoice(choice: unknown): unknown {
  * An Anthropic message request as a chat completions request for `model`. Server tools (web search,
  * code execution: tools with a `type` other than "custom") have no chat equivalent and are left out.
  */
-export function messagesToChatRequest(body: Obj, model: string, stream: boolean): Obj {
+export function messagesToChatRequest(body: Obj, model: string, stream: boolean, outputLimit?: number): Obj {
   const messages: Obj[] = [];
   const system = blocksText(body.system);
   if (system) messages.push({ role: "system", content: system });
@@ -67,7 +67,8 @@ export function messagesToChatRequest(body: Obj, model: string, stream: boolean)
     if (parts.length > 0) messages.push({ role: "user", content: parts.every((p) => p.type === "text") ? parts.map((p) => p.text).join("") : parts });
   }
   const out: Obj = { model, messages };
-  if (body.max_tokens !== undefined) out[chatCapField(model)] = body.max_tokens;
+  // Claude Code asks 32,000 of any model; an OpenAI model with a smaller known limit would refuse it.
+  if (body.max_tokens !== undefined) out[chatCapField(model)] = typeof body.max_tokens === "number" && outputLimit !== undefined ? Math.min(body.max_tokens, outputLimit) : body.max_tokens;
   if (stream) Object.assign(out, { stream: true, stream_options: { include_usage: true } });
   for (const k of ["temperature", "top_p"] as const) if (body[k] !== undefined) out[k] = body[k];
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences;

@@ -24,7 +24,7 @@ export const openai: UpstreamType = {
     embeddings: { path: "/embeddings", body: withModel },
     messages: {
       path: "/chat/completions",
-      body: (ctx) => JSON.stringify(messagesToChatRequest(ctx.body, ctx.upstreamModel, ctx.stream)),
+      body: (ctx) => JSON.stringify(messagesToChatRequest(ctx.body, ctx.upstreamModel, ctx.stream, ctx.outputLimit(ctx.upstreamModel))),
       answer: chatCompletionToMessage,
       events: (upstream, context) => transformEvents(upstream, chatEventsToMessages(context?.promptTokens)),
       countsPrompt: true,

@@ -16,6 +16,8 @@ export interface CallContext {
   wantsUsage: boolean;
   /** A model's answer size limit, for an API that requires one when the request sets none. */
   maxOutputTokens: (model: string) => number;
+  /** A model's answer size limit when the operator's price list states one: a larger cap is lowered to it. */
+  outputLimit: (model: string) => number | undefined;
   /** The customer's request headers (API version and beta flags are forwarded where the API has them). */
   customerHeaders: Headers;
 }
