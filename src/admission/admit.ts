@@ -93,7 +93,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
       result = await counters.admit(key.limits, { tokens: counted + unseen + output, costNanoUsd: bound.costNanoUsd }, clock());
     }
     if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
-    if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()));
+    if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()), { costNanoUsd: bound.costNanoUsd, output });
     const enforced = tpmLimit !== null || budgetNanoUsd !== null;
     return {
       settle: result.ticket.settle,
@@ -179,20 +179,32 @@ function snapshotHeaders(s: KeySnapshot): Record<string, string> {
   return h;
 }
 
-function refusal(r: Refusal, key: VerifiedKey, s: KeySnapshot): ApiError {
-  const err = refusalError(r, key, s);
+/** What the refused request could have cost at most, and the output tokens that bound counts. */
+interface Asked {
+  costNanoUsd: number;
+  output: number;
+}
+
+function refusal(r: Refusal, key: VerifiedKey, s: KeySnapshot, asked: Asked): ApiError {
+  const err = refusalError(r, key, s, asked);
   err.reason = r.reason === "tpm_never_fits" ? "tpm" : r.reason;
   return err;
 }
 
-function refusalError(r: Refusal, key: VerifiedKey, s: KeySnapshot): ApiError {
+function refusalError(r: Refusal, key: VerifiedKey, s: KeySnapshot, asked: Asked): ApiError {
   switch (r.reason) {
     case "budget_exhausted": {
       const b = s.budget!;
       const when = b.periodEnd === null ? "It does not reset." : `It resets at ${new Date(b.periodEnd).toISOString()}.`;
+      const left = Math.max(0, b.limitNano - b.spentNano);
+      // A coding agent asks the model's whole output (Claude Code: 32,000-128,000 tokens): say what to lower.
+      const why =
+        left === 0
+          ? `is used up ($${formatUsd(b.spentNano)} spent).`
+          : `has $${formatUsd(left)} left, and this request may cost up to $${formatUsd(asked.costNanoUsd)} (its prompt and up to ${asked.output} output tokens). Ask for fewer output tokens (max_tokens; Claude Code: CLAUDE_CODE_MAX_OUTPUT_TOKENS) or ask for a larger budget.`;
       return new ApiError(
         429,
-        `This API key's budget of $${formatUsd(b.limitNano)} (${b.period}) is used up or too small for this request: $${formatUsd(b.spentNano)} spent. ${when}`,
+        `This API key's budget of $${formatUsd(b.limitNano)} (${b.period}) ${why} ${when}`,
         "insufficient_quota",
         "insufficient_quota",
         null,
