@@ -79,6 +79,8 @@ export interface ServerConfig extends BaseConfig {
   maxUpstreamBytes: number;
   /** A model's context window when the price list names none (bounds input the gateway cannot see). */
   defaultMaxInputTokens: number;
+  /** Web searches a request of a key with a budget or token limit may make when it sets no cap. */
+  defaultMaxToolCalls: number;
   /** Closes a connection that sends nothing for this long (keep-alive idle, or a stalled request). */
   idleTimeoutMs: number;
   /** A request body must arrive within this long after its headers. */
@@ -182,6 +184,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model,
     defaultMaxOutputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_OUTPUT_TOKENS", file.default_max_output_tokens ?? 4096, 1),
     defaultMaxInputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_INPUT_TOKENS", file.default_max_input_tokens ?? 1_000_000, 1),
+    defaultMaxToolCalls: intSetting(env, "GATEWAY_DEFAULT_MAX_TOOL_CALLS", file.default_max_tool_calls ?? 3, 0),
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),

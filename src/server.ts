@@ -112,6 +112,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     maxUpstreamBytes: config.maxUpstreamBytes,
     maxOutputTokens: (model: string) => config.prices.find([model])?.maxOutputTokens ?? config.defaultMaxOutputTokens,
     outputLimit: (model: string) => config.prices.find([model])?.maxOutputTokens,
+    defaultMaxToolCalls: config.defaultMaxToolCalls,
     log,
   };
   const app = createApp({

@@ -38,6 +38,8 @@ export interface AdmissionRequest {
   opaqueInput?: boolean;
   /** Counts the prompt's tokens with the tokenizer (default: chat messages). */
   countTokens?: () => Promise<number>;
+  /** Web searches the request may make (capped on the wire): each is priced and may read a context window. */
+  webSearches?: number;
 }
 
 /** An admitted request's hold on the counters, and the worst case it was admitted with. */
@@ -80,9 +82,15 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     const requested = requestedOutputCap(req.body);
     const perAnswer = req.outputTokens ?? requested ?? price?.maxOutputTokens ?? defaultMaxOutputTokens;
     const output = perAnswer * answersOf(req.body);
-    const prompt = promptBound(req.text, price?.maxInputTokens ?? defaultMaxInputTokens, req.hiddenPromptTokens ?? 0, req.opaqueInput);
+    const searches = req.webSearches ?? 0;
+    const window = price?.maxInputTokens ?? defaultMaxInputTokens;
+    // After each search the provider samples the model again, reading up to its whole context window.
+    const prompt = promptBound(req.text, window, req.hiddenPromptTokens ?? 0, req.opaqueInput) + searches * window;
     const priced = [price, ...(req.fallbackModels ?? []).map((m) => prices.find([m], now))].filter((p) => p !== undefined);
-    const bound: Estimate = { tokens: prompt + output, costNanoUsd: worstCostNano(priced, prompt, output) };
+    if (searches > 0 && budgetNanoUsd !== null && priced.some((p) => p.webSearchPico === undefined)) {
+      throw new ApiError(403, `The model '${req.model}' has no known price per web search, and this API key has a budget: the search could never be charged.`, "invalid_request_error", "tool_not_priced", "tools");
+    }
+    const bound: Estimate = { tokens: prompt + output, costNanoUsd: worstCostNano(priced, prompt, output, searches) };
     let result = await counters.admit(key.limits, bound, clock());
     // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
     // them with the tokenizer (plus what it cannot see: images, files, stored input); the budget keeps

@@ -52,10 +52,10 @@ export function answersOf(body: Record<string, unknown>): number {
  * The largest cost of `prompt` and `output` tokens under any of `prices` (the routed model and its
  * fallbacks): each prompt token at the dearest input price (cache writes cost more than plain input).
  */
-export function worstCostNano(prices: ModelPrice[], prompt: number, output: number): number {
+export function worstCostNano(prices: ModelPrice[], prompt: number, output: number, webSearches = 0): number {
   let worst = 0;
   for (const p of prices) {
-    const pico = prompt * p.worst.inputPico + output * p.worst.outputPico + p.worst.requestPico;
+    const pico = prompt * p.worst.inputPico + output * p.worst.outputPico + p.worst.requestPico + webSearches * (p.webSearchPico ?? 0);
     worst = Math.max(worst, Math.floor((pico + 500) / 1000));
   }
   return worst;

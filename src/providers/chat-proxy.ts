@@ -2,7 +2,8 @@ import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimat
 import { costNanoUsd } from "../usage/pricing.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
 import type { AdmissionTicket } from "../admission/admit.ts";
-import { chargeRow, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
+import { chargeRow, withOutputCap } from "./bounded.ts";
+import { boundServerTools } from "./server-tools.ts";
 import { chatCapField } from "./translate/output-cap.ts";
 import { readBody } from "../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
@@ -38,7 +39,7 @@ export function createChatProxy(opts: ChatProxyOptions) {
     if (call.report) call.report.modelRequested = chatReq.model;
     const candidates = routeFor(opts.route, chatReq.model, "chat");
     const first = candidates[0]!;
-    refuseUnboundedTools(call.key, "chat", chatReq.body);
+    boundServerTools(call.key, "chat", chatReq.body, 0);
     const fallbackModels = candidates.length > 1 ? candidates.slice(1).map((c) => c.upstreamModel) : undefined;
     const ticket = await opts.admission.admit(call.key, { model: chatReq.model, upstreamModel: first.upstreamModel, provider: first.provider.name, fallbackModels, body: chatReq.body, text: sent }, call.headers);
     if (ticket.outputCap !== null) ({ body: chatReq.body, text: sent } = withOutputCap(chatReq.body, sent, ticket, chatCapField(first.upstreamModel)));

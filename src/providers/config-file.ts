@@ -57,6 +57,7 @@ export const ConfigFileSchema = t.Object(
     default_model: t.Optional(t.String({ minLength: 1 })),
     default_max_output_tokens: t.Optional(t.Integer({ minimum: 1 })),
     default_max_input_tokens: t.Optional(t.Integer({ minimum: 1 })),
+    default_max_tool_calls: t.Optional(t.Integer({ minimum: 0 })),
     max_body_bytes: t.Optional(t.Integer({ minimum: 1 })),
     /** Client addresses from X-Forwarded-For (only behind a proxy that sets it). */
     trust_proxy: t.Optional(t.Boolean()),

@@ -20,7 +20,8 @@ export function readAnthropicUsage(value: unknown): ReportedUsage | undefined {
   if (input === null || output === null || read === null || written === null) {
     return { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null, suspect: JSON.stringify({ input_tokens: u.input_tokens, output_tokens: u.output_tokens }).slice(0, 200) };
   }
-  return { promptTokens: input! + read! + written!, completionTokens: output!, cachedTokens: read!, reasoningTokens: null, cacheWriteTokens: written! };
+  const searches = count((u.server_tool_use as Record<string, unknown> | null | undefined)?.web_search_requests) ?? 0;
+  return { promptTokens: input! + read! + written!, completionTokens: output!, cachedTokens: read!, reasoningTokens: null, cacheWriteTokens: written!, ...(searches > 0 ? { webSearches: searches } : {}) };
 }
 
 export function anthropicErrorEvent(message: string, type = "api_error"): string {

@@ -6,6 +6,8 @@ export interface ReportedUsage {
   reasoningTokens: number | null;
   /** Part of promptTokens written to the provider's prompt cache. */
   cacheWriteTokens?: number | null;
+  /** Web searches the provider ran (billed per call). */
+  webSearches?: number;
   /** Set when the upstream sent a usage object whose counts cannot be believed (what it sent). */
   suspect?: string;
 }

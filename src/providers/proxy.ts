@@ -24,6 +24,8 @@ export interface ProxyDeps {
   /** A model's largest answer (the price list's, else the default): for APIs that require a limit. */
   maxOutputTokens: (model: string) => number;
   outputLimit: (model: string) => number | undefined;
+  /** Web searches a request of a limited key may make when it sets no cap (max_tool_calls, max_uses). */
+  defaultMaxToolCalls: number;
   clock?: () => number;
   log?: (line: string) => void;
 }

@@ -15,11 +15,14 @@ export function readResponsesUsage(response: Record<string, unknown> | undefined
   if (input === null || output === null) {
     return { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null, suspect: JSON.stringify({ input_tokens: u.input_tokens, output_tokens: u.output_tokens }).slice(0, 200) };
   }
+  const items = response?.output;
+  const webSearches = Array.isArray(items) ? items.filter((o) => (o as { type?: unknown } | null)?.type === "web_search_call").length : 0;
   return {
     promptTokens: input,
     completionTokens: output,
     cachedTokens: count((u.input_tokens_details as Record<string, unknown> | undefined)?.cached_tokens),
     reasoningTokens: count((u.output_tokens_details as Record<string, unknown> | undefined)?.reasoning_tokens),
+    ...(webSearches > 0 ? { webSearches } : {}),
   };
 }
 

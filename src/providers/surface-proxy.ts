@@ -13,7 +13,8 @@ import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
 import { routeFor } from "./router.ts";
-import { chargeRow, refuseUnboundedTools, withOutputCap } from "./bounded.ts";
+import { chargeRow, withOutputCap } from "./bounded.ts";
+import { boundServerTools } from "./server-tools.ts";
 import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
 
@@ -57,16 +58,17 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
     if (call.report) call.report.modelRequested = model;
     const candidates = routeFor(opts.route, model, surface.endpoint);
     let route = candidates[0]!;
-    if (surface.endpoint !== "embeddings") refuseUnboundedTools(call.key, surface.endpoint, parsed.body);
+    const tools = surface.endpoint === "embeddings" ? { calls: 0 } : boundServerTools(call.key, surface.endpoint, parsed.body, opts.defaultMaxToolCalls);
+    const asked = tools.body ? { body: tools.body, text: JSON.stringify(tools.body) } : { body: parsed.body, text: sent };
     const hidden = surface.hiddenInput ? await surface.hiddenInput(parsed.body, call) : { tokens: 0, opaque: false };
     const countTokens = () => surface.countPromptTokens(parsed.body);
     const fallbackModels = candidates.length > 1 ? candidates.slice(1).map((c) => c.upstreamModel) : undefined;
     const ticket = await opts.admission.admit(
       call.key,
-      { model, upstreamModel: route.upstreamModel, provider: route.provider.name, fallbackModels, body: parsed.body, text: sent, countTokens, outputTokens: surface.outputTokens, hiddenPromptTokens: hidden.tokens, opaqueInput: hidden.opaque },
+      { model, upstreamModel: route.upstreamModel, provider: route.provider.name, fallbackModels, body: asked.body, text: asked.text, countTokens, outputTokens: surface.outputTokens, hiddenPromptTokens: hidden.tokens, opaqueInput: hidden.opaque, webSearches: tools.calls },
       call.headers,
     );
-    const { body, text: forwarded } = surface.capField ? withOutputCap(parsed.body, sent, ticket, surface.capField) : { body: parsed.body, text: sent };
+    const { body, text: forwarded } = surface.capField ? withOutputCap(asked.body, asked.text, ticket, surface.capField) : asked;
     let streaming = false;
     try {
       const started = clock();

@@ -123,9 +123,13 @@ function toPrice(p: CatalogPrice, source: string, limits: Partial<ModelPrice>): 
   const tiers = [...starts].sort((a, b) => a - b).map((above) => ({ above, rates: ratesAt(above + 1) }));
   const thresholds = [0, ...tiers.map((t) => t.above + 1)];
   const dearest = (keys: string[]) => Math.max(0, ...thresholds.flatMap((n) => keys.map((k) => Math.round((valueAt(p[k], n) ?? 0) * PICO_PER_USD_PER_MTOK))));
-  const requestPico = Math.round(((p.requests_kcount as number | undefined) ?? 0) * 1e9);
+  // Per 1,000 calls in USD: pico-dollars per call.
+  const perCall = (key: string) => (typeof p[key] === "number" ? Math.round((p[key] as number) * 1e9) : undefined);
+  const requestPico = perCall("requests_kcount") ?? 0;
+  const webSearchPico = perCall("web_searches_kcount");
   return {
     ...ratesAt(0),
+    ...(webSearchPico !== undefined ? { webSearchPico } : {}),
     ...(tiers.length > 0 ? { tiers } : {}),
     ...(requestPico > 0 ? { requestPico } : {}),
     worst: { inputPico: dearest(INPUT_KEYS), outputPico: dearest(OUTPUT_KEYS), requestPico },

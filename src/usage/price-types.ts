@@ -19,6 +19,8 @@ export interface ModelPrice extends Rates {
   tiers?: readonly { above: number; rates: Rates }[];
   /** A price per request on top of the tokens. */
   requestPico?: number;
+  /** A price per web search the provider runs (tools billed per call). */
+  webSearchPico?: number;
   /** The dearest a prompt token, an answer token and a request can cost (every tier, time of day, modality). */
   worst: { inputPico: number; outputPico: number; requestPico: number };
   /** The model's largest answer, when the price list says. */
@@ -35,6 +37,8 @@ export interface TokenCounts {
   cachedTokens: number | null;
   /** Part of promptTokens written to the provider's prompt cache. */
   cacheWriteTokens?: number | null;
+  /** Web searches the provider ran for the request (billed per call). */
+  webSearches?: number | null;
 }
 
 /** A flat price from USD per token (LiteLLM's and the config file's unit). */
@@ -54,10 +58,13 @@ export function ratesFor(price: ModelPrice, promptTokens: number): Rates {
 /** Cost in integer nano-dollars (rounded half up from exact pico-dollars); null when the price is unknown. */
 export function costNanoUsd(price: ModelPrice | undefined, t: TokenCounts): number | null {
   if (!price) return null;
+  const searches = t.webSearches ?? 0;
+  // Searches without a price would make the cost a fake figure: unpriced instead.
+  if (searches > 0 && price.webSearchPico === undefined) return null;
   const r = ratesFor(price, t.promptTokens);
   const cached = Math.min(t.cachedTokens ?? 0, t.promptTokens);
   const written = Math.min(t.cacheWriteTokens ?? 0, t.promptTokens - cached);
   const pico =
-    (t.promptTokens - cached - written) * r.inputPico + cached * r.cachedInputPico + written * r.cacheWritePico + t.completionTokens * r.outputPico + (price.requestPico ?? 0);
+    (t.promptTokens - cached - written) * r.inputPico + cached * r.cachedInputPico + written * r.cacheWritePico + t.completionTokens * r.outputPico + (price.requestPico ?? 0) + searches * (price.webSearchPico ?? 0);
   return Math.floor((pico + 500) / 1000);
 }

@@ -17,19 +17,38 @@ export interface FakeAnthropic {
 
 const event = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
-/** Whether to answer with a tool call: tools were offered and the conversation does not end with a tool result. */
+/** A prompt with this in it, and a web search tool offered, makes the fake search once. */
+export const ANTHROPIC_SEARCH_PROMPT = "search the web";
+/** What a search adds: results read as input, and the count Anthropic reports in server_tool_use. */
+export const ANTHROPIC_SEARCH_USAGE = { input_tokens: 7030, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 40, server_tool_use: { web_search_requests: 1 } };
+
+const serverTool = (t: { type?: string }) => t.type !== undefined && t.type !== "custom";
+
+/** Whether to answer with a tool call: client tools were offered and the conversation does not end with a tool result. */
 function wantsTool(body: Record<string, unknown>): { name: string } | undefined {
-  const tools = body.tools as { name: string }[] | undefined;
+  const tools = (body.tools as { name: string; type?: string }[] | undefined)?.filter((t) => !serverTool(t));
   const last = (body.messages as { content: unknown }[] | undefined)?.at(-1)?.content;
   const answered = Array.isArray(last) && last.some((b: { type?: string }) => b.type === "tool_result");
   return tools && tools.length > 0 && !answered ? tools[0] : undefined;
 }
 
+function searches(body: Record<string, unknown>): boolean {
+  const tools = (body.tools as { type?: string; max_uses?: number }[] | undefined) ?? [];
+  return tools.some((t) => t.type?.startsWith("web_search") && t.max_uses !== 0) && JSON.stringify(body.messages ?? "").includes(ANTHROPIC_SEARCH_PROMPT);
+}
+
 function message(body: Record<string, unknown>) {
   const tool = wantsTool(body);
-  const content: Record<string, unknown>[] = [{ type: "text", text: ANTHROPIC_TEXT.join("") }];
+  const search = searches(body);
+  const content: Record<string, unknown>[] = search
+    ? [
+        { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: { query: "weather" } },
+        { type: "web_search_tool_result", tool_use_id: "srvtoolu_1", content: [{ type: "web_search_result", url: "https://example.com", title: "Weather", encrypted_content: "x", page_age: null }] },
+      ]
+    : [];
+  content.push({ type: "text", text: ANTHROPIC_TEXT.join("") });
   if (tool) content.push({ type: "tool_use", id: "toolu_fake1", name: tool.name, input: TOOL_INPUT });
-  return { id: "msg_fake1", type: "message", role: "assistant", model: `${String(body.model)}-20250929`, content, stop_reason: tool ? "tool_use" : "end_turn", stop_sequence: null, usage: ANTHROPIC_USAGE };
+  return { id: "msg_fake1", type: "message", role: "assistant", model: `${String(body.model)}-20250929`, content, stop_reason: tool ? "tool_use" : "end_turn", stop_sequence: null, usage: search ? ANTHROPIC_SEARCH_USAGE : ANTHROPIC_USAGE };
 }
 
 function stream(body: Record<string, unknown>): string[] {
@@ -37,7 +56,7 @@ function stream(body: Record<string, unknown>): string[] {
   const tool = wantsTool(body);
   const args = JSON.stringify(TOOL_INPUT);
   return [
-    event("message_start", { message: { ...done, content: [], stop_reason: null, usage: { ...ANTHROPIC_USAGE, output_tokens: 1 } } }),
+    event("message_start", { message: { ...done, content: [], stop_reason: null, usage: { ...done.usage, output_tokens: 1, server_tool_use: undefined } } }),
     event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
     event("ping", {}),
     ...ANTHROPIC_TEXT.map((text) => event("content_block_delta", { index: 0, delta: { type: "text_delta", text } })),
@@ -50,7 +69,7 @@ function stream(body: Record<string, unknown>): string[] {
           event("content_block_stop", { index: 1 }),
         ]
       : []),
-    event("message_delta", { delta: { stop_reason: done.stop_reason, stop_sequence: null }, usage: { output_tokens: ANTHROPIC_USAGE.output_tokens } }),
+    event("message_delta", { delta: { stop_reason: done.stop_reason, stop_sequence: null }, usage: { output_tokens: done.usage.output_tokens, ...("server_tool_use" in done.usage ? { server_tool_use: done.usage.server_tool_use } : {}) } }),
     event("message_stop", {}),
   ];
 }

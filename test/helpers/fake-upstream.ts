@@ -91,16 +91,28 @@ export const UPSTREAM_MODELS = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small
 
 export const RESPONSES_USAGE = { input_tokens: 40, input_tokens_details: { cached_tokens: 10 }, output_tokens: 12, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 52 };
 
+/** A prompt with this in it, and a web_search tool offered, makes the fake search the web once. */
+export const SEARCH_PROMPT = "search the web";
+/** What a search adds: the results read by a second sampling (billed as input) and one web_search_call item. */
+export const SEARCH_USAGE = { input_tokens: 9040, input_tokens_details: { cached_tokens: 10 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 9070 };
+
+function searches(body: Record<string, unknown>): boolean {
+  const tools = Array.isArray(body.tools) ? (body.tools as { type?: string }[]) : [];
+  return tools.some((t) => t.type?.startsWith("web_search")) && JSON.stringify(body.input ?? "").includes(SEARCH_PROMPT) && body.max_tool_calls !== 0;
+}
+
 /** A Responses API object as OpenAI answers it. */
 export function responseObject(body: Record<string, unknown>, id: string, status = "completed") {
+  const message = { type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "Hello from responses.", annotations: [] }] };
+  const search = searches(body);
   return {
     id,
     object: "response",
     created_at: 1_700_000_000,
     status,
     model: `${String(body.model)}-2025-01-01`,
-    output: [{ type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "Hello from responses.", annotations: [] }] }],
-    usage: status === "completed" ? RESPONSES_USAGE : null,
+    output: search ? [{ type: "web_search_call", id: "ws_1", status: "completed", action: { type: "search", query: "weather" } }, message] : [message],
+    usage: status === "completed" ? (search ? SEARCH_USAGE : RESPONSES_USAGE) : null,
   };
 }
 
@@ -123,10 +135,19 @@ function responsesHandler(body: Record<string, unknown>, req: Request): Response
   storedResponses.set(done.id, done);
   if (body.stream !== true) return Response.json({ ...done, output_text: "Hello from responses." });
   const ev = (type: string, data: Record<string, unknown>, n: number) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n, ...data })}\n\n`;
+  // OpenAI's order: the item and its content part are announced before the deltas (Codex reads them).
+  const message = done.output.at(-1)!;
+  const at = done.output.length - 1;
+  const part = { type: "output_text", text: "", annotations: [] };
   const events = [
-    ev("response.created", { response: { ...responseObject(body, done.id, "in_progress") } }, 0),
-    ...["Hello", " from", " responses."].map((delta, i) => ev("response.output_text.delta", { item_id: "msg_1", output_index: 0, content_index: 0, delta }, i + 1)),
-    ev("response.completed", { response: done }, 4),
+    ev("response.created", { response: { ...responseObject(body, done.id, "in_progress"), output: [] } }, 0),
+    ev("response.output_item.added", { output_index: at, item: { ...message, status: "in_progress", content: [] } }, 1),
+    ev("response.content_part.added", { item_id: "msg_1", output_index: at, content_index: 0, part }, 2),
+    ...["Hello", " from", " responses."].map((delta, i) => ev("response.output_text.delta", { item_id: "msg_1", output_index: at, content_index: 0, delta }, i + 3)),
+    ev("response.output_text.done", { item_id: "msg_1", output_index: at, content_index: 0, text: "Hello from responses." }, 6),
+    ev("response.content_part.done", { item_id: "msg_1", output_index: at, content_index: 0, part: { ...part, text: "Hello from responses." } }, 7),
+    ev("response.output_item.done", { output_index: at, item: message }, 8),
+    ev("response.completed", { response: done }, 9),
   ];
   return sseResponse(events);
 }

@@ -173,9 +173,13 @@ describe("tools the provider bills per call", () => {
     const { key } = await budgeted("tools", "5");
     const free = (await gw.createKey("tools-free")).key;
     const search = { model: "gpt-test", input: "news?", tools: [{ type: "web_search" }] };
-    let res = await post("/v1/responses", key, search);
+    let res = await post("/v1/responses", key, { ...search, tools: [{ type: "code_interpreter", container: { type: "auto" } }, { type: "web_search" }] });
     expect(res.status).toBe(403);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("tool_not_bounded");
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "tool_not_bounded", message: expect.stringContaining("bills code_interpreter per call") });
+    // Web search is bounded (web-search.test.ts), but only for a model whose price list prices a search.
+    res = await post("/v1/responses", key, search);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("tool_not_priced");
     res = await post("/v1/chat/completions", key, { model: "gpt-test", web_search_options: {}, messages: [{ role: "user", content: "news?" }] });
     expect(res.status).toBe(403);
     res = await post("/v1/messages", key, { model: "gpt-test", max_tokens: 10, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "news?" }] });

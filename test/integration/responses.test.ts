@@ -59,7 +59,18 @@ describe("POST /v1/responses", () => {
         expect(gw.rows().filter((r) => r.key_id === id)).toHaveLength(1);
       }
     }
-    expect(types).toEqual(["response.created", "response.output_text.delta", "response.output_text.delta", "response.output_text.delta", "response.completed"]);
+    expect(types).toEqual([
+      "response.created",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
     expect(text).toBe("Hello from responses.");
     expect(gw.rows().filter((r) => r.key_id === id)[0]).toMatchObject({ model_requested: "fake/gpt-resp", cost_nano_usd: 55_000, streamed: 1, estimated: 0, response_id: completedId });
   });
