@@ -12,6 +12,8 @@ export interface CliFlags {
   host?: string;
   config?: string;
   "log-format"?: string;
+  /** `serve --demo`: the built-in demo provider's URL; it is the only provider. */
+  demoUrl?: string;
   "metrics-port"?: string;
 }
 
@@ -129,9 +131,12 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     throw new UserError(`GATEWAY_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN} random characters, 128 bits or more (e.g. openssl rand -hex 24)`);
   }
   const configPath = flags.config ?? nonEmpty(env.GATEWAY_CONFIG);
+  if (flags.demoUrl !== undefined && configPath) throw new UserError("--demo brings its own provider: leave out --config and GATEWAY_CONFIG");
   const file = configPath ? readConfigFile(configPath) : {};
   let providers: ProviderConfig[];
-  if (file.providers && file.providers.length > 0) {
+  if (flags.demoUrl !== undefined) {
+    providers = [{ name: "demo", type: "openai", baseUrl: flags.demoUrl, apiKey: undefined, models: ["*"], endpoints: Object.keys(UPSTREAM_TYPES.openai.adapters) as Endpoint[], maxRetries, retryMaxWaitMs }];
+  } else if (file.providers && file.providers.length > 0) {
     providers = file.providers.map((p, i) => {
       const apiKey = p.api_key_env === undefined ? undefined : nonEmpty(env[p.api_key_env]);
       if (p.api_key_env !== undefined && apiKey === undefined && keysRequired) {
@@ -181,7 +186,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
     maxUpstreamBytes: intSetting(env, "GATEWAY_MAX_UPSTREAM_BYTES", 64 * 1024 * 1024, 1024),
-    defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model,
+    defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model ?? (flags.demoUrl !== undefined ? "gpt-4o-mini" : undefined),
     defaultMaxOutputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_OUTPUT_TOKENS", file.default_max_output_tokens ?? 4096, 1),
     defaultMaxInputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_INPUT_TOKENS", file.default_max_input_tokens ?? 1_000_000, 1),
     defaultMaxToolCalls: intSetting(env, "GATEWAY_DEFAULT_MAX_TOOL_CALLS", file.default_max_tool_calls ?? 3, 0),

@@ -13,6 +13,7 @@ export const serve = defineCommand({
     host: { type: "string", description: "Address to bind (env HOST, default 0.0.0.0)", valueHint: "HOST" },
     config: { type: "string", description: "TOML config file with providers and prices (env GATEWAY_CONFIG)", valueHint: "PATH" },
     "log-format": { type: "string", description: "Log lines as json (default) or pretty (env GATEWAY_LOG_FORMAT); the level is GATEWAY_LOG_LEVEL (debug, info, warn, error)", valueHint: "json|pretty" },
+    demo: { type: "boolean", description: "Try the gateway without a provider account: a built-in demo provider answers every model (no model is called; usage and costs are recorded as for a real one)" },
     "metrics-port": { type: "string", description: "Also serve /metrics without a token on 127.0.0.1:PORT (env GATEWAY_METRICS_PORT)", valueHint: "PORT" },
     ...dbArgs,
   },
@@ -21,8 +22,11 @@ export const serve = defineCommand({
     // Loaded lazily so key commands start fast.
     const { loadServerConfig } = await import("../../src/config.ts");
     const { startServer } = await import("../../src/server.ts");
-    const config = loadServerConfig(flags as Record<string, string | undefined>);
+    const { demo: demoFlag, ...rest } = flags;
+    const demo = demoFlag ? (await import("../../src/demo/provider.ts")).startDemoProvider() : undefined;
+    const config = loadServerConfig({ ...(rest as Record<string, string | undefined>), demoUrl: demo?.url });
     const server = await startServer(config);
+    if (demo) server.logger.warn(`demo mode: the built-in demo provider answers every request (no model is called); default model ${config.defaultModel}`);
     const { logger } = server;
     logger.notice(`gateway listening on http://${config.host}:${server.port} (database ${server.where})`, {
       version: VERSION,
