@@ -20,7 +20,7 @@ import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type 
 import { endReport, reportOf } from "./observe/report.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import { metricsRoutes } from "./observe/routes.ts";
-import dashboardPage from "./dashboard/index.html";
+import dashboardPage from "./dashboard/ui/index.html";
 import { dashboardPageRoutes } from "./http/page-headers.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { usageRoutes } from "./usage/routes.ts";

@@ -1,0 +1,82 @@
+/** @jsxImportSource preact */
+// The dashboard: a Preact app over the admin API, with uPlot charts. Bundled into the binary at build
+// time (Bun's HTML import); the admin token lives in this tab's sessionStorage and is sent as a Bearer
+// header, never in a URL or a cookie.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, TOKEN } from "./api.ts";
+import { KeyDetail, Keys } from "./keys-page.tsx";
+import { Overview } from "./overview-page.tsx";
+import { Requests } from "./requests-page.tsx";
+
+function SignIn({ onIn, message }: { onIn: () => void; message: string }) {
+  const [error, setError] = useState(message);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN, String(new FormData(e.target as HTMLFormElement).get("token") ?? ""));
+    try {
+      await api("/admin/overview");
+      onIn();
+    } catch (err) {
+      sessionStorage.removeItem(TOKEN);
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="signin card" id="signin" onSubmit={submit}>
+      <h2>Gateway dashboard</h2>
+      <label>
+        Admin token
+        <input name="token" type="password" autoComplete="current-password" required />
+      </label>
+      <p>
+        <button class="primary" type="submit">
+          Sign in
+        </button>
+      </p>
+      {error && (
+        <p class="error" id="signin-error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function App() {
+  const [signedIn, setSignedIn] = useState(Boolean(sessionStorage.getItem(TOKEN)));
+  const [route, setRoute] = useState(location.hash || "#/overview");
+  useEffect(() => {
+    const on = () => setRoute(location.hash || "#/overview");
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  if (!signedIn) return <SignIn onIn={() => setSignedIn(true)} message="" />;
+  const keyId = /^#\/keys\/(.+)$/.exec(route)?.[1];
+  const link = (hash: string, text: string) => (
+    <a href={hash} class={route.startsWith(hash) ? "active" : ""}>
+      {text}
+    </a>
+  );
+  return (
+    <div>
+      <header>
+        <strong>Gateway</strong>
+        {link("#/overview", "Overview")}
+        {link("#/keys", "Keys")}
+        {link("#/requests", "Requests")}
+        <button
+          onClick={() => {
+            sessionStorage.removeItem(TOKEN);
+            setSignedIn(false);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main>{keyId ? <KeyDetail id={decodeURIComponent(keyId)} /> : route.startsWith("#/keys") ? <Keys /> : route.startsWith("#/requests") ? <Requests /> : <Overview />}</main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById("app")!);
