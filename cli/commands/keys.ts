@@ -47,7 +47,7 @@ function settingsFrom(flags: StrictArgs["flags"]): KeySettings {
 /** The settings a key has, as lines for the CLI's confirmations. */
 function describeLimits(k: KeyInfo): string[] {
   const lines = [`Rate limit: ${k.rate_limit_per_minute} requests/minute`];
-  if (k.budget_usd !== null) lines.push(`Budget: $${k.budget_usd} per ${k.budget_period === "total" ? "lifetime (never resets)" : k.budget_period}${k.spent_usd !== null ? ` ($${k.spent_usd} spent this period)` : ""}`);
+  if (k.budget_usd !== null) lines.push(`Budget: $${k.budget_usd} per ${k.budget_period === "total" ? "lifetime (never resets)" : k.budget_period} ($${k.spent_usd} spent this period)`);
   if (k.tpm_limit !== null) lines.push(`Tokens per minute: ${k.tpm_limit}`);
   if (k.max_parallel !== null) lines.push(`Max parallel requests: ${k.max_parallel}`);
   if (k.expires_at !== null) lines.push(`Expires: ${k.expires_at}`);
@@ -93,7 +93,10 @@ export const createKey = defineCommand({
 });
 
 export const listKeys = defineCommand({
-  meta: { name: "list-keys", description: "List keys: name, id, active, limits, budget and what is spent this period, expiry. Never shows a key or its hash." },
+  meta: {
+    name: "list-keys",
+    description: "List keys: name, id, active, limits, budget, what each spent this budget period (this month without a budget), last used, expiry. Never shows a key or its hash.",
+  },
   args: { json: { type: "boolean", description: "Print JSON for scripts" }, all: { type: "boolean", description: "Also list deleted keys" }, ...dbArgs },
   async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
@@ -101,7 +104,7 @@ export const listKeys = defineCommand({
     if (flags.json) return void console.log(JSON.stringify(list, null, 2));
     if (list.length === 0) return void console.log("No keys yet. Create one with: gateway create-key NAME [KEY] [RATE_LIMIT]");
     printTable(
-      ["NAME", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "EXPIRES", "MODELS", "CREATED"],
+      ["NAME", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "LAST USED", "EXPIRES", "MODELS", "CREATED"],
       list.map((k: KeyInfo) => [
         k.name,
         k.id,
@@ -110,7 +113,8 @@ export const listKeys = defineCommand({
         k.tpm_limit === null ? "-" : String(k.tpm_limit),
         k.max_parallel === null ? "-" : String(k.max_parallel),
         k.budget_usd === null ? "-" : `$${k.budget_usd}/${k.budget_period}`,
-        k.spent_usd === null ? "-" : `$${k.spent_usd}`,
+        `$${k.spent_usd} (${k.budget_usd === null ? "month" : k.budget_period})`,
+        k.last_used_at === null ? "never" : k.last_used_at.slice(0, 16).replace("T", " "),
         k.expires_at ?? "-",
         k.allowed_models === null ? "all" : k.allowed_models.join(","),
         k.created_at,

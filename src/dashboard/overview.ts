@@ -5,14 +5,15 @@ import type { Db } from "../db/client.ts";
 import { DAY_MS } from "../usage/time-range.ts";
 
 export interface Overview {
-  today: { requests: number; cost_usd: number; errors: number };
-  month: { requests: number; cost_usd: number };
+  /** `unpriced`: requests whose model had no price (not in cost_usd, never counted as zero). */
+  today: { requests: number; cost_usd: number; unpriced: number; errors: number };
+  month: { requests: number; cost_usd: number; unpriced: number };
   /** UTC days (YYYY-MM-DD), oldest first, and per model / per key the cost of each day. */
   days: string[];
   by_model: { name: string; cost_usd: number[] }[];
   by_key: { id: string; name: string; cost_usd: number[] }[];
-  top_keys: { id: string; name: string; requests: number; cost_usd: number }[];
-  top_models: { name: string; requests: number; cost_usd: number }[];
+  top_keys: { id: string; name: string; requests: number; cost_usd: number; unpriced: number }[];
+  top_models: { name: string; requests: number; cost_usd: number; unpriced: number }[];
 }
 
 export interface Cell {
@@ -22,6 +23,7 @@ export interface Cell {
   model: string;
   requests: number;
   cost: number;
+  unpriced: number;
 }
 
 export function overview(db: Db, now: number): Overview {
@@ -29,10 +31,10 @@ export function overview(db: Db, now: number): Overview {
   return db.$client.transaction(() => {
     const cells = db.$client
       .query<Cell, [number, number]>(
-        `SELECT c.day, c.key_id, k.name AS key_name, c.model, sum(c.requests) AS requests, sum(c.cost) AS cost FROM (
-           SELECT day, key_id, model, requests, cost_nano_usd AS cost FROM usage_daily WHERE day >= ?1
+        `SELECT c.day, c.key_id, k.name AS key_name, c.model, sum(c.requests) AS requests, sum(c.cost) AS cost, sum(c.unpriced) AS unpriced FROM (
+           SELECT day, key_id, model, requests, cost_nano_usd AS cost, unpriced_requests AS unpriced FROM usage_daily WHERE day >= ?1
            UNION ALL
-           SELECT created_at / ${DAY_MS}, key_id, model_requested, 1, coalesce(cost_nano_usd, 0) FROM usage
+           SELECT created_at / ${DAY_MS}, key_id, model_requested, 1, coalesce(cost_nano_usd, 0), cost_nano_usd IS NULL FROM usage
            WHERE id > (SELECT last_usage_id FROM rollup_state WHERE id = 1) AND created_at >= ?1 * ${DAY_MS}
          ) c LEFT JOIN api_keys k ON k.id = c.key_id
          WHERE c.day <= ?2 GROUP BY c.day, c.key_id, c.model`,
@@ -61,17 +63,20 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Overv
   const days = Array.from({ length: 30 }, (_, i) => new Date((first + i) * DAY_MS).toISOString().slice(0, 10));
   const models = new Map<string, number[]>();
   const keys = new Map<string, { name: string; cost: number[] }>();
-  const topKeys = new Map<string, { id: string; name: string; requests: number; cost_usd: number }>();
-  const topModels = new Map<string, { name: string; requests: number; cost_usd: number }>();
-  const result: Overview = { today: { requests: 0, cost_usd: 0, errors }, month: { requests: 0, cost_usd: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
+  const topKeys = new Map<string, Overview["top_keys"][number]>();
+  const topModels = new Map<string, Overview["top_models"][number]>();
+  const result: Overview = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
   for (const c of cells) {
+    const unpriced = Number(c.unpriced ?? 0);
     if (c.day === today) {
       result.today.requests += c.requests;
       result.today.cost_usd += usd(c.cost);
+      result.today.unpriced += unpriced;
     }
     if (c.day >= monthStart) {
       result.month.requests += c.requests;
       result.month.cost_usd += usd(c.cost);
+      result.month.unpriced += unpriced;
     }
     if (c.day < first) continue;
     const name = c.key_name ?? c.key_id;
@@ -79,12 +84,14 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Overv
     m[c.day - first]! += usd(c.cost);
     const k = keys.get(c.key_id) ?? keys.set(c.key_id, { name, cost: new Array<number>(30).fill(0) }).get(c.key_id)!;
     k.cost[c.day - first]! += usd(c.cost);
-    const tk = topKeys.get(c.key_id) ?? topKeys.set(c.key_id, { id: c.key_id, name, requests: 0, cost_usd: 0 }).get(c.key_id)!;
+    const tk = topKeys.get(c.key_id) ?? topKeys.set(c.key_id, { id: c.key_id, name, requests: 0, cost_usd: 0, unpriced: 0 }).get(c.key_id)!;
     tk.requests += c.requests;
     tk.cost_usd += usd(c.cost);
-    const tm = topModels.get(c.model) ?? topModels.set(c.model, { name: c.model, requests: 0, cost_usd: 0 }).get(c.model)!;
+    tk.unpriced += unpriced;
+    const tm = topModels.get(c.model) ?? topModels.set(c.model, { name: c.model, requests: 0, cost_usd: 0, unpriced: 0 }).get(c.model)!;
     tm.requests += c.requests;
     tm.cost_usd += usd(c.cost);
+    tm.unpriced += unpriced;
   }
   result.by_model = [...models].map(([name, cost_usd]) => ({ name, cost_usd }));
   result.by_key = [...keys].map(([id, k]) => ({ id, name: k.name, cost_usd: k.cost }));

@@ -4,6 +4,7 @@ import type { Metrics } from "../observe/metrics.ts";
 import type { UsageQueries } from "../store/types.ts";
 
 const Series = t.Array(t.Number());
+const Unpriced = t.Integer({ description: "Requests whose model had no price: not in cost_usd" });
 
 /** GET /admin/overview: the dashboard's first page in one call (admin token checked before routing). */
 export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: UsageQueries; metrics: Metrics; clock?: () => number }) {
@@ -13,13 +14,13 @@ export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: U
     {
       response: {
         200: t.Object({
-          today: t.Object({ requests: t.Integer(), cost_usd: t.Number(), errors: t.Integer({ description: "Requests the provider failed (or could not be reached for)" }) }),
-          month: t.Object({ requests: t.Integer(), cost_usd: t.Number() }),
+          today: t.Object({ requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced, errors: t.Integer({ description: "Requests the provider failed (or could not be reached for)" }) }),
+          month: t.Object({ requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced }),
           days: t.Array(t.String({ format: "date" })),
           by_model: t.Array(t.Object({ name: t.String(), cost_usd: Series })),
           by_key: t.Array(t.Object({ id: t.String(), name: t.String(), cost_usd: Series })),
-          top_keys: t.Array(t.Object({ id: t.String(), name: t.String(), requests: t.Integer(), cost_usd: t.Number() })),
-          top_models: t.Array(t.Object({ name: t.String(), requests: t.Integer(), cost_usd: t.Number() })),
+          top_keys: t.Array(t.Object({ id: t.String(), name: t.String(), requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced })),
+          top_models: t.Array(t.Object({ name: t.String(), requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced })),
           refusals: t.Record(t.String(), t.Number(), { description: "Refusals by reason since the server started" }),
         }),
         ...adminErrors(401),

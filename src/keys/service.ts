@@ -20,8 +20,10 @@ export interface KeyInfo {
   max_parallel: number | null;
   expires_at: string | null;
   allowed_models: string[] | null;
-  /** Spent in the current budget period (US dollars), when the key has a budget. */
-  spent_usd: string | null;
+  /** Spent in the current budget period (US dollars); for a key without a budget, this calendar month. */
+  spent_usd: string;
+  /** The key's latest recorded request, or null. */
+  last_used_at: string | null;
   /** When the current budget period ends (null without a budget, or for a `total` budget). */
   budget_resets_at: string | null;
   created_at: string;
@@ -65,8 +67,8 @@ export interface KeyServiceOptions {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** A key as shown, with what it spent in the current budget period (`spent`: nano-dollars, if budgeted). */
-export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number | null } | null = null): KeyInfo {
+/** A key as shown, with what it spent in the current period (nano-dollars) and when it was last used. */
+export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number | null }, lastUsed: number | null): KeyInfo {
   return {
     id: row.id,
     name: row.name,
@@ -78,8 +80,9 @@ export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number |
     max_parallel: row.maxParallel,
     expires_at: iso(row.expiresAt),
     allowed_models: parseModelList(row.allowedModels),
-    spent_usd: spent === null ? null : formatUsd(spent.nano),
-    budget_resets_at: spent === null ? null : iso(spent.resetsAt),
+    spent_usd: formatUsd(spent.nano),
+    budget_resets_at: row.budgetNanoUsd === null ? null : iso(spent.resetsAt),
+    last_used_at: iso(lastUsed),
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
     ...(row.deletedAt === null ? {} : { deleted_at: new Date(row.deletedAt).toISOString() }),
@@ -119,12 +122,13 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
     return hit;
   }
 
-  /** The key as shown, with its spend in the current budget period read from the rows. */
+  /** The key as shown, with its spend in the current budget period (a key without one: this month) read from the rows. */
   async function info(row: ApiKey): Promise<KeyInfo> {
-    if (row.budgetNanoUsd === null) return toKeyInfo(row);
     const now = clock();
-    const { start, end } = periodBounds(isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month", now);
-    return toKeyInfo(row, { nano: await store.spentSince(row.id, start), resetsAt: end });
+    const period = row.budgetNanoUsd !== null && isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month";
+    const { start, end } = periodBounds(period, now);
+    const [nano, lastUsed] = await Promise.all([store.spentSince(row.id, start), store.lastUsed(row.id)]);
+    return toKeyInfo(row, { nano, resetsAt: end }, lastUsed);
   }
 
   async function assertNameFree(name: string, exceptId?: string): Promise<void> {

@@ -67,6 +67,10 @@ export function pgKeyStore(sql: SQL): KeyStore {
       }),
     list: async () => ((await sql.unsafe(`SELECT ${SELECT} FROM api_keys ORDER BY created_at, name`)) as Record<string, unknown>[]).map(toApiKey),
     spentSince: (keyId, from) => pgSpentSince(sql, keyId, from),
+    async lastUsed(keyId) {
+      const [row] = (await sql`SELECT coalesce((SELECT max(created_at) FROM usage WHERE key_id = ${keyId}), (SELECT max(day) * ${DAY_MS} FROM usage_daily WHERE key_id = ${keyId})) AS at`) as { at: string | number | null }[];
+      return row?.at == null ? null : Number(row.at);
+    },
     async claimSecret(value) {
       await sql`INSERT INTO meta (key, value) VALUES (${SECRET_CHECK}, ${value}) ON CONFLICT (key) DO NOTHING`;
       return (await fingerprint()) ?? value;

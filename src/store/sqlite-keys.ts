@@ -2,6 +2,7 @@ import { eq, or } from "drizzle-orm";
 import { isBusy, type Db } from "../db/client.ts";
 import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
 import { spentSince } from "../usage/analytics.ts";
+import { DAY_MS } from "../usage/time-range.ts";
 import { UniqueViolation, type KeyStore } from "./types.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
@@ -25,6 +26,12 @@ export function sqliteKeyStore(db: Db): KeyStore {
     update: async (id, changes) => write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, id)).run()),
     list: async () => db.select().from(apiKeys).orderBy(apiKeys.createdAt, apiKeys.name).all(),
     spentSince: async (keyId, from) => spentSince(db, keyId, from),
+    async lastUsed(keyId) {
+      const row = db.$client
+        .query<{ at: number | null }, [string, string]>(`SELECT coalesce((SELECT max(created_at) FROM usage WHERE key_id = ?1), (SELECT max(day) * ${DAY_MS} FROM usage_daily WHERE key_id = ?2)) AS at`)
+        .get(keyId, keyId);
+      return row?.at ?? null;
+    },
     async claimSecret(value) {
       const stored = fingerprint();
       if (stored !== undefined) return stored;

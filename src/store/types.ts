@@ -25,6 +25,8 @@ export interface KeyStore {
   list(): Promise<ApiKey[]>;
   /** A key's exact spend (nano-dollars) since `from`. */
   spentSince(keyId: string, from: number): Promise<number>;
+  /** When the key's latest request was recorded (its day, once retention deleted the rows), or null. */
+  lastUsed(keyId: string): Promise<number | null>;
   /** The lookup secret's fingerprint, stored by the first process that had one; `fingerprint` when none was. */
   claimSecret(fingerprint: string): Promise<string>;
   /** True once the database has keys or a secret fingerprint. */

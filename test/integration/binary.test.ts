@@ -42,8 +42,8 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   const table = await run("list-keys");
   expect(table.code).toBe(0);
   const lines = table.stdout.trim().split("\n");
-  expect(lines[0]).toMatch(/^NAME\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+EXPIRES\s+MODELS\s+CREATED$/);
-  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+-\\s+-\\s+all\\s+\\d{4}-`));
+  expect(lines[0]).toMatch(/^NAME\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+LAST USED\s+EXPIRES\s+MODELS\s+CREATED$/);
+  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+\\$0\\.00 \\(month\\)\\s+never\\s+-\\s+all\\s+\\d{4}-`));
   expect(table.stdout).not.toContain(plain);
   expect(table.stdout).not.toContain("$2");
 
@@ -57,7 +57,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
     ["beta", true, 30],
   ]);
   expect(Object.keys(json[0]!).sort()).toEqual([
-    "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "expires_at", "id", "is_active", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
+    "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "expires_at", "id", "is_active", "last_used_at", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
   ]);
   expect((await run("enable-key", "customer-acme-corp")).code).toBe(0);
 

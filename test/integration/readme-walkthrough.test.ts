@@ -64,6 +64,9 @@ test("the product description's steps run as the README writes them, and the cus
     expect(answer.choices[0]!.message.content).toContain("demo provider");
     expect(outputs["List keys"]).toContain("customer-acme-corp");
     expect(outputs["List keys"]).toContain("customer-company-a");
+    // Spend this month and the last request, for a key without a budget too; a key never used says so.
+    expect(outputs["List keys"]).toMatch(/customer-acme-corp .*\$0\.0\d*[1-9]\d* \(month\)\s+\d{4}-\d\d-\d\d \d\d:\d\d\s/);
+    expect(outputs["List keys"]).toMatch(/customer-company-a .*\$0\.00 \(month\)\s+never\s/);
     expect(outputs["Monitor usage and cost"]).toMatch(/customer-acme-corp \([0-9a-f-]+\)\s+1\s/);
     // The disabled key is refused on its next request.
     const refused = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${env.KEY}` }, body: '{"messages": [{"role": "user", "content": "Hello"}]}' });
