@@ -23,6 +23,7 @@ import { createEmbeddingsProxy } from "./providers/embeddings-proxy.ts";
 import { createResponsesProxy } from "./providers/responses-proxy.ts";
 import { createMessagesProxy } from "./providers/messages-proxy.ts";
 import { createRouter } from "./providers/router.ts";
+import { createFailureTally } from "./observe/failures.ts";
 import { loadCatalog } from "./usage/catalog.ts";
 import { VERSION } from "./version.ts";
 import { existsSync } from "node:fs";
@@ -68,6 +69,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   };
   const sqlite = config.databaseUrl === undefined ? openSqliteStorage(config.dbPath, config.busyTimeoutMs, storageOptions) : undefined;
   const storage: Storage = sqlite ?? (await openPgStorage(config.databaseUrl!, storageOptions));
+  const failures = createFailureTally((rows) => storage.addFailures(rows), log);
   const { verifier, keys } = await keyServices(storage, config, clock).catch(async (err: unknown) => {
     await storage.close();
     throw err;
@@ -138,6 +140,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
       trustProxy: config.trustProxy,
       report: (r) => {
         metrics.observe(r);
+        failures.observe(r);
         access(r);
       },
     },
@@ -174,6 +177,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         await metricsServer?.stop(true);
         metrics.stop();
         redis?.close();
+        await failures.stop();
         await storage.close();
         logger.flush();
       })();

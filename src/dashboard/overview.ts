@@ -3,6 +3,7 @@
 // the daily roll-up plus the rows not yet folded into it, like every report.
 import type { Db } from "../db/client.ts";
 import { DAY_MS } from "../usage/time-range.ts";
+import type { FailureSeries } from "./failures.ts";
 
 export interface Overview {
   /** `unpriced`: requests whose model had no price (not in cost_usd, never counted as zero). */
@@ -14,6 +15,8 @@ export interface Overview {
   by_key: { id: string; name: string; cost_usd: number[] }[];
   top_keys: { id: string; name: string; requests: number; cost_usd: number; unpriced: number }[];
   top_models: { name: string; requests: number; cost_usd: number; unpriced: number }[];
+  /** Failed requests of the last 24 hours by kind, including those that left no usage row. */
+  failures: FailureSeries;
 }
 
 export interface Cell {
@@ -26,7 +29,7 @@ export interface Cell {
   unpriced: number;
 }
 
-export function overview(db: Db, now: number): Overview {
+export function overview(db: Db, now: number): Omit<Overview, "failures"> {
   const { from, today } = overviewDays(now);
   return db.$client.transaction(() => {
     const cells = db.$client
@@ -55,7 +58,7 @@ export function overviewDays(now: number): { from: number; today: number } {
 export const ERRORS_TODAY_SQL = "SELECT count(*) AS n FROM usage WHERE created_at >= ? AND (upstream_status >= 400 OR upstream_status = 0)";
 
 /** The overview from its (day, key, model) cells and today's errors. */
-export function buildOverview(cells: Cell[], errors: number, now: number): Overview {
+export function buildOverview(cells: Cell[], errors: number, now: number): Omit<Overview, "failures"> {
   const today = Math.floor(now / DAY_MS);
   const first = today - 29;
   const monthStart = monthStartDay(now);
@@ -65,7 +68,7 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Overv
   const keys = new Map<string, { name: string; cost: number[] }>();
   const topKeys = new Map<string, Overview["top_keys"][number]>();
   const topModels = new Map<string, Overview["top_models"][number]>();
-  const result: Overview = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
+  const result: Omit<Overview, "failures"> = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
   for (const c of cells) {
     const unpriced = Number(c.unpriced ?? 0);
     if (c.day === today) {

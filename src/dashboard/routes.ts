@@ -1,9 +1,11 @@
-import { Elysia, t } from "elysia";
+import { Elysia, t, type TSchema } from "elysia";
+import { FAILURE_KINDS } from "../observe/failures.ts";
 import { adminErrors } from "../docs/schemas.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { UsageQueries } from "../store/types.ts";
 
 const Series = t.Array(t.Number());
+const Kinds = <T extends TSchema>(s: T) => Object.fromEntries(FAILURE_KINDS.map((k) => [k, s])) as Record<(typeof FAILURE_KINDS)[number], T>;
 const Unpriced = t.Integer({ description: "Requests whose model had no price: not in cost_usd" });
 
 /** GET /admin/overview: the dashboard's first page in one call (admin token checked before routing). */
@@ -22,6 +24,14 @@ export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: U
           top_keys: t.Array(t.Object({ id: t.String(), name: t.String(), requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced })),
           top_models: t.Array(t.Object({ name: t.String(), requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced })),
           refusals: t.Record(t.String(), t.Number(), { description: "Refusals by reason since the server started" }),
+          failures: t.Object(
+            {
+              hours: t.Array(t.String({ format: "date-time" }), { description: "The last 24 hours' starts, oldest first" }),
+              by_kind: t.Object(Kinds(Series)),
+              today: t.Object(Kinds(t.Integer())),
+            },
+            { description: "Failed requests by kind (refused by the gateway, upstream error, unreachable, timeout), from every instance, including those that left no usage row" },
+          ),
         }),
         ...adminErrors(401),
       },

@@ -139,3 +139,14 @@ export const meta = sqliteTable("meta", {
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type UsageRow = typeof usage.$inferInsert;
+
+/**
+ * Failed requests per minute, by kind (refused by the gateway, upstream error, unreachable, timeout) and
+ * provider ("" for refusals): what the dashboard draws over time. Refusals and unreachable providers
+ * leave no usage row, so they are counted here (added up in memory, written every few seconds).
+ */
+export const failures = sqliteTable(
+  "failures",
+  { minute: integer("minute").notNull(), kind: text("kind").notNull(), provider: text("provider").notNull(), count: integer("count").notNull() },
+  (t) => [primaryKey({ columns: [t.minute, t.kind, t.provider] })],
+);

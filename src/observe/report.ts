@@ -20,6 +20,8 @@ export interface RequestReport {
   refusal?: string;
   /** The usage row, when the request reached a provider. */
   row?: UsageRecord;
+  /** The provider last tried (set when no row says it: an unreachable provider). */
+  provider?: string;
   /** Until the answer's headers arrived, ms. */
   upstreamMs?: number;
   /** Streams: until the first upstream bytes were relayed, ms. */

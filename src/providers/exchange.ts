@@ -142,6 +142,7 @@ export async function exchange(o: ExchangeOptions): Promise<Exchange> {
     done();
     if (!(err instanceof UpstreamFetchError)) throw err;
     const clientGone = o.clientSignal?.aborted === true;
+    if (o.report) o.report.provider = (err.route ?? o.candidates[0]!).provider.name;
     throw new ExchangeFailed(classify(err.cause, attemptTimedOut, clientGone), err.route ?? o.candidates[0]!, err.attempts, err.cause);
   }
 }

@@ -109,3 +109,10 @@ export const meta = pgTable("meta", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),
 });
+
+/** Failed requests per minute, by kind and provider (see src/db/schema.ts). */
+export const failures = pgTable(
+  "failures",
+  { minute: ms("minute").notNull(), kind: text("kind").notNull(), provider: text("provider").notNull(), count: bigint("count", { mode: "number" }).notNull() },
+  (t) => [primaryKey({ columns: [t.minute, t.kind, t.provider] })],
+);

@@ -1,3 +1,4 @@
+import { pgFailures } from "./failures-sql.ts";
 import { pgKeyRows } from "./pg-key-rows.ts";
 import { pgKeyStore, pgSpentSince } from "./pg-keys.ts";
 import { createPgUsageRecorder } from "./pg-recorder.ts";
@@ -15,6 +16,7 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
   const keyRows = pgKeyRows({ sql, log });
   await keyRows.ready;
   const recorder = createPgUsageRecorder({ sql, health, log, onCommit });
+  const failures = pgFailures(sql);
   const retention = usageRetentionDays === undefined ? undefined : startPgRetentionJob({ sql, days: usageRetentionDays, clock, log });
   return {
     where: redactUrl(url),
@@ -23,6 +25,7 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
     keyRows,
     recorder,
     loadSpent: (keyId, from) => pgSpentSince(sql, keyId, from),
+    addFailures: (rows) => failures.add(rows),
     others: [],
     gauges: { unfoldedRows: () => 0, walBytes: () => 0 },
     async close() {

@@ -1,4 +1,5 @@
 import type { SQL } from "bun";
+import { pgFailures } from "./failures-sql.ts";
 import { buildOverview, ERRORS_TODAY_SQL, overviewDays, type Cell } from "../dashboard/overview.ts";
 import { reportQuery, shapeReport, type RawRow, type ReportDialect } from "../usage/analytics.ts";
 import { requestsQuery, shapeRequests, type RequestRow } from "../usage/requests.ts";
@@ -43,7 +44,7 @@ export function pgUsageQueries(sql: SQL): UsageQueries {
         ),
         await tx.unsafe(numbered(ERRORS_TODAY_SQL), [today * DAY_MS]),
       ]);
-      return buildOverview(cells as Cell[], Number((errors as { n: string }[])[0]!.n), now);
+      return { ...buildOverview(cells as Cell[], Number((errors as { n: string }[])[0]!.n), now), failures: await pgFailures(sql).recent(now) };
     },
     async itemTokens(itemIds, keyId) {
       const unique = [...new Set(itemIds)];

@@ -9,6 +9,7 @@ import { spentSince } from "../usage/analytics.ts";
 import { createUsageRecorder } from "../usage/recorder.ts";
 import { startRetentionJob } from "../usage/retention.ts";
 import { startRollupJob } from "../usage/rollup.ts";
+import { sqliteFailures } from "./failures-sql.ts";
 import { sqliteKeyStore } from "./sqlite-keys.ts";
 import { sqliteUsageQueries } from "./sqlite-usage.ts";
 import type { Storage, StorageOptions } from "./types.ts";
@@ -40,6 +41,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
   const recorder = createUsageRecorder({ db, health, busyTimeoutMs, log, onCommit, alone: () => inFlight() <= 1, checkFile: fileWatch.reason });
   const rollups = startRollupJob({ sqlite: db.$client, log });
   const retention = usageRetentionDays === undefined ? undefined : startRetentionJob({ sqlite: db.$client, days: usageRetentionDays, clock, log });
+  const failures = sqliteFailures(db);
   const unfolded = db.$client.query<{ n: number }, []>("SELECT coalesce((SELECT max(id) FROM usage), 0) - coalesce((SELECT last_usage_id FROM rollup_state), 0) AS n");
   return {
     db,
@@ -49,6 +51,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
     keyRows: sqliteKeyRows(db),
     recorder,
     loadSpent: (keyId, from) => spentSince(db, keyId, from),
+    addFailures: (rows) => failures.add(rows),
     others: instance.others,
     gauges: { unfoldedRows: () => unfolded.get()?.n ?? 0, walBytes: () => fileSize(`${path}-wal`) },
     async close() {

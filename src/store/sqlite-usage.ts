@@ -2,6 +2,7 @@ import type { Db } from "../db/client.ts";
 import { overview } from "../dashboard/overview.ts";
 import { usageReport } from "../usage/analytics.ts";
 import { listRequests } from "../usage/requests.ts";
+import { sqliteFailures } from "./failures-sql.ts";
 import type { StoredResponse, UsageQueries } from "./types.ts";
 
 /** Usage reads of the embedded SQLite database (synchronous underneath, one snapshot each). */
@@ -10,10 +11,11 @@ export function sqliteUsageQueries(db: Db): UsageQueries {
   const items = db.$client.query<{ n: number; tokens: number | null }, [string, string]>(
     "SELECT count(*) AS n, sum(tokens) AS tokens FROM response_items WHERE key_id = ? AND item_id IN (SELECT value FROM json_each(?))",
   );
+  const failures = sqliteFailures(db);
   return {
     report: async (q) => usageReport(db, q),
     requests: async (q) => listRequests(db, q),
-    overview: async (now) => overview(db, now),
+    overview: async (now) => ({ ...overview(db, now), failures: failures.recent(now) }),
     storedResponse: async (responseId, keyId) => stored.get(responseId, keyId) ?? undefined,
     async itemTokens(itemIds, keyId) {
       const unique = [...new Set(itemIds)];

@@ -3,6 +3,7 @@
 import type { Overview } from "../dashboard/overview.ts";
 import type { ApiKey } from "../db/schema.ts";
 import type { StorageHealth } from "../db/storage-health.ts";
+import type { FailureCount } from "../observe/failures.ts";
 import type { KeyRowSource } from "../keys/verifier.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { Report, ReportQuery } from "../usage/analytics.ts";
@@ -65,6 +66,8 @@ export interface Storage {
   recorder: UsageRecorder;
   /** Spend committed for a key since `from`, exact (budgets). */
   loadSpent(keyId: string, from: number): number | Promise<number>;
+  /** Adds failed-request counts (the dashboard's failures over time). */
+  addFailures(rows: FailureCount[]): void | Promise<void>;
   /** Other gateway servers known to share this database (the per-process limits warning). */
   others: string[];
   /** Metrics read at scrape time. */

@@ -93,7 +93,7 @@ describe("dashboard", () => {
     await signIn(page, ADMIN);
     await page.waitForSelector("#spend-today");
     expect(await page.textContent("#requests-today")).toBe("4");
-    expect(await page.textContent("#spend-today")).toBe(`$${(4 * COST).toFixed(4)}`);
+    expect(await page.textContent("#spend-today")).toBe(`$${(4 * COST).toFixed(2)}`); // a total: to the cent
     expect(await page.textContent("#requests-month")).toBe("4");
     expect(await page.textContent("#error-rate")).toBe("0.0%");
     // The chart has drawn: its data adds up to the spend, and its canvas has coloured pixels.
@@ -128,7 +128,7 @@ describe("dashboard", () => {
     await page.reload();
     const row = page.locator("#keys-table tr[data-key='browser-made']");
     await row.waitFor();
-    expect(await row.textContent()).toContain(`$${COST.toFixed(9).replace(/0+$/, "")} / $5`);
+    expect(await row.textContent()).toContain(`$${COST.toFixed(2)} / $5.00`);
     await shot(page, "keys");
 
     // Disable it from the table: the SDK is refused on its next request.

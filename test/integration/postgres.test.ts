@@ -90,6 +90,11 @@ describe("three servers on PostgreSQL + Redis", () => {
       expect(overview.today.requests).toBe(8);
       expect(overview.today.cost_usd).toBeCloseTo(rows.reduce((s, r) => s + r.cost, 0) / 1e9, 9);
       expect(overview.top_keys[0]).toMatchObject({ name: "pg-customer", requests: 8 });
+      // The six 403s (two disables, seen by each of three servers) are counted once each, summed over the servers.
+      const refused = async () => ((await (await admin(b, "/admin/overview")).json()) as { failures: { today: { refused: number } } }).failures.today.refused;
+      const until = Date.now() + 15_000;
+      while ((await refused()) < 6 && Date.now() < until) await Bun.sleep(200);
+      expect(await refused()).toBe(6);
       const page = (await (await admin(c, `/admin/usage/requests?key_id=${id}&limit=5`)).json()) as { data: { key_name: string; estimated: boolean; streamed: boolean }[]; next_cursor: string | null };
       expect(page.data).toHaveLength(5);
       expect(page.data[0]).toMatchObject({ key_name: "pg-customer", estimated: false, streamed: false });

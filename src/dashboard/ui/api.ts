@@ -21,6 +21,25 @@ export async function api(path: string, init: RequestInit = {}): Promise<Json> {
   return body;
 }
 
-export const usd = (n: number | null | undefined) => (n == null ? "—" : `$${n < 1 ? n.toFixed(4) : n.toFixed(2)}`);
-export const COLORS = ["#3358d4", "#e8843c", "#1f8a4c", "#c4322f", "#8a4fd1", "#2a9bb7", "#b38b00", "#6b7385"];
+/** One request's cost: exact to the micro-dollar ("$0.000345"); "—" without a price. */
+export const usd = (n: number | null | undefined) => (n == null ? "—" : `$${n.toFixed(6).replace(/(\.\d\d\d*?)0+$/, "$1")}`);
+
+/** A total, to the cent ("$12.30"; "<$0.01" for a few requests' worth); "—" without a price. */
+export const cents = (n: number | null | undefined) => (n == null ? "—" : n > 0 && n < 0.005 ? "<$0.01" : `$${n.toFixed(2)}`);
+
+/** A total over requests some of which had no price: "—" when none had one, else the priced sum and how many did not. */
+export function spend(costUsd: number, unpriced: number, requests: number): string {
+  if (requests > 0 && unpriced >= requests) return "—";
+  return unpriced > 0 ? `${cents(costUsd)} + ${unpriced} unpriced` : cents(costUsd);
+}
+
+const PALETTE = ["#3358d4", "#e8843c", "#1f8a4c", "#c4322f", "#8a4fd1", "#2a9bb7", "#b38b00", "#6b7385"];
+
+/** Series colours: a palette, then hues a golden angle apart (distinct for any number of series). */
+export function colorOf(i: number): { stroke: string; fill: string } {
+  if (i < PALETTE.length) return { stroke: PALETTE[i]!, fill: `${PALETTE[i]}55` };
+  const hue = Math.round((i * 137.508) % 360);
+  const light = 35 + ((i * 7) % 3) * 10;
+  return { stroke: `hsl(${hue} 60% ${light}%)`, fill: `hsl(${hue} 60% ${light}% / 0.33)` };
+}
 

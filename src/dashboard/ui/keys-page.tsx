@@ -1,19 +1,19 @@
 /** @jsxImportSource preact */
 // The keys page (create, disable, edit, rotate, delete) and one key's page (limits, spend, requests).
 import { useEffect, useState } from "preact/hooks";
-import { api, type Json } from "./api.ts";
+import { api, cents, type Json } from "./api.ts";
 import { StackedChart } from "./chart.tsx";
 import { Requests } from "./requests-page.tsx";
 
 function BudgetBar({ k }: { k: Json }) {
-  if (!k.budget_usd) return <span>—</span>;
+  if (!k.budget_usd) return <span>none</span>;
   const share = Math.min(1, Number(k.spent_usd ?? 0) / Number(k.budget_usd));
   return (
     <span title={`$${k.spent_usd} of $${k.budget_usd} (${k.budget_period})`}>
       <span class={`bar${share >= 1 ? " full" : ""}`}>
         <span style={{ width: `${share * 100}%` }} />
       </span>{" "}
-      ${k.spent_usd} / ${k.budget_usd}
+      {cents(Number(k.spent_usd))} / {cents(Number(k.budget_usd))}
     </span>
   );
 }
@@ -83,6 +83,8 @@ export function Keys() {
               <th>Status</th>
               <th class="num">Req/min</th>
               <th>Budget</th>
+              <th class="num">Spent</th>
+              <th>Last used</th>
               <th>Expires</th>
               <th />
             </tr>
@@ -98,6 +100,10 @@ export function Keys() {
                 <td>
                   <BudgetBar k={k} />
                 </td>
+                <td class="num" title={k.budget_usd ? `this ${k.budget_period}` : "this month"}>
+                  {cents(Number(k.spent_usd))}
+                </td>
+                <td class="last-used">{k.last_used_at ? k.last_used_at.slice(0, 16).replace("T", " ") : "never"}</td>
                 <td>{k.expires_at ? k.expires_at.slice(0, 16).replace("T", " ") : "never"}</td>
                 <td>
                   <button class="toggle" onClick={() => void act(api(`/admin/keys/${k.id}`, { method: "PATCH", body: JSON.stringify({ is_active: !k.is_active }) }), `${k.is_active ? "Disabled" : "Enabled"} ${k.name}.`)}>
@@ -124,7 +130,10 @@ export function KeyDetail({ id }: { id: string }) {
     const from = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
     Promise.all([api(`/admin/keys/${id}`), api(`/admin/usage?group_by=day&key_id=${encodeURIComponent(id)}&from=${from}`)]).then(([k, u]) => {
       setKey(k);
-      setDays(u);
+      // Every day of the 30, with or without requests: the axis spans the range, not the days that had spend.
+      const all = Array.from({ length: 30 }, (_, i) => new Date(Date.parse(from) + i * 86_400_000).toISOString().slice(0, 10));
+      const cost = new Map<string, number>(u.rows.map((r: Json) => [r.day, (r.cost_nano_usd ?? 0) / 1e9]));
+      setDays({ days: all, values: all.map((d) => cost.get(d) ?? 0) });
     }, (e) => setError(e.message));
   }, [id]);
   if (error) return <p class="error">{error}</p>;
@@ -140,7 +149,7 @@ export function KeyDetail({ id }: { id: string }) {
       </section>
       <section>
         <strong>Spend per day</strong>
-        <StackedChart id="key-chart" days={days.rows.map((r: Json) => r.day)} series={[{ name: key.name, values: days.rows.map((r: Json) => (r.cost_nano_usd ?? 0) / 1e9) }]} />
+        <StackedChart id="key-chart" days={days.days} series={[{ name: key.name, values: days.values }]} />
       </section>
       <Requests keyId={id} />
     </div>

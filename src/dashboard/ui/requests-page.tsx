@@ -22,13 +22,20 @@ export function Requests({ keyId }: { keyId?: string }) {
   };
   useEffect(() => void query(), [filters, keyId]);
   const set = (name: string) => (e: Event) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value });
+  const [keys, setKeys] = useState<Json[]>([]);
+  useEffect(() => void (!keyId && api("/admin/keys").then(setKeys, () => {})), [keyId]);
   return (
     <section>
       <div class="row" id="request-filters">
         {!keyId && (
           <label>
-            Key id
-            <input name="key_id" onChange={set("key_id")} />
+            Key
+            <select name="key_id" onChange={set("key_id")}>
+              <option value="">any</option>
+              {keys.map((k) => (
+                <option value={k.id}>{k.name}</option>
+              ))}
+            </select>
           </label>
         )}
         <label>
@@ -56,6 +63,7 @@ export function Requests({ keyId }: { keyId?: string }) {
       <Table
         id="requests-table"
         head={["Time", "Key", "Model", "Status", "Tokens in/out", "Cost", "Latency"]}
+        numeric={[3, 4, 5, 6]}
         rows={rows.map((r) => [r.created_at.replace("T", " ").slice(0, 19), r.key_name ?? r.key_id, r.model_requested, r.upstream_status, `${r.prompt_tokens}/${r.completion_tokens}`, usd(r.cost_usd), `${r.latency_ms} ms`])}
       />
       {cursor && (

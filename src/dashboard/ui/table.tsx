@@ -12,11 +12,12 @@ export function Card({ id, label, value }: { id: string; label: string; value: s
   );
 }
 
-export function Table({ id, head, rows }: { id: string; head: string[]; rows: unknown[][] }) {
+/** A table; the `numeric` columns (counts, money, durations) are right-aligned, text stays left. */
+export function Table({ id, head, rows, numeric = [] }: { id: string; head: string[]; rows: unknown[][]; numeric?: number[] }) {
   return (
     <table id={id}>
       <thead>
-        <tr>{head.map((h, i) => <th class={i > 0 ? "num" : ""}>{h}</th>)}</tr>
+        <tr>{head.map((h, i) => <th class={numeric.includes(i) ? "num" : ""}>{h}</th>)}</tr>
       </thead>
       <tbody>
         {rows.length === 0 && (
@@ -25,7 +26,7 @@ export function Table({ id, head, rows }: { id: string; head: string[]; rows: un
           </tr>
         )}
         {rows.map((r) => (
-          <tr>{r.map((c, i) => <td class={i > 0 && typeof c !== "object" ? "num" : ""}>{c as string}</td>)}</tr>
+          <tr>{r.map((c, i) => <td class={numeric.includes(i) ? "num" : ""}>{c as string}</td>)}</tr>
         ))}
       </tbody>
     </table>
