@@ -51,11 +51,13 @@ export function docsPlugin(version: string, { admin }: { admin: boolean }) {
             title: "LLM API gateway",
             version,
             description:
-              "OpenAI-compatible gateway: customer keys, per-key rate limits, exact usage and cost records.\n\n" +
+              "Gateway for OpenAI's and Anthropic's APIs: customer keys, per-key limits and budgets, exact usage and cost records.\n\n" +
               (admin
                 ? "Customers authenticate with their API key (`customerKey`); `/admin/*` needs the operator's `GATEWAY_ADMIN_TOKEN` (`adminToken`). "
                 : "Customers authenticate with their API key (`customerKey`). ") +
-              "Every error has OpenAI's shape: " + "`" + JSON.stringify(errorBody("...", "invalid_request_error", "invalid_api_key")) + "`.",
+              "Every error has the shape of the API called: OpenAI's on `/v1/chat/completions`, `/v1/responses`, `/v1/embeddings` and the admin API (" +
+              "`" + JSON.stringify(errorBody("...", "invalid_request_error", "invalid_api_key")) + "`), Anthropic's on `/v1/messages` (" +
+              '`{"type":"error","error":{"type":"authentication_error","message":"..."}}`' + ").",
           },
           tags: [
             { name: "Customer", description: "OpenAI-compatible endpoints, authenticated with a customer API key" },
