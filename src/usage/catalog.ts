@@ -3,13 +3,14 @@
 // price. It is matched by the provider's base URL first (OpenRouter's and Groq's prices differ from the
 // model maker's), then by the upstream type's provider, then by the model name alone.
 import type { ModelInfo, ModelPrice as CatalogPrice, Provider, TieredPrices } from "@pydantic/genai-prices";
-import pkg from "../../package.json" with { type: "json" };
+// The installed version (the package's exports hide its package.json from a bare import).
+import catalogPackage from "../../node_modules/@pydantic/genai-prices/package.json" with { type: "json" };
 import { PICO_PER_USD_PER_MTOK, type ModelPrice, type Rates } from "./price-types.ts";
 
 type GenaiPrices = typeof import("@pydantic/genai-prices");
 
 export const CATALOG_NAME = "@pydantic/genai-prices";
-export const CATALOG_VERSION: string = pkg.dependencies[CATALOG_NAME];
+export const CATALOG_VERSION: string = catalogPackage.version;
 
 let lib: GenaiPrices | undefined;
 

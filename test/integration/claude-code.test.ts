@@ -24,12 +24,14 @@ afterAll(async () => {
 });
 
 /** The access log's /v1/messages lines after character `from`, once `count` are there (the log is written asynchronously). */
-async function messagesLines(from: number, count = 1) {
+async function messagesLines(from: number, keyName: string | undefined, count = 1) {
   const deadline = Date.now() + 5000;
-  let lines = linesAfter(from);
+  // Only this key's lines (a wrong key's have none): the previous test's last line may still be on its way.
+  const mine = () => linesAfter(from).filter((l) => l.key_name === keyName);
+  let lines = mine();
   while (lines.length < count && Date.now() < deadline) {
     await Bun.sleep(20);
-    lines = linesAfter(from);
+    lines = mine();
   }
   return lines;
 }
@@ -40,7 +42,7 @@ const linesAfter = (from: number) =>
     .slice(from)
     .split("\n")
     .filter((l) => l.includes('"path":"/v1/messages"'))
-    .map((l) => JSON.parse(l) as { status: number; error?: string });
+    .map((l) => JSON.parse(l) as { status: number; error?: string; key_name?: string });
 
 describe("Claude Code on a gateway key", () => {
   test("a budgeted key runs Claude Code's default model: every row has a cost, and they sum to what Claude Code itself computes", async () => {
@@ -71,7 +73,7 @@ describe("Claude Code on a gateway key", () => {
     expect(run.result.result).toContain("Incorrect API key provided");
     expect(run.code).toBe(1);
     expect(run.ms).toBeLessThan(15_000);
-    expect((await messagesLines(before)).map((l) => l.status)).toEqual([401]);
+    expect((await messagesLines(before, undefined)).map((l) => l.status)).toEqual([401]);
   });
 
   test("a budget too small for Claude Code's output cap: one 429 that says what to lower; lowered, the same key works", async () => {
@@ -81,7 +83,7 @@ describe("Claude Code on a gateway key", () => {
     expect(refused.result).toMatchObject({ is_error: true });
     expect(refused.result.result).toContain("429");
     expect(refused.result.result).toContain("CLAUDE_CODE_MAX_OUTPUT_TOKENS");
-    expect((await messagesLines(before)).map((l) => [l.status, l.error])).toEqual([[429, "insufficient_quota"]]);
+    expect((await messagesLines(before, "dev-bob")).map((l) => [l.status, l.error])).toEqual([[429, "insufficient_quota"]]);
     const lowered = await runClaude("Say hello", { baseUrl: gw.url, key, env: { CLAUDE_CODE_MAX_OUTPUT_TOKENS: "8000" } });
     expect(lowered.result.result).toBe("Hello from Claude ✓");
     expect(claude.received.at(-1)!.body.max_tokens).toBe(8000);
