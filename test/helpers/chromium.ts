@@ -1,3 +1,6 @@
+import { expect } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ensureDebianPackage } from "./debian.ts";
 
@@ -27,4 +30,12 @@ export async function offlinePage(browser: Browser, origin: string, viewport = {
     return route.abort();
   });
   return { page, blocked };
+}
+
+/** A full-page screenshot in `dir` (and in DASHBOARD_SCREENSHOTS, when set: how the README's picture is made). */
+export async function screenshot(page: Page, dir: string, name: string): Promise<void> {
+  const path = join(dir, `dashboard-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  expect(statSync(path).size).toBeGreaterThan(10_000);
+  if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: join(process.env.DASHBOARD_SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });
 }

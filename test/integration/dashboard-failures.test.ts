@@ -3,11 +3,9 @@
 // totals in cents, numbers right and text left, distinct colours for many models, a key's chart over its
 // 30 days, and the request log filtered by a key's name.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { statSync } from "node:fs";
-import { join } from "node:path";
 import OpenAI from "openai";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, offlinePage } from "../helpers/chromium.ts";
+import { launchChromium, offlinePage, screenshot } from "../helpers/chromium.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { PROVIDER_KEY, startGateway, type TestGateway } from "../helpers/gateway.ts";
 
@@ -47,12 +45,7 @@ afterAll(async () => {
   hanging.stop(true);
 });
 
-async function shot(page: Page, name: string): Promise<void> {
-  const path = join(gw.dir, `dashboard-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  expect(statSync(path).size).toBeGreaterThan(10_000);
-  if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: join(process.env.DASHBOARD_SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });
-}
+const shot = (page: Page, name: string) => screenshot(page, gw.dir, name);
 
 describe("dashboard: failures, unpriced spend, axes, colours, alignment, key names", () => {
   test("every kind of failure is counted over time; unpriced spend is '—' with a count; totals in cents; twelve models in twelve colours", async () => {

@@ -2,11 +2,9 @@
 // sign in, the overview's numbers and a drawn chart from known traffic, create a key and use it with the
 // SDK, see its spend, disable it from the table and see the SDK refused. Screenshots of each page.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { statSync } from "node:fs";
-import { join } from "node:path";
 import OpenAI from "openai";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, offlinePage } from "../helpers/chromium.ts";
+import { launchChromium, offlinePage, screenshot } from "../helpers/chromium.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 
@@ -34,13 +32,7 @@ afterAll(async () => {
 
 const gatewayPage = () => offlinePage(browser, new URL(gw.url).origin);
 
-/** Saved in the test's temp dir (and in DASHBOARD_SCREENSHOTS, when set: how the README's picture is made). */
-async function shot(page: Page, name: string): Promise<void> {
-  const path = join(gw.dir, `dashboard-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  expect(statSync(path).size).toBeGreaterThan(10_000);
-  if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: join(process.env.DASHBOARD_SCREENSHOTS, `dashboard-${name}.png`) });
-}
+const shot = (page: Page, name: string) => screenshot(page, gw.dir, name);
 
 async function signIn(page: Page, token: string): Promise<void> {
   await page.goto(`${gw.url}/dashboard`);

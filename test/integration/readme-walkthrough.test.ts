@@ -25,6 +25,15 @@ function readmeSteps(): { step: string; command: string }[] {
     });
 }
 
+/** Waits (15 s at most) for a server on `port` to answer /health. */
+async function healthy(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline) throw new Error("the gateway did not start");
+    await Bun.sleep(50);
+  }
+}
+
 test("the product description's steps run as the README writes them, and the customer's curl is answered", async () => {
   const steps = readmeSteps();
   expect(steps.map((s) => s.step)).toEqual([
@@ -46,11 +55,7 @@ test("the product description's steps run as the README writes them, and the cus
   const [serve, ...rest] = steps;
   const server = sh(serve!.command);
   try {
-    const deadline = Date.now() + 15_000;
-    while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error("the gateway did not start");
-      await Bun.sleep(50);
-    }
+    await healthy(port);
     const outputs: Record<string, string> = {};
     for (const { step, command } of rest) {
       const proc = sh(command);
@@ -84,11 +89,7 @@ test("--demo answers the SDKs' other APIs, and refuses a config file's providers
   const port = await freePort();
   const server = Bun.spawn([binary, "serve", "--demo", "--host", "127.0.0.1", "--port", String(port)], { cwd: dir, env: cleanEnv({ GATEWAY_SECRET: "walkthrough-secret-0123456789abcdef" }), stdout: "pipe", stderr: "pipe" });
   try {
-    const deadline = Date.now() + 15_000;
-    while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error("the gateway did not start");
-      await Bun.sleep(50);
-    }
+    await healthy(port);
     const created = Bun.spawnSync([binary, "create-key", "demo-user", "--generate", "100"], { cwd: dir, env: cleanEnv({ GATEWAY_SECRET: "walkthrough-secret-0123456789abcdef" }) });
     const key = /Plain key \(save this securely\): (\S+)/.exec(created.stdout.toString())![1]!;
     const { default: OpenAI } = await import("openai");
