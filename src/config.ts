@@ -2,6 +2,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./providers/config-file.ts";
+import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./providers/provider-config.ts";
 import { UPSTREAM_TYPES } from "./providers/upstreams/index.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
 import { buildPrices, type Prices } from "./usage/pricing.ts";
@@ -26,41 +27,6 @@ export interface BaseConfig {
   secretFile: string;
   /** Enables /admin/*; also never accepted as a customer key. */
   adminToken: string | undefined;
-}
-
-/** The API an upstream speaks. */
-export type ProviderType = "openai" | "anthropic";
-
-/** An upstream, the API it speaks, and the model globs routed to it. */
-export interface ProviderConfig {
-  name: string;
-  type: ProviderType;
-  /** Without trailing slash, e.g. https://api.openai.com/v1 */
-  baseUrl: string;
-  apiKey: string | undefined;
-  models: string[];
-  /** The inbound APIs this provider serves. */
-  endpoints: Endpoint[];
-  /** Retries after a connection failure or a 429/500/502/503/504, before anything reached the customer. */
-  maxRetries: number;
-  /** The longest wait before a retry (a larger Retry-After is cut to it). */
-  retryMaxWaitMs: number;
-}
-
-/** The inbound APIs a provider can serve. */
-export type Endpoint = "chat" | "responses" | "embeddings" | "messages";
-
-/** A model pattern served by several providers (`[[routes]]`). */
-export interface RouteConfig {
-  models: string[];
-  providers: { name: string; weight: number }[];
-  fallbacks: string[];
-}
-
-export interface CooldownConfig {
-  /** Failed requests in a row (after retries) that put a provider in cooldown. */
-  failures: number;
-  ms: number;
 }
 
 export interface ServerConfig extends BaseConfig {

@@ -86,3 +86,8 @@ export function errorResponse(err: unknown, headers: Record<string, string> = {}
     headers,
   });
 }
+
+/** A 400 for a request the gateway cannot read or will not forward, in OpenAI's shape (mapped for Anthropic's). */
+export function invalidRequest(message: string, param: string | null, code = "invalid_request"): ApiError {
+  return new ApiError(400, message, "invalid_request_error", code, param);
+}

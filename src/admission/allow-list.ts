@@ -1,4 +1,4 @@
-import { globToRegExp } from "../providers/router.ts";
+import { globToRegExp } from "../glob.ts";
 
 /** The allow-list column (comma-separated globs; a JSON array is accepted too) as patterns; null for none. */
 export function parseModelList(raw: string | null): string[] | null {

@@ -1,4 +1,5 @@
-import { invalidRequest as invalid, parseJsonObject, readStreamFlag, requireModel } from "./proxy.ts";
+import { parseJsonObject, readStreamFlag, requireModel } from "./proxy.ts";
+import { invalidRequest as invalid } from "../errors.ts";
 
 export interface ChatRequest {
   /** The customer's JSON body; forwarded as sent apart from `model` and `stream_options`. */

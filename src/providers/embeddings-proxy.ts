@@ -1,6 +1,7 @@
 import { estimateCompletionTokens } from "../usage/estimate.ts";
+import { invalidRequest as invalid } from "../errors.ts";
 import type { ReportedUsage } from "./openai-compatible.ts";
-import { invalidRequest as invalid, parseJsonObject, requireModel, type ProxyDeps } from "./proxy.ts";
+import { parseJsonObject, requireModel, type ProxyDeps } from "./proxy.ts";
 import { createSurfaceProxy, type Surface } from "./surface-proxy.ts";
 
 /** Validates what the gateway relies on (model, input); every other field is the upstream's business. */

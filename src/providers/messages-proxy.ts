@@ -1,10 +1,11 @@
 // POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages API, what Claude Code speaks):
 // passed through to Anthropic providers, translated to chat completions for OpenAI-compatible ones.
 import { readBody } from "../http/body.ts";
+import { invalidRequest } from "../errors.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { adapterFor, upstreamRequest } from "./exchange.ts";
 import { MESSAGES_STREAM, readAnthropicUsage } from "./messages-relay.ts";
-import { invalidRequest, parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
+import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
 import { routeFor } from "./router.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
 import { badUpstreamResponse, classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";

@@ -1,4 +1,4 @@
-import type { ProviderConfig } from "../config.ts";
+import type { ProviderConfig } from "./provider-config.ts";
 import type { Router } from "./router.ts";
 import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 

@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import type { Admission } from "../admission/admit.ts";
 import type { StorageHealth } from "../db/storage-health.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, invalidRequest } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import { elapsedMs, reportOf, type RequestReport } from "../observe/report.ts";
 import type { Prices } from "../usage/pricing.ts";
@@ -67,11 +67,6 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("The request body must be a JSON object.");
   return body as Record<string, unknown>;
-}
-
-/** A 400 naming the parameter at fault. */
-export function invalidRequest(message: string, param: string | null, code = "invalid_request"): ApiError {
-  return new ApiError(400, message, "invalid_request_error", code, param);
 }
 
 /**

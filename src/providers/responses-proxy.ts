@@ -1,8 +1,8 @@
-import type { ProviderConfig } from "../config.ts";
+import type { ProviderConfig } from "./provider-config.ts";
 import type { UsageQueries } from "../store/types.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, invalidRequest } from "../errors.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { invalidRequest, parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
+import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
 import { outputItemIds, RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
 import { classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";

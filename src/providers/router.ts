@@ -1,4 +1,5 @@
-import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "../config.ts";
+import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./provider-config.ts";
+import { globToRegExp } from "../glob.ts";
 import { ApiError } from "../errors.ts";
 
 export interface Route {
@@ -87,11 +88,6 @@ export function createRouter(providers: ProviderConfig[], { routes = [], cooldow
 }
 
 export type Router = ReturnType<typeof createRouter>;
-
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
-}
 
 const ENDPOINT_PATHS: Record<Endpoint, string> = { chat: "POST /v1/chat/completions", responses: "/v1/responses", embeddings: "POST /v1/embeddings", messages: "POST /v1/messages" };
 

@@ -2,7 +2,7 @@
 // chat has its own, tuned hot path): validate, route, admit, forward (translated where the provider
 // speaks another API), relay a stream whose last events carry the usage, and commit exactly one row
 // before the response ends.
-import type { Endpoint } from "../config.ts";
+import type { Endpoint } from "./provider-config.ts";
 import type { ErrorShape } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";

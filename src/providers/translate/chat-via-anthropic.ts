@@ -1,6 +1,6 @@
 // OpenAI chat completions served by Anthropic's Messages API: the request translated to a message, the
 // message (or its event stream) translated back to a completion (or chunks), usage included.
-import { invalidRequest } from "../proxy.ts";
+import { invalidRequest } from "../../errors.ts";
 import { parseData, type EventStep } from "./sse.ts";
 
 type Obj = Record<string, unknown>;
