@@ -9,9 +9,9 @@ import { startGateway } from "../helpers/gateway.ts";
 
 setDefaultTimeout(60_000);
 
-/** The ```toml block that follows "can define several providers" in README.md. */
+/** The ```toml block that follows "can define several providers" in docs/configuration.md (the README links to it). */
 function readmeConfig(): string {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const readme = readFileSync(join(ROOT, "docs/configuration.md"), "utf8");
   const at = readme.indexOf("can define several providers");
   const start = readme.indexOf("```toml\n", at);
   const end = readme.indexOf("```", start + 8);
