@@ -1,9 +1,9 @@
 // The only module that reads the environment. Everything else receives a typed Config.
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
-import { readConfigFile, type ConfigFile } from "./providers/config-file.ts";
-import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./providers/provider-config.ts";
-import { UPSTREAM_TYPES } from "./providers/upstreams/index.ts";
+import { readConfigFile, type ConfigFile } from "./config-file.ts";
+import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./upstreams/provider-config.ts";
+import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
 import { buildPrices, type Prices } from "./usage/pricing.ts";
 

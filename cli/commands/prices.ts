@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { UserError } from "../../src/errors.ts";
 import type { ServerConfig } from "../../src/config.ts";
-import { createRouter } from "../../src/providers/router.ts";
+import { createRouter } from "../../src/routing/router.ts";
 import type { ModelPrice } from "../../src/usage/price-types.ts";
 import { dbArgs, parseStrict } from "../args.ts";
 import { printTable } from "../table.ts";

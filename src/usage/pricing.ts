@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
-import type { PriceEntry } from "../providers/config-file.ts";
+import type { PriceEntry } from "../config-file.ts";
 import { catalogModel, type CatalogHint, type CatalogModel } from "./catalog.ts";
 import { flatPrice, type ModelPrice } from "./price-types.ts";
 

@@ -133,8 +133,8 @@ models = ["claude-*", "other-literal"]
   });
 
   test("a provider's list is served stale while the provider is down", async () => {
-    const { createModelCatalog } = await import("../../src/providers/models.ts");
-    const { createRouter } = await import("../../src/providers/router.ts");
+    const { createModelCatalog } = await import("../../src/surfaces/models.ts");
+    const { createRouter } = await import("../../src/routing/router.ts");
     const providers = [{ name: "fake", type: "openai" as const, baseUrl: upstream.url, apiKey: PROVIDER_KEY, models: ["gpt-*"], endpoints: ["chat" as const], maxRetries: 0, retryMaxWaitMs: 0 }];
     const logs: string[] = [];
     const list = createModelCatalog({ providers, route: createRouter(providers), ttlMs: 0, log: (l) => logs.push(l) });

@@ -2,10 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ApiError } from "../../src/errors.ts";
-import { parseChatRequest } from "../../src/providers/chat-request.ts";
-import { chatBody } from "../../src/providers/upstreams/openai.ts";
-import { readUsage } from "../../src/providers/openai-compatible.ts";
-import { createSseRelay, type StreamOutcome } from "../../src/providers/sse-relay.ts";
+import { parseChatRequest } from "../../src/surfaces/chat/request.ts";
+import { chatBody } from "../../src/upstreams/openai.ts";
+import { readUsage } from "../../src/surfaces/openai-usage.ts";
+import { createSseRelay, type StreamOutcome } from "../../src/surfaces/chat/relay.ts";
 import { parseTimeRange } from "../../src/usage/time-range.ts";
 
 function onlyApiErrors(fn: () => unknown): void {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createFixedWindowLimiter, rateLimitHeaders } from "../../src/limits/fixed-window.ts";
-import { createSseRelay, type StreamOutcome } from "../../src/providers/sse-relay.ts";
+import { createSseRelay, type StreamOutcome } from "../../src/surfaces/chat/relay.ts";
 
 describe("fixed-window limiter", () => {
   test("windows align to the clock minute and the limit is read per call", () => {

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadServerConfig } from "../../src/config.ts";
 import { UserError } from "../../src/errors.ts";
-import { createRouter } from "../../src/providers/router.ts";
+import { createRouter } from "../../src/routing/router.ts";
 import { Prices, costNanoUsd } from "../../src/usage/pricing.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

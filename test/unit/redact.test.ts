@@ -1,6 +1,6 @@
 // The provider key in an upstream error body, whole or in part, in any encoding: never passed on.
 import { expect, test } from "bun:test";
-import { redactSecret } from "../../src/providers/redact.ts";
+import { redactSecret } from "../../src/routing/redact.ts";
 
 const KEY = "sk-proj-Abc123Def456Ghi789Jkl012Mno345";
 

@@ -1,8 +1,8 @@
 // The chat ⇄ messages translators as pure functions, on recorded shapes of both APIs.
 import { describe, expect, test } from "bun:test";
-import { anthropicEventsToChat, anthropicToChatCompletion, chatToAnthropicRequest } from "../../src/providers/translate/chat-via-anthropic.ts";
-import { chatCompletionToMessage, chatEventsToMessages, messagesToChatRequest } from "../../src/providers/translate/messages-via-openai.ts";
-import { splitEvents, type EventStep } from "../../src/providers/translate/sse.ts";
+import { anthropicEventsToChat, anthropicToChatCompletion, chatToAnthropicRequest } from "../../src/upstreams/translate/chat-via-anthropic.ts";
+import { chatCompletionToMessage, chatEventsToMessages, messagesToChatRequest } from "../../src/upstreams/translate/messages-via-openai.ts";
+import { splitEvents, type EventStep } from "../../src/upstreams/translate/sse.ts";
 
 const run = (step: EventStep, raw: string) => splitEvents(raw).events.flatMap(step);
 const chatChunks = (out: string[]) => out.filter((e) => e !== "data: [DONE]\n\n").map((e) => JSON.parse(e.slice(6)) as Record<string, any>);

@@ -1,7 +1,7 @@
 // Anthropic's Messages API: /v1/messages passes through (with the customer's anthropic-version and
 // anthropic-beta); chat completions are translated to messages and back.
-import { anthropicEventsToChat, anthropicToChatCompletion, chatToAnthropicRequest } from "../translate/chat-via-anthropic.ts";
-import { transformEvents } from "../translate/sse.ts";
+import { anthropicEventsToChat, anthropicToChatCompletion, chatToAnthropicRequest } from "./translate/chat-via-anthropic.ts";
+import { transformEvents } from "./translate/sse.ts";
 import { withModel, type UpstreamType } from "./types.ts";
 
 export const ANTHROPIC_VERSION = "2023-06-01";

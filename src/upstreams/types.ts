@@ -1,7 +1,7 @@
 // What an upstream type is: how it is authenticated, and for each inbound API it serves, how a
 // customer's request becomes its request and its answer becomes the customer's (absent: unchanged).
-import type { Endpoint, ProviderConfig } from "../provider-config.ts";
-import type { ErrorShape } from "../../errors.ts";
+import type { Endpoint, ProviderConfig } from "./provider-config.ts";
+import type { ErrorShape } from "../errors.ts";
 
 /** One request on its way to one provider. */
 export interface CallContext {

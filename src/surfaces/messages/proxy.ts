@@ -1,14 +1,14 @@
 // POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages API, what Claude Code speaks):
 // passed through to Anthropic providers, translated to chat completions for OpenAI-compatible ones.
-import { readBody } from "../http/body.ts";
-import { invalidRequest } from "../errors.ts";
-import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { adapterFor, upstreamRequest } from "./exchange.ts";
-import { MESSAGES_STREAM, readAnthropicUsage } from "./messages-relay.ts";
-import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
-import { routeFor } from "./router.ts";
-import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
-import { badUpstreamResponse, classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
+import { readBody } from "../../http/body.ts";
+import { invalidRequest } from "../../errors.ts";
+import { estimateCompletionTokens } from "../../usage/estimate.ts";
+import { adapterFor, upstreamRequest } from "../../routing/exchange.ts";
+import { MESSAGES_STREAM, readAnthropicUsage } from "./relay.ts";
+import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "../request.ts";
+import { routeFor } from "../../routing/router.ts";
+import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "../pipeline.ts";
+import { badUpstreamResponse, classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../../routing/upstream-outcome.ts";
 
 /** What the gateway relies on in a Messages request; every other field is the upstream's business. */
 export function parseMessagesRequest(text: string, defaultModel?: string): { body: Record<string, unknown>; model: string; stream: boolean } {

@@ -1,6 +1,6 @@
-import type { ProviderConfig } from "./provider-config.ts";
-import type { Router } from "./router.ts";
-import { UPSTREAM_TYPES } from "./upstreams/index.ts";
+import type { ProviderConfig } from "../upstreams/provider-config.ts";
+import type { Router } from "../routing/router.ts";
+import { UPSTREAM_TYPES } from "../upstreams/index.ts";
 
 export interface ModelEntry {
   id: string;

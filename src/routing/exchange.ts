@@ -1,13 +1,13 @@
 // One customer request's exchange with the upstream, shared by every inbound API: the providers to try
 // (each request shaped by its upstream type), retries and fallbacks, the deadline, and the abort when
 // the customer goes away.
-import type { Endpoint } from "./provider-config.ts";
+import type { Endpoint } from "../upstreams/provider-config.ts";
 import type { RequestReport } from "../observe/report.ts";
 import type { Router, Route } from "./router.ts";
 import { sendWithFallbacks, UpstreamFetchError } from "./retry.ts";
 import { classify, type FetchFailure } from "./upstream-outcome.ts";
-import { UPSTREAM_TYPES } from "./upstreams/index.ts";
-import type { Adapter, CallContext } from "./upstreams/types.ts";
+import { UPSTREAM_TYPES } from "../upstreams/index.ts";
+import type { Adapter, CallContext } from "../upstreams/types.ts";
 
 export interface ExchangeOptions {
   endpoint: Endpoint;

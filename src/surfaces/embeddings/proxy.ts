@@ -1,8 +1,8 @@
-import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { invalidRequest as invalid } from "../errors.ts";
-import type { ReportedUsage } from "./openai-compatible.ts";
-import { parseJsonObject, requireModel, type ProxyDeps } from "./proxy.ts";
-import { createSurfaceProxy, type Surface } from "./surface-proxy.ts";
+import { estimateCompletionTokens } from "../../usage/estimate.ts";
+import { invalidRequest as invalid } from "../../errors.ts";
+import type { ReportedUsage } from "../openai-usage.ts";
+import { parseJsonObject, requireModel, type ProxyDeps } from "../request.ts";
+import { createSurfaceProxy, type Surface } from "../pipeline.ts";
 
 /** Validates what the gateway relies on (model, input); every other field is the upstream's business. */
 export function parseEmbeddingsRequest(text: string): { body: Record<string, unknown>; model: string } {

@@ -1,6 +1,6 @@
 // Retries of an upstream request, only before anything reached the customer: connection failures and
 // 429/500/502/503/504, with exponential backoff and jitter, honouring Retry-After up to a cap.
-import type { ProviderConfig } from "./provider-config.ts";
+import type { ProviderConfig } from "../upstreams/provider-config.ts";
 import { ApiError } from "../errors.ts";
 import type { Route } from "./router.ts";
 import { classify } from "./upstream-outcome.ts";

@@ -1,19 +1,19 @@
-import { estimateCompletionTokens, estimatePromptTokens } from "../usage/estimate.ts";
-import { costNanoUsd } from "../usage/pricing.ts";
-import type { UsageRecord } from "../usage/recorder.ts";
-import type { AdmissionTicket } from "../admission/admit.ts";
-import { chargeRow, withOutputCap } from "./bounded.ts";
-import { boundServerTools } from "./server-tools.ts";
-import { chatCapField } from "./translate/output-cap.ts";
-import { readBody } from "../http/body.ts";
-import { parseChatRequest, type ChatRequest } from "./chat-request.ts";
-import { exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
-import { completionText, readUsage, type ReportedUsage } from "./openai-compatible.ts";
-import { routeFor, type Route } from "./router.ts";
-import { createSseRelay } from "./sse-relay.ts";
-import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
-import { holdReport, releaseReport } from "../observe/report.ts";
-import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
+import { estimateCompletionTokens, estimatePromptTokens } from "../../usage/estimate.ts";
+import { costNanoUsd } from "../../usage/pricing.ts";
+import type { UsageRecord } from "../../usage/recorder.ts";
+import type { AdmissionTicket } from "../../admission/admit.ts";
+import { chargeRow, withOutputCap } from "../bounded.ts";
+import { boundServerTools } from "../server-tools.ts";
+import { chatCapField } from "../../upstreams/translate/output-cap.ts";
+import { readBody } from "../../http/body.ts";
+import { parseChatRequest, type ChatRequest } from "./request.ts";
+import { exchange, ExchangeFailed, type Exchange } from "../../routing/exchange.ts";
+import { completionText, readUsage, type ReportedUsage } from "../openai-usage.ts";
+import { routeFor, type Route } from "../../routing/router.ts";
+import { createSseRelay } from "./relay.ts";
+import { firstByte, type ProxyCall, type ProxyDeps } from "../request.ts";
+import { holdReport, releaseReport } from "../../observe/report.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../../routing/upstream-outcome.ts";
 
 export interface ChatProxyOptions extends ProxyDeps {
   /** Used when a request names no model. */

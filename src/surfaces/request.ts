@@ -8,7 +8,7 @@ import { elapsedMs, reportOf, type RequestReport } from "../observe/report.ts";
 import type { Prices } from "../usage/pricing.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import { hasHiddenCharacters } from "../text.ts";
-import type { Router } from "./router.ts";
+import type { Router } from "../routing/router.ts";
 
 export interface ProxyDeps {
   route: Router;

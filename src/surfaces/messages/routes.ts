@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
-import { anthropicErrors, MessageSchema } from "../docs/schemas.ts";
-import type { CustomerGate } from "../keys/auth.ts";
-import type { MessagesProxy } from "./messages-proxy.ts";
-import { callOf } from "./proxy.ts";
+import { anthropicErrors, MessageSchema } from "../../docs/schemas.ts";
+import type { CustomerGate } from "../../keys/auth.ts";
+import type { MessagesProxy } from "./proxy.ts";
+import { callOf } from "../request.ts";
 
 const messageRequest: { required: true; content: Record<string, { schema: Record<string, unknown>; example: unknown }> } = {
   required: true,

@@ -1,7 +1,7 @@
 import { Value } from "@sinclair/typebox/value";
 import { t } from "elysia";
 import { readFileSync } from "node:fs";
-import { UserError } from "../errors.ts";
+import { UserError } from "./errors.ts";
 
 const Price = t.Object(
   {

@@ -3,12 +3,12 @@ import { Elysia, t } from "elysia";
 import { beginRequest, checkBeforeBody, mapError, requestId, type BeforeBodyOptions, type ObserveOptions } from "../http/edge.ts";
 import { endReport, type RequestReport } from "../observe/report.ts";
 import type { CustomerGate } from "../keys/auth.ts";
-import { callOf } from "./proxy.ts";
+import { callOf } from "./request.ts";
 import { AnthropicModelSchema, ChatCompletionSchema, EmbeddingListSchema, errors, ModelListSchema, ModelSchema, ResponseObjectSchema } from "../docs/schemas.ts";
 import { ApiError } from "../errors.ts";
-import type { ChatProxy } from "./chat-proxy.ts";
-import type { EmbeddingsProxy } from "./embeddings-proxy.ts";
-import type { ResponsesProxy } from "./responses-proxy.ts";
+import type { ChatProxy } from "./chat/proxy.ts";
+import type { EmbeddingsProxy } from "./embeddings/proxy.ts";
+import type { ResponsesProxy } from "./responses/proxy.ts";
 import { anthropicModel, findModel, type ModelCatalog } from "./models.ts";
 
 export interface ChatRoutesOptions {

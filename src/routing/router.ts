@@ -1,4 +1,4 @@
-import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./provider-config.ts";
+import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "../upstreams/provider-config.ts";
 import { globToRegExp } from "../glob.ts";
 import { ApiError } from "../errors.ts";
 

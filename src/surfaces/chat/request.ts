@@ -1,5 +1,5 @@
-import { parseJsonObject, readStreamFlag, requireModel } from "./proxy.ts";
-import { invalidRequest as invalid } from "../errors.ts";
+import { parseJsonObject, readStreamFlag, requireModel } from "../request.ts";
+import { invalidRequest as invalid } from "../../errors.ts";
 
 export interface ChatRequest {
   /** The customer's JSON body; forwarded as sent apart from `model` and `stream_options`. */

@@ -2,21 +2,21 @@
 // chat has its own, tuned hot path): validate, route, admit, forward (translated where the provider
 // speaks another API), relay a stream whose last events carry the usage, and commit exactly one row
 // before the response ends.
-import type { Endpoint } from "./provider-config.ts";
+import type { Endpoint } from "../upstreams/provider-config.ts";
 import type { ErrorShape } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd } from "../usage/pricing.ts";
-import { adapterFor, exchange, ExchangeFailed, type Exchange } from "./exchange.ts";
-import type { ReportedUsage } from "./openai-compatible.ts";
-import { firstByte, type ProxyCall, type ProxyDeps } from "./proxy.ts";
+import { adapterFor, exchange, ExchangeFailed, type Exchange } from "../routing/exchange.ts";
+import type { ReportedUsage } from "./openai-usage.ts";
+import { firstByte, type ProxyCall, type ProxyDeps } from "./request.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
 import type { UsageRecord } from "../usage/recorder.ts";
-import { routeFor } from "./router.ts";
+import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
 import { boundServerTools } from "./server-tools.ts";
 import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
-import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
+import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
 
 /** What one inbound API is: how its requests are read and its answers understood. */
 export interface Surface {

@@ -1,4 +1,4 @@
-import { completionText, readUsage, type ReportedUsage } from "./openai-compatible.ts";
+import { completionText, readUsage, type ReportedUsage } from "../openai-usage.ts";
 
 /** What the relay learned by the time the stream ended, however it ended. */
 export interface StreamOutcome {

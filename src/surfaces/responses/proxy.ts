@@ -1,12 +1,12 @@
-import type { ProviderConfig } from "./provider-config.ts";
-import type { UsageQueries } from "../store/types.ts";
-import { ApiError, invalidRequest } from "../errors.ts";
-import { estimateCompletionTokens } from "../usage/estimate.ts";
-import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "./proxy.ts";
-import { outputItemIds, RESPONSES_STREAM, readResponsesUsage } from "./responses-relay.ts";
-import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "./surface-proxy.ts";
-import { classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "./upstream-outcome.ts";
-import { UPSTREAM_TYPES } from "./upstreams/index.ts";
+import type { ProviderConfig } from "../../upstreams/provider-config.ts";
+import type { UsageQueries } from "../../store/types.ts";
+import { ApiError, invalidRequest } from "../../errors.ts";
+import { estimateCompletionTokens } from "../../usage/estimate.ts";
+import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "../request.ts";
+import { outputItemIds, RESPONSES_STREAM, readResponsesUsage } from "./relay.ts";
+import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "../pipeline.ts";
+import { classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../../routing/upstream-outcome.ts";
+import { UPSTREAM_TYPES } from "../../upstreams/index.ts";
 
 export interface ResponsesProxyOptions extends SurfaceProxyOptions {
   /** Where stored responses are found: the usage rows' response ids. */

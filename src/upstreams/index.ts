@@ -1,6 +1,6 @@
 // The upstream types a provider may have (`type = "..."` in the config). Adding one is a file next to
 // these and a line here.
-import type { ProviderType } from "../provider-config.ts";
+import type { ProviderType } from "./provider-config.ts";
 import { anthropic } from "./anthropic.ts";
 import { openai } from "./openai.ts";
 import type { UpstreamType } from "./types.ts";

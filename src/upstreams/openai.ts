@@ -1,7 +1,7 @@
 // OpenAI-compatible upstreams (OpenAI, Azure OpenAI's v1 API, OpenRouter, vLLM, Ollama, ...): chat,
 // responses and embeddings pass through; Anthropic Messages requests are translated to chat.
-import { chatCompletionToMessage, chatEventsToMessages, messagesToChatRequest } from "../translate/messages-via-openai.ts";
-import { transformEvents } from "../translate/sse.ts";
+import { chatCompletionToMessage, chatEventsToMessages, messagesToChatRequest } from "./translate/messages-via-openai.ts";
+import { transformEvents } from "./translate/sse.ts";
 import { withModel, type CallContext, type UpstreamType } from "./types.ts";
 
 /**
