@@ -9,7 +9,8 @@ import { pgUsageQueries } from "../src/store/pg-usage.ts";
 import { openPostgres } from "../src/store/postgres.ts";
 import { sqliteKeyStore, sqliteSecretInUse } from "../src/store/sqlite-keys.ts";
 import { sqliteUsageQueries } from "../src/store/sqlite-usage.ts";
-import type { KeyStore, UsageQueries } from "../src/store/types.ts";
+import type { KeyStore } from "../src/keys/store.ts";
+import type { UsageQueries } from "../src/usage/queries.ts";
 import type { StrictArgs } from "./args.ts";
 
 /**

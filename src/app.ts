@@ -14,7 +14,8 @@ import type { ModelCatalog } from "./surfaces/models.ts";
 import { chatRoutes, nativeChatRoute } from "./surfaces/openai-routes.ts";
 import type { Admission } from "./admission/admit.ts";
 import { keyRoutes } from "./admission/routes.ts";
-import type { UsageQueries } from "./store/types.ts";
+import type { OverviewQuery } from "./dashboard/overview.ts";
+import type { UsageQueries } from "./usage/queries.ts";
 import type { StorageHealth } from "./db/storage-health.ts";
 import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type ObserveOptions } from "./http/edge.ts";
 import { endReport, reportOf } from "./observe/report.ts";
@@ -27,7 +28,7 @@ import { usageRoutes } from "./usage/routes.ts";
 
 export interface AppDeps {
   version: string;
-  usage: UsageQueries;
+  usage: UsageQueries & OverviewQuery;
   keys: KeyService;
   admit: CustomerGate;
   requireAdmin: AdminGuard;

@@ -19,6 +19,11 @@ export interface Overview {
   failures: FailureSeries;
 }
 
+/** What the dashboard's first page needs from a database; each dialect implements it (src/store/). */
+export interface OverviewQuery {
+  overview(now: number): Promise<Overview>;
+}
+
 export interface Cell {
   day: number;
   key_id: string;

@@ -1,6 +1,6 @@
 import type { ApiKey } from "../db/schema.ts";
 import { ConflictError, NotFoundError, UserError } from "../errors.ts";
-import { UniqueViolation, type KeyStore } from "../store/types.ts";
+import { UniqueViolation, type KeyStore } from "./store.ts";
 import { lookupDigest } from "./secret.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { formatUsd, parseUsd } from "../admission/money.ts";

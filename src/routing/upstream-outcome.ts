@@ -1,7 +1,7 @@
 // What an OpenAI-compatible upstream's answer means for the customer, shared by every inbound API:
 // believable usage, failed fetches, and error answers (never the provider key, never its 401 as ours).
 import { ApiError, shapedErrorBody, type ErrorShape } from "../errors.ts";
-import type { ReportedUsage } from "../surfaces/openai-usage.ts";
+import type { ReportedUsage } from "../usage/reported.ts";
 import type { Route } from "./router.ts";
 import { redactSecret } from "./redact.ts";
 import { UPSTREAM_TYPES } from "../upstreams/index.ts";

@@ -1,5 +1,5 @@
 import type { SQL } from "bun";
-import { createFaultLog } from "../observe/fault-log.ts";
+import { createFaultLog } from "../fault-log.ts";
 import { repeat } from "../usage/repeat.ts";
 import { DAY_MS } from "../usage/time-range.ts";
 

@@ -5,7 +5,8 @@ import { reportQuery, shapeReport, type RawRow, type ReportDialect } from "../us
 import { requestsQuery, shapeRequests, type RequestRow } from "../usage/requests.ts";
 import { DAY_MS } from "../usage/time-range.ts";
 import { numbered } from "./sql-text.ts";
-import type { UsageQueries } from "./types.ts";
+import type { OverviewQuery } from "../dashboard/overview.ts";
+import type { UsageQueries } from "../usage/queries.ts";
 
 // sum() of bigint is numeric: as float8 it arrives as a number, exact below 2^53.
 const PG_SQL: ReportDialect = { sum: (e) => `sum(${e})::float8`, flag: (e) => `(${e})::int` };
@@ -22,7 +23,7 @@ const REQUEST_NUMBERS = ["id", "prompt_tokens", "completion_tokens", "cached_tok
  * Usage reads of PostgreSQL. The roll-ups are updated in the transaction that inserts the rows, so a
  * report reads whole days from them and partial days from the rows, in one statement (one snapshot).
  */
-export function pgUsageQueries(sql: SQL): UsageQueries {
+export function pgUsageQueries(sql: SQL): UsageQueries & OverviewQuery {
   return {
     async report(q) {
       const { sql: text, params } = reportQuery(q, PG_SQL);

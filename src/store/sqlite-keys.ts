@@ -3,7 +3,7 @@ import { isBusy, type Db } from "../db/client.ts";
 import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
 import { spentSince } from "../usage/analytics.ts";
 import { DAY_MS } from "../usage/time-range.ts";
-import { UniqueViolation, type KeyStore } from "./types.ts";
+import { UniqueViolation, type KeyStore } from "../keys/store.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
 

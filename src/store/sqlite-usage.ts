@@ -3,10 +3,11 @@ import { overview } from "../dashboard/overview.ts";
 import { usageReport } from "../usage/analytics.ts";
 import { listRequests } from "../usage/requests.ts";
 import { sqliteFailures } from "./failures-sql.ts";
-import type { StoredResponse, UsageQueries } from "./types.ts";
+import type { OverviewQuery } from "../dashboard/overview.ts";
+import type { StoredResponse, UsageQueries } from "../usage/queries.ts";
 
 /** Usage reads of the embedded SQLite database (synchronous underneath, one snapshot each). */
-export function sqliteUsageQueries(db: Db): UsageQueries {
+export function sqliteUsageQueries(db: Db): UsageQueries & OverviewQuery {
   const stored = db.$client.query<StoredResponse, [string, string]>("SELECT provider, prompt_tokens + completion_tokens AS tokens FROM usage WHERE response_id = ? AND key_id = ? LIMIT 1");
   const items = db.$client.query<{ n: number; tokens: number | null }, [string, string]>(
     "SELECT count(*) AS n, sum(tokens) AS tokens FROM response_items WHERE key_id = ? AND item_id IN (SELECT value FROM json_each(?))",

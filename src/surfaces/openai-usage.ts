@@ -1,16 +1,5 @@
-/** Token usage as an OpenAI-compatible upstream reports it. */
-export interface ReportedUsage {
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number | null;
-  reasoningTokens: number | null;
-  /** Part of promptTokens written to the provider's prompt cache. */
-  cacheWriteTokens?: number | null;
-  /** Web searches the provider ran (billed per call). */
-  webSearches?: number;
-  /** Set when the upstream sent a usage object whose counts cannot be believed (what it sent). */
-  suspect?: string;
-}
+// Usage as OpenAI's chat completions report it, and the text of an answer (for estimates).
+import type { ReportedUsage } from "../usage/reported.ts";
 
 /** Reads `usage` from a completion or chunk; anything malformed counts as absent. */
 export function readUsage(value: unknown): ReportedUsage | undefined {

@@ -3,12 +3,12 @@
 // speaks another API), relay a stream whose last events carry the usage, and commit exactly one row
 // before the response ends.
 import type { Endpoint } from "../upstreams/provider-config.ts";
+import type { ReportedUsage } from "../usage/reported.ts";
 import type { ErrorShape } from "../errors.ts";
 import { readBody } from "../http/body.ts";
 import { estimateCompletionTokens } from "../usage/estimate.ts";
 import { costNanoUsd } from "../usage/pricing.ts";
 import { adapterFor, exchange, ExchangeFailed, type Exchange } from "../routing/exchange.ts";
-import type { ReportedUsage } from "./openai-usage.ts";
 import { firstByte, type ProxyCall, type ProxyDeps } from "./request.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
 import type { UsageRecord } from "../usage/recorder.ts";

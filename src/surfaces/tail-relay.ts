@@ -1,8 +1,8 @@
 // Relays an event stream whose last events carry the usage (Responses' response.completed, Messages'
 // message_delta + message_stop). Everything before them goes out as the bytes received; from the first
 // such event on the stream is held until the usage row is committed, like chat's [DONE].
-import type { ReportedUsage } from "./openai-usage.ts";
 import { tooLongMessage } from "./chat/relay.ts";
+import type { ReportedUsage } from "../usage/reported.ts";
 
 /** What a surface reads from a finished stream. */
 export interface TailSummary {

@@ -1,6 +1,6 @@
 // Usage as CSV for invoicing: a report (one row per group and a total row), and request rows streamed
 // page by page so a year of them never sits in memory.
-import type { UsageQueries } from "../store/types.ts";
+import type { UsageQueries } from "./queries.ts";
 import type { Report, ReportRow, Totals } from "./analytics.ts";
 import type { RequestRecord, RequestsQuery } from "./requests.ts";
 

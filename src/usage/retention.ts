@@ -1,7 +1,7 @@
 // Usage retention: raw rows older than the configured number of days are deleted in small batches,
 // once the roll-ups hold them (reports of whole past days stay exact). SQLite reuses the freed pages,
 // so the file stops growing.
-import { createFaultLog } from "../observe/fault-log.ts";
+import { createFaultLog } from "../fault-log.ts";
 import type { Database } from "bun:sqlite";
 import { isBusy } from "../db/client.ts";
 import { DAY_MS } from "./time-range.ts";

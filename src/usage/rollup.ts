@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { createFaultLog } from "../observe/fault-log.ts";
+import { createFaultLog } from "../fault-log.ts";
 import { isBusy } from "../db/client.ts";
 import { repeat } from "./repeat.ts";
 import { DAY_MS } from "./time-range.ts";

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import type { UsageQueries } from "../store/types.ts";
+import type { UsageQueries } from "./queries.ts";
 import { ApiError } from "../errors.ts";
 import { adminErrors, errors, RangeQuery, ReportSchema, RequestsPageSchema } from "../docs/schemas.ts";
 import type { CustomerGate } from "../keys/auth.ts";

@@ -1,4 +1,5 @@
 import { estimateCompletionTokens, estimatePromptTokens } from "../../usage/estimate.ts";
+import type { ReportedUsage } from "../../usage/reported.ts";
 import { costNanoUsd } from "../../usage/pricing.ts";
 import type { UsageRecord } from "../../usage/recorder.ts";
 import type { AdmissionTicket } from "../../admission/admit.ts";
@@ -8,7 +9,7 @@ import { chatCapField } from "../../upstreams/translate/output-cap.ts";
 import { readBody } from "../../http/body.ts";
 import { parseChatRequest, type ChatRequest } from "./request.ts";
 import { exchange, ExchangeFailed, type Exchange } from "../../routing/exchange.ts";
-import { completionText, readUsage, type ReportedUsage } from "../openai-usage.ts";
+import { completionText, readUsage } from "../openai-usage.ts";
 import { routeFor, type Route } from "../../routing/router.ts";
 import { createSseRelay } from "./relay.ts";
 import { firstByte, type ProxyCall, type ProxyDeps } from "../request.ts";

@@ -1,4 +1,5 @@
-import { completionText, readUsage, type ReportedUsage } from "../openai-usage.ts";
+import { completionText, readUsage } from "../openai-usage.ts";
+import type { ReportedUsage } from "../../usage/reported.ts";
 
 /** What the relay learned by the time the stream ended, however it ended. */
 export interface StreamOutcome {

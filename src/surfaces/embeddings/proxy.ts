@@ -1,6 +1,6 @@
 import { estimateCompletionTokens } from "../../usage/estimate.ts";
+import type { ReportedUsage } from "../../usage/reported.ts";
 import { invalidRequest as invalid } from "../../errors.ts";
-import type { ReportedUsage } from "../openai-usage.ts";
 import { parseJsonObject, requireModel, type ProxyDeps } from "../request.ts";
 import { createSurfaceProxy, type Surface } from "../pipeline.ts";
 

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../../upstreams/provider-config.ts";
-import type { UsageQueries } from "../../store/types.ts";
+import type { UsageQueries } from "../../usage/queries.ts";
 import { ApiError, invalidRequest } from "../../errors.ts";
 import { estimateCompletionTokens } from "../../usage/estimate.ts";
 import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "../request.ts";

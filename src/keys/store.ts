@@ -1,0 +1,27 @@
+// What the key service needs from a database; each dialect implements it (src/store/).
+import type { ApiKey } from "../db/schema.ts";
+
+/** A write lost to a unique constraint (a name or key value taken meanwhile). */
+export class UniqueViolation extends Error {}
+
+/** Rows of `api_keys` and the database's secret fingerprint. */
+export interface KeyStore {
+  /** Keys whose id or name is `nameOrId` (deleted ones included). */
+  find(nameOrId: string): Promise<ApiKey[]>;
+  /** The key that has this name, deleted or not. */
+  nameOwner(name: string): Promise<{ id: string; deletedAt: number | null } | undefined>;
+  /** True when a key's current or previous value has this lookup digest. */
+  valueTaken(lookup: string): Promise<boolean>;
+  insert(row: ApiKey): Promise<void>;
+  update(id: string, changes: Partial<ApiKey>): Promise<void>;
+  /** Every key, oldest first. */
+  list(): Promise<ApiKey[]>;
+  /** A key's exact spend (nano-dollars) since `from`. */
+  spentSince(keyId: string, from: number): Promise<number>;
+  /** When the key's latest request was recorded (its day, once retention deleted the rows), or null. */
+  lastUsed(keyId: string): Promise<number | null>;
+  /** The lookup secret's fingerprint, stored by the first process that had one; `fingerprint` when none was. */
+  claimSecret(fingerprint: string): Promise<string>;
+  /** True once the database has keys or a secret fingerprint. */
+  secretInUse(): Promise<boolean>;
+}
