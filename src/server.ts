@@ -2,13 +2,10 @@ import { createApp } from "./app.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import { createStorageHealth } from "./db/storage-health.ts";
-import { openSqliteStorage } from "./store/sqlite-storage.ts";
-import { openPgStorage } from "./store/pg-storage.ts";
+import { openStorage, storageSecret } from "./store/open.ts";
 import type { Storage } from "./store/types.ts";
 import { createSharedLimiter } from "./limits/shared-window.ts";
 import { createRedisLink } from "./limits/redis-link.ts";
-import { UserError } from "./errors.ts";
-import { loadSecret } from "./keys/secret.ts";
 import { createAdmission } from "./admission/admit.ts";
 import { createMemoryCounters } from "./admission/counters.ts";
 import { createSharedCounters } from "./admission/shared-counters.ts";
@@ -26,7 +23,6 @@ import { createRouter } from "./routing/router.ts";
 import { createFailureTally } from "./observe/failures.ts";
 import { loadCatalog } from "./usage/catalog.ts";
 import { VERSION } from "./version.ts";
-import { existsSync } from "node:fs";
 import { accessLog } from "./observe/access-log.ts";
 import { createLogger, lineLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics } from "./observe/metrics.ts";
@@ -67,8 +63,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     usageRetentionDays: config.usageRetentionDays,
     inFlight: () => app.server?.pendingRequests ?? 0,
   };
-  const sqlite = config.databaseUrl === undefined ? openSqliteStorage(config.dbPath, config.busyTimeoutMs, storageOptions) : undefined;
-  const storage: Storage = sqlite ?? (await openPgStorage(config.databaseUrl!, storageOptions));
+  const storage = await openStorage(config, storageOptions);
   const failures = createFailureTally((rows) => storage.addFailures(rows), log);
   const { verifier, keys } = await keyServices(storage, config, clock).catch(async (err: unknown) => {
     await storage.close();
@@ -164,7 +159,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     port: server.port!,
     metricsPort: metricsServer?.port,
     where: storage.where,
-    db: sqlite?.db,
+    db: storage.db,
     logger,
     stop() {
       stopping ??= (async () => {
@@ -188,17 +183,9 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
 
 /** The verifier and the key service over the storage, once the lookup secret is known to be the database's. */
 async function keyServices(storage: Storage, config: ServerConfig, clock: () => number) {
-  const secret = config.databaseUrl === undefined ? loadSecret(config.secret, config.secretFile, { mayCreate: !(await storage.keys.secretInUse()) }) : sharedSecret(config);
+  const secret = await storageSecret(config, () => storage.keys.secretInUse());
   const verifier = createKeyVerifier({ rows: storage.keyRows, secret, clock });
   const keys = createKeyService({ store: storage.keys, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
   await keys.ready; // refuses a secret other than the database's
   return { verifier, keys };
-}
-
-/** Every instance on one PostgreSQL database digests keys with one secret: it cannot be made up here. */
-function sharedSecret(config: ServerConfig): string {
-  if (config.secret === undefined && !existsSync(config.secretFile)) {
-    throw new UserError("with GATEWAY_DATABASE_URL, set GATEWAY_SECRET (at least 16 characters, the same for every instance and the CLI) or GATEWAY_SECRET_FILE");
-  }
-  return loadSecret(config.secret, config.secretFile, { mayCreate: false });
 }

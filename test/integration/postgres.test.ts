@@ -2,11 +2,14 @@
 // Debian's packages in temp dirs): keys, rows, limits and budgets are one set for all of them.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SQL } from "bun";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promptBound } from "../../src/admission/bound.ts";
 import { writeUsageRows } from "../../src/store/pg-recorder.ts";
 import { binaryIn, cleanEnv, runCli } from "../helpers/cli.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
+import { TEST_SECRET } from "../helpers/harness.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -54,6 +57,13 @@ describe("three servers on PostgreSQL + Redis", () => {
       expect((await chat(b, key)).status).toBe(200);
       for (const s of servers) expect((await chat(s, key)).status).toBe(200); // every cache warm now
 
+      // The CLI takes the secret by the server's rule: GATEWAY_SECRET_FILE works on PostgreSQL too.
+      const secretFile = join(a.dir, "shared.secret");
+      writeFileSync(secretFile, TEST_SECRET);
+      const { GATEWAY_SECRET: _, ...withoutSecret } = a.env;
+      const fromFile = await runCli(["list-keys", "--json"], { cwd: a.dir, binary: join(a.dir, "gateway"), env: { ...withoutSecret, GATEWAY_SECRET_FILE: secretFile } });
+      expect(fromFile.stderr).toBe("");
+      expect((JSON.parse(fromFile.stdout) as { name: string }[]).map((k) => k.name)).toEqual(["pg-customer"]);
       const disabled = await a.cli(["disable-key", "pg-customer"]);
       expect(disabled.code).toBe(0);
       for (const s of servers) {
