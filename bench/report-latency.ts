@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { openDatabase } from "../src/db/client.ts";
+import { openDatabase } from "../src/store/sqlite/client.ts";
 import { usageReport, type ReportQuery } from "../src/usage/analytics.ts";
 import { createUsageWriter, type UsageRecord } from "../src/usage/recorder.ts";
 import { createRollupStep } from "../src/usage/rollup.ts";

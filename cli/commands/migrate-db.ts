@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { loadBaseConfig } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/store/sqlite/client.ts";
 import { UserError } from "../../src/errors.ts";
-import { copyToPostgres } from "../../src/store/copy-to-postgres.ts";
-import { openPostgres, redactUrl } from "../../src/store/postgres.ts";
+import { copyToPostgres } from "../../src/store/postgres/copy-from-sqlite.ts";
+import { openPostgres, redactUrl } from "../../src/store/postgres/client.ts";
 import { parseStrict } from "../args.ts";
 
 export const migrateDb = defineCommand({

@@ -1,7 +1,7 @@
 // What the dashboard's overview shows, in one read: spend and requests today and this month, the error
 // rate today, spend per day for 30 days by model and by key, top keys and models. Whole days come from
 // the daily roll-up plus the rows not yet folded into it, like every report.
-import type { Db } from "../db/client.ts";
+import type { Db } from "../store/sqlite/client.ts";
 import { DAY_MS } from "../usage/time-range.ts";
 import type { FailureSeries } from "./failures.ts";
 

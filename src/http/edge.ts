@@ -1,8 +1,8 @@
 // What every request meets before its route: its request id, the checks made from headers alone, and
 // the one mapping of errors to OpenAI-shaped responses. Shared by the Elysia app and the native hot route.
 import type { Server } from "bun";
-import { isBusy } from "../db/client.ts";
-import { isPgUnavailable } from "../store/postgres.ts";
+import { isBusy } from "../store/sqlite/client.ts";
+import { isPgUnavailable } from "../store/postgres/client.ts";
 import { ApiError, errorResponse, UserError, type ErrorShape } from "../errors.ts";
 import type { AdminGuard } from "../keys/admin-auth.ts";
 import { beginReport, type ReportSink, type RequestReport } from "../observe/report.ts";

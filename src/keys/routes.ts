@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { adminErrors, CreatedKeySchema, KeyInfoSchema, KeySettingsFields, RotatedKeySchema } from "../docs/schemas.ts";
 import { UserError } from "../errors.ts";
 import { parseDuration } from "./validate.ts";
-import { retryBusy } from "../db/client.ts";
+import { retryBusy } from "../store/sqlite/client.ts";
 import type { KeyService, KeySettings } from "./service.ts";
 
 export interface AdminKeyRoutesOptions {

@@ -1,5 +1,5 @@
 // What the key service needs from a database; each dialect implements it (src/store/).
-import type { ApiKey } from "../db/schema.ts";
+import type { ApiKey } from "../store/sqlite/schema.ts";
 
 /** A write lost to a unique constraint (a name or key value taken meanwhile). */
 export class UniqueViolation extends Error {}

@@ -1,7 +1,7 @@
 import type { KeyLimits } from "../admission/counters.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { isBudgetPeriod } from "../admission/periods.ts";
-import { isBusy, type Db } from "../db/client.ts";
+import { isBusy, type Db } from "../store/sqlite/client.ts";
 import { lookupDigest } from "./secret.ts";
 
 export interface VerifiedKey {

@@ -4,19 +4,19 @@
 import type { SQL } from "bun";
 import { existsSync } from "node:fs";
 import type { BaseConfig } from "../config.ts";
-import type { Db } from "../db/client.ts";
-import { openDatabase } from "../db/client.ts";
+import type { Db } from "./sqlite/client.ts";
+import { openDatabase } from "./sqlite/client.ts";
 import { UserError } from "../errors.ts";
 import { loadSecret } from "../keys/secret.ts";
 import type { KeyStore } from "../keys/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
-import { pgKeyStore } from "./pg-keys.ts";
-import { openPgStorage } from "./pg-storage.ts";
-import { pgUsageQueries } from "./pg-usage.ts";
-import { openPostgres } from "./postgres.ts";
-import { sqliteKeyStore, sqliteSecretInUse } from "./sqlite-keys.ts";
-import { openSqliteStorage } from "./sqlite-storage.ts";
-import { sqliteUsageQueries } from "./sqlite-usage.ts";
+import { pgKeyStore } from "./postgres/keys.ts";
+import { openPgStorage } from "./postgres/storage.ts";
+import { pgUsageQueries } from "./postgres/usage.ts";
+import { openPostgres } from "./postgres/client.ts";
+import { sqliteKeyStore, sqliteSecretInUse } from "./sqlite/keys.ts";
+import { openSqliteStorage } from "./sqlite/storage.ts";
+import { sqliteUsageQueries } from "./sqlite/usage.ts";
 import type { Storage, StorageOptions } from "./types.ts";
 
 /** The database for serving: usage recorder, roll-ups, retention, key rows, reports. */

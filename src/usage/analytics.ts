@@ -1,5 +1,5 @@
 import type { Statement } from "bun:sqlite";
-import type { Db } from "../db/client.ts";
+import type { Db } from "../store/sqlite/client.ts";
 import { DAY_MS, isoDay, type TimeRange } from "./time-range.ts";
 
 export type GroupBy = "key" | "model" | "day";

@@ -1,6 +1,6 @@
-import type { Db } from "../db/client.ts";
-import { describeSqliteError, isBusy, probeWrite } from "../db/client.ts";
-import { usageNotRecorded, type StorageHealth } from "../db/storage-health.ts";
+import type { Db } from "../store/sqlite/client.ts";
+import { describeSqliteError, isBusy, probeWrite } from "../store/sqlite/client.ts";
+import { usageNotRecorded, type StorageHealth } from "../store/health.ts";
 import { addDeltas, copyDeltas, createMemoryFold, type DeltaGroups, type FoldRow } from "./rollup.ts";
 
 /** One request's record, as written to the `usage` table. */

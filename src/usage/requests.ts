@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import type { Db } from "../store/sqlite/client.ts";
 import { ApiError } from "../errors.ts";
 import { nanoToUsd } from "./analytics.ts";
 import type { TimeRange } from "./time-range.ts";

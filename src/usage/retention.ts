@@ -3,7 +3,7 @@
 // so the file stops growing.
 import { createFaultLog } from "../fault-log.ts";
 import type { Database } from "bun:sqlite";
-import { isBusy } from "../db/client.ts";
+import { isBusy } from "../store/sqlite/client.ts";
 import { DAY_MS } from "./time-range.ts";
 
 export interface RetentionOptions {

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { createFaultLog } from "../fault-log.ts";
-import { isBusy } from "../db/client.ts";
+import { isBusy } from "../store/sqlite/client.ts";
 import { repeat } from "./repeat.ts";
 import { DAY_MS } from "./time-range.ts";
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { openDatabase, type Db } from "../../src/db/client.ts";
+import { openDatabase, type Db } from "../../src/store/sqlite/client.ts";
 import { createKeyService, type KeyService } from "../../src/keys/service.ts";
-import { sqliteKeyStore } from "../../src/store/sqlite-keys.ts";
+import { sqliteKeyStore } from "../../src/store/sqlite/keys.ts";
 import { tempDir } from "./tmp.ts";
 
 export const TEST_SECRET = "test-secret-0123456789abcdef";

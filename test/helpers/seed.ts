@@ -1,6 +1,6 @@
-import { openDatabase } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/store/sqlite/client.ts";
 import type { SQL } from "bun";
-import { writeUsageRows } from "../../src/store/pg-recorder.ts";
+import { writeUsageRows } from "../../src/store/postgres/recorder.ts";
 import { createUsageWriter, type UsageRecord } from "../../src/usage/recorder.ts";
 import { createRollupStep } from "../../src/usage/rollup.ts";
 

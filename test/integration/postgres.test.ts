@@ -5,7 +5,7 @@ import { SQL } from "bun";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promptBound } from "../../src/admission/bound.ts";
-import { writeUsageRows } from "../../src/store/pg-recorder.ts";
+import { writeUsageRows } from "../../src/store/postgres/recorder.ts";
 import { binaryIn, cleanEnv, runCli } from "../helpers/cli.ts";
 import { completion, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";

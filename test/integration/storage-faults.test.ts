@@ -320,7 +320,7 @@ describe("migration dropping AUTOINCREMENT", () => {
     const sums = () => old.query("SELECT count(*) AS n, max(id) AS maxId, sum(prompt_tokens) AS p, sum(cost_nano_usd) AS c FROM usage").get();
     const expected = sums();
     old.close();
-    const { openDatabase } = await import("../../src/db/client.ts");
+    const { openDatabase } = await import("../../src/store/sqlite/client.ts");
     const db = openDatabase({ path: dbPath, busyTimeoutMs: 5000 });
     expect(db.$client.query("SELECT count(*) AS n, max(id) AS maxId, sum(prompt_tokens) AS p, sum(cost_nano_usd) AS c FROM usage").get()).toEqual(expected);
     const ddl = (db.$client.query("SELECT sql FROM sqlite_master WHERE name = 'usage'").get() as { sql: string }).sql;
@@ -345,7 +345,7 @@ describe("migration dropping AUTOINCREMENT", () => {
 test("a fresh database gets 1 KB pages; an existing one keeps its own", async () => {
   const dir = tempDir();
   mkdirSync(join(dir, "x"));
-  const { openDatabase } = await import("../../src/db/client.ts");
+  const { openDatabase } = await import("../../src/store/sqlite/client.ts");
   const fresh = openDatabase({ path: join(dir, "x", "new.db"), busyTimeoutMs: 1000 });
   expect(fresh.$client.query("PRAGMA page_size").get()).toEqual({ page_size: 1024 });
   fresh.$client.close();

@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Database } from "bun:sqlite";
-import { openDatabase } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/store/sqlite/client.ts";
 import { createKeyService } from "../../src/keys/service.ts";
-import { sqliteKeyStore } from "../../src/store/sqlite-keys.ts";
+import { sqliteKeyStore } from "../../src/store/sqlite/keys.ts";
 import { createKeyVerifier, sqliteKeyRows } from "../../src/keys/verifier.ts";
 import { harness, TEST_SECRET } from "../helpers/harness.ts";
 

@@ -1,8 +1,8 @@
 // The group-commit recorders, on a real SQLite file and a real PostgreSQL server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createStorageHealth } from "../../src/db/storage-health.ts";
-import { createPgUsageRecorder } from "../../src/store/pg-recorder.ts";
-import { openPostgres } from "../../src/store/postgres.ts";
+import { createStorageHealth } from "../../src/store/health.ts";
+import { createPgUsageRecorder } from "../../src/store/postgres/recorder.ts";
+import { openPostgres } from "../../src/store/postgres/client.ts";
 import { createUsageRecorder, createUsageWriter, USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../src/usage/recorder.ts";
 import { createRollupStep, startRollupJob } from "../../src/usage/rollup.ts";
 import { harness } from "../helpers/harness.ts";

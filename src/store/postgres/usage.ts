@@ -1,12 +1,12 @@
 import type { SQL } from "bun";
-import { pgFailures } from "./failures-sql.ts";
-import { buildOverview, ERRORS_TODAY_SQL, overviewDays, type Cell } from "../dashboard/overview.ts";
-import { reportQuery, shapeReport, type RawRow, type ReportDialect } from "../usage/analytics.ts";
-import { requestsQuery, shapeRequests, type RequestRow } from "../usage/requests.ts";
-import { DAY_MS } from "../usage/time-range.ts";
+import { pgFailures } from "../failures.ts";
+import { buildOverview, ERRORS_TODAY_SQL, overviewDays, type Cell } from "../../dashboard/overview.ts";
+import { reportQuery, shapeReport, type RawRow, type ReportDialect } from "../../usage/analytics.ts";
+import { requestsQuery, shapeRequests, type RequestRow } from "../../usage/requests.ts";
+import { DAY_MS } from "../../usage/time-range.ts";
 import { numbered } from "./sql-text.ts";
-import type { OverviewQuery } from "../dashboard/overview.ts";
-import type { UsageQueries } from "../usage/queries.ts";
+import type { OverviewQuery } from "../../dashboard/overview.ts";
+import type { UsageQueries } from "../../usage/queries.ts";
 
 // sum() of bigint is numeric: as float8 it arrives as a number, exact below 2^53.
 const PG_SQL: ReportDialect = { sum: (e) => `sum(${e})::float8`, flag: (e) => `(${e})::int` };

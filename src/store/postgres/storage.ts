@@ -1,11 +1,11 @@
-import { pgFailures } from "./failures-sql.ts";
-import { pgKeyRows } from "./pg-key-rows.ts";
-import { pgKeyStore, pgSpentSince } from "./pg-keys.ts";
-import { createPgUsageRecorder } from "./pg-recorder.ts";
-import { startPgRetentionJob } from "./pg-retention.ts";
-import { pgUsageQueries } from "./pg-usage.ts";
-import { openPostgres, redactUrl } from "./postgres.ts";
-import type { Storage, StorageOptions } from "./types.ts";
+import { pgFailures } from "../failures.ts";
+import { pgKeyRows } from "./key-rows.ts";
+import { pgKeyStore, pgSpentSince } from "./keys.ts";
+import { createPgUsageRecorder } from "./recorder.ts";
+import { startPgRetentionJob } from "./retention.ts";
+import { pgUsageQueries } from "./usage.ts";
+import { openPostgres, redactUrl } from "./client.ts";
+import type { Storage, StorageOptions } from "../types.ts";
 
 /**
  * PostgreSQL shared by every instance: a connection pool, key rows cached while change notifications

@@ -1,9 +1,9 @@
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import { embeddedMigrations } from "./migrations.macro.ts" with { type: "macro" };
+import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
 import * as schema from "./schema.ts";
-import { UserError } from "../errors.ts";
+import { UserError } from "../../errors.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 

@@ -1,10 +1,10 @@
-import type { Db } from "../db/client.ts";
-import { overview } from "../dashboard/overview.ts";
-import { usageReport } from "../usage/analytics.ts";
-import { listRequests } from "../usage/requests.ts";
-import { sqliteFailures } from "./failures-sql.ts";
-import type { OverviewQuery } from "../dashboard/overview.ts";
-import type { StoredResponse, UsageQueries } from "../usage/queries.ts";
+import type { Db } from "./client.ts";
+import { overview } from "../../dashboard/overview.ts";
+import { usageReport } from "../../usage/analytics.ts";
+import { listRequests } from "../../usage/requests.ts";
+import { sqliteFailures } from "../failures.ts";
+import type { OverviewQuery } from "../../dashboard/overview.ts";
+import type { StoredResponse, UsageQueries } from "../../usage/queries.ts";
 
 /** Usage reads of the embedded SQLite database (synchronous underneath, one snapshot each). */
 export function sqliteUsageQueries(db: Db): UsageQueries & OverviewQuery {

@@ -1,7 +1,7 @@
 // The failures table in both dialects: counts added by upsert (several instances add to the same minute),
 // read per hour for the last day, and pruned after FAILURES_KEPT_MS.
 import type { SQL } from "bun";
-import type { Db } from "../db/client.ts";
+import type { Db } from "./sqlite/client.ts";
 import type { FailureCount } from "../observe/failures.ts";
 import { buildFailures, failuresSince, type FailureSeries } from "../dashboard/failures.ts";
 

@@ -1,18 +1,18 @@
 import { statSync } from "node:fs";
-import { startCheckpointer } from "../db/checkpointer.ts";
-import { describeSqliteError, openDatabase, probeWrite, type Db } from "../db/client.ts";
-import { registerInstance } from "../db/instances.ts";
-import { watchDatabaseFile } from "../db/storage-health.ts";
-import { UserError } from "../errors.ts";
-import { sqliteKeyRows } from "../keys/verifier.ts";
-import { spentSince } from "../usage/analytics.ts";
-import { createUsageRecorder } from "../usage/recorder.ts";
-import { startRetentionJob } from "../usage/retention.ts";
-import { startRollupJob } from "../usage/rollup.ts";
-import { sqliteFailures } from "./failures-sql.ts";
-import { sqliteKeyStore } from "./sqlite-keys.ts";
-import { sqliteUsageQueries } from "./sqlite-usage.ts";
-import type { Storage, StorageOptions } from "./types.ts";
+import { startCheckpointer } from "./checkpointer.ts";
+import { describeSqliteError, openDatabase, probeWrite, type Db } from "./client.ts";
+import { registerInstance } from "./instances.ts";
+import { watchDatabaseFile } from "../health.ts";
+import { UserError } from "../../errors.ts";
+import { sqliteKeyRows } from "../../keys/verifier.ts";
+import { spentSince } from "../../usage/analytics.ts";
+import { createUsageRecorder } from "../../usage/recorder.ts";
+import { startRetentionJob } from "../../usage/retention.ts";
+import { startRollupJob } from "../../usage/rollup.ts";
+import { sqliteFailures } from "../failures.ts";
+import { sqliteKeyStore } from "./keys.ts";
+import { sqliteUsageQueries } from "./usage.ts";
+import type { Storage, StorageOptions } from "../types.ts";
 
 /**
  * The embedded SQLite database, set up for serving: the event loop never waits on a lock (busy_timeout

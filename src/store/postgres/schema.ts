@@ -1,4 +1,4 @@
-// The PostgreSQL schema: the same tables and columns as the SQLite one (src/db/schema.ts), in
+// The PostgreSQL schema: the same tables and columns as the SQLite one (src/store/sqlite/schema.ts), in
 // PostgreSQL's types — times are milliseconds since the epoch and money integer nano-dollars in
 // bigint, flags are booleans (so `UPDATE api_keys SET is_active = false` works as operators expect).
 // Migrations: `bun run db:generate` writes both dialects' (migrations/ and migrations/postgres/).
@@ -110,7 +110,7 @@ export const meta = pgTable("meta", {
   value: text("value").notNull(),
 });
 
-/** Failed requests per minute, by kind and provider (see src/db/schema.ts). */
+/** Failed requests per minute, by kind and provider (see src/store/sqlite/schema.ts). */
 export const failures = pgTable(
   "failures",
   { minute: ms("minute").notNull(), kind: text("kind").notNull(), provider: text("provider").notNull(), count: bigint("count", { mode: "number" }).notNull() },

@@ -1,7 +1,7 @@
 import type { SQL } from "bun";
-import { createFaultLog } from "../fault-log.ts";
-import { repeat } from "../usage/repeat.ts";
-import { DAY_MS } from "../usage/time-range.ts";
+import { createFaultLog } from "../../fault-log.ts";
+import { repeat } from "../../usage/repeat.ts";
+import { DAY_MS } from "../../usage/time-range.ts";
 
 export interface PgRetentionOptions {
   sql: SQL;

@@ -1,8 +1,8 @@
 import type { SQL } from "bun";
-import { usageNotRecorded, type StorageHealth } from "../db/storage-health.ts";
-import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../usage/recorder.ts";
-import { foldDeltas, SUMS, type Delta } from "../usage/rollup.ts";
-import { describePgError } from "./postgres.ts";
+import { usageNotRecorded, type StorageHealth } from "../health.ts";
+import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/recorder.ts";
+import { foldDeltas, SUMS, type Delta } from "../../usage/rollup.ts";
+import { describePgError } from "./client.ts";
 
 export interface PgRecorderOptions {
   sql: SQL;

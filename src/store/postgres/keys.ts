@@ -1,8 +1,8 @@
 import type { SQL } from "bun";
-import type { ApiKey } from "../db/schema.ts";
-import { DAY_MS } from "../usage/time-range.ts";
-import { isUniqueViolation } from "./postgres.ts";
-import { UniqueViolation, type KeyStore } from "../keys/store.ts";
+import type { ApiKey } from "../sqlite/schema.ts";
+import { DAY_MS } from "../../usage/time-range.ts";
+import { isUniqueViolation } from "./client.ts";
+import { UniqueViolation, type KeyStore } from "../../keys/store.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
 

@@ -1,7 +1,7 @@
 import type { SQL } from "bun";
-import { ApiError } from "../errors.ts";
-import { keyRowSql, MAX_CACHED_KEYS, type KeyRow, type KeyRowSource } from "../keys/verifier.ts";
-import { describePgError } from "./postgres.ts";
+import { ApiError } from "../../errors.ts";
+import { keyRowSql, MAX_CACHED_KEYS, type KeyRow, type KeyRowSource } from "../../keys/verifier.ts";
+import { describePgError } from "./client.ts";
 
 /** The channel the api_keys trigger notifies (migrations/postgres/0001_key_change_notify.sql). */
 export const KEYS_CHANNEL = "gateway_keys";

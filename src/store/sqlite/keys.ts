@@ -1,9 +1,9 @@
 import { eq, or } from "drizzle-orm";
-import { isBusy, type Db } from "../db/client.ts";
-import { apiKeys, meta, type ApiKey } from "../db/schema.ts";
-import { spentSince } from "../usage/analytics.ts";
-import { DAY_MS } from "../usage/time-range.ts";
-import { UniqueViolation, type KeyStore } from "../keys/store.ts";
+import { isBusy, type Db } from "./client.ts";
+import { apiKeys, meta, type ApiKey } from "./schema.ts";
+import { spentSince } from "../../usage/analytics.ts";
+import { DAY_MS } from "../../usage/time-range.ts";
+import { UniqueViolation, type KeyStore } from "../../keys/store.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
 

@@ -1,6 +1,6 @@
 import { SQL } from "bun";
-import { embeddedMigrations } from "../db/migrations.macro.ts" with { type: "macro" };
-import { UserError } from "../errors.ts";
+import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
+import { UserError } from "../../errors.ts";
 
 const MIGRATIONS = embeddedMigrations("postgres");
 // pg_advisory_xact_lock key: N instances starting at once on an empty database apply migrations one
