@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../src/store/sqlite/client.ts";
-import { usageReport, type ReportQuery } from "../src/usage/analytics.ts";
-import { createUsageWriter, type UsageRecord } from "../src/usage/recorder.ts";
-import { createRollupStep } from "../src/usage/rollup.ts";
-import { listRequests } from "../src/usage/requests.ts";
+import { type ReportQuery } from "../src/usage/analytics.ts";
+import { usageReport } from "../src/store/sqlite/reports.ts";
+import { createUsageWriter } from "../src/store/sqlite/recorder.ts";
+import { type UsageRecord } from "../src/usage/record.ts";
+import { createRollupStep } from "../src/store/sqlite/rollup.ts";
+import { listRequests } from "../src/store/sqlite/requests.ts";
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "2000000" }, keep: { type: "string" } } });
 const ROWS = Number(values.rows);

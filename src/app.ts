@@ -43,7 +43,8 @@ export interface AppDeps {
   admission: Admission;
   /** Customer bodies: larger declared sizes get 413 before a byte of the body is read. */
   maxBodyBytes: number;
-  busyTimeoutMs: number;
+  /** Retries a key write while the database is busy (see store/open.ts). */
+  retryWrites: <T>(fn: () => T | Promise<T>) => Promise<T>;
   observe: ObserveOptions;
   metrics: Metrics;
   metricsToken: string | undefined;
@@ -103,7 +104,7 @@ export function createApp(deps: AppDeps) {
     .use(dashboardRoutes({ usage: deps.usage, metrics: deps.metrics, clock: deps.clock }))
     .use(usageRoutes({ usage: deps.usage, admit: deps.admit }))
     .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
-    .use(adminKeyRoutes({ keys: deps.keys, busyTimeoutMs: deps.busyTimeoutMs }));
+    .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }));
 }
 
 /** The customer routes, named in the 404 of an unknown /v1 path so a client sees what it can call. */

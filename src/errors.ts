@@ -91,3 +91,22 @@ export function errorResponse(err: unknown, headers: Record<string, string> = {}
 export function invalidRequest(message: string, param: string | null, code = "invalid_request"): ApiError {
   return new ApiError(400, message, "invalid_request_error", code, param);
 }
+
+const classifiers: ((err: unknown) => ApiError | undefined)[] = [];
+
+/**
+ * A storage client names its own errors that mean "retry shortly" (a lock held by another process, a lost
+ * connection), so the error mapper needs to know no database.
+ */
+export function classifyErrorsWith(classify: (err: unknown) => ApiError | undefined): void {
+  classifiers.push(classify);
+}
+
+/** The gateway's error for a storage client's error, when a client named it. */
+export function classifiedError(err: unknown): ApiError | undefined {
+  for (const classify of classifiers) {
+    const known = classify(err);
+    if (known) return known;
+  }
+  return undefined;
+}

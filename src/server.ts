@@ -122,7 +122,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     health,
     admission,
     maxBodyBytes: config.maxBodyBytes,
-    busyTimeoutMs: config.busyTimeoutMs,
+    retryWrites: storage.retryWrites,
     models: createModelCatalog({ providers: config.providers, route, log }),
     chat: createChatProxy({ ...proxied, defaultModel: config.defaultModel }),
     embeddings: createEmbeddingsProxy(proxied),

@@ -1,9 +1,7 @@
 // What every request meets before its route: its request id, the checks made from headers alone, and
 // the one mapping of errors to OpenAI-shaped responses. Shared by the Elysia app and the native hot route.
 import type { Server } from "bun";
-import { isBusy } from "../store/sqlite/client.ts";
-import { isPgUnavailable } from "../store/postgres/client.ts";
-import { ApiError, errorResponse, UserError, type ErrorShape } from "../errors.ts";
+import { ApiError, classifiedError, errorResponse, UserError, type ErrorShape } from "../errors.ts";
 import type { AdminGuard } from "../keys/admin-auth.ts";
 import { beginReport, type ReportSink, type RequestReport } from "../observe/report.ts";
 import { ADMIN_BODY_LIMIT, bodyTooLarge } from "./body.ts";
@@ -67,13 +65,12 @@ export function beginRequest(request: Request, id: string, server: Server<unknow
  * the refusal reason) in the request's report; only surprises are logged (with their stack).
  */
 export function mapError(error: unknown, log: (line: string) => void, shape: ErrorShape = "openai", report?: RequestReport): Response {
-  let err = error;
-  // Another process holds a lock the event loop will not wait for (reads almost never meet one).
-  if (isBusy(error)) err = new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" });
-  else if (isPgUnavailable(error)) err = new ApiError(503, "The database cannot be reached; retry shortly.", "server_error", "database_unavailable", null, { "retry-after": "1" });
+  // A lock another process holds, a database that cannot be reached: named by the storage clients.
+  const known = classifiedError(error);
+  let err: unknown = known ?? error;
   // JSON nested deeper than the parser's stack: the client's mistake, not ours.
-  else if (error instanceof RangeError) err = new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json");
-  else if (!(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
+  if (!known && error instanceof RangeError) err = new ApiError(400, "The request body is nested too deeply.", "invalid_request_error", "invalid_json");
+  else if (!known && !(error instanceof ApiError) && !(error instanceof UserError)) log(`[gateway] internal error: ${(error as Error)?.stack ?? String(error)}`);
   if (report) {
     const status = err instanceof ApiError || err instanceof UserError ? err.status : 500;
     report.error = err instanceof ApiError ? (err.code ?? undefined) : err instanceof UserError ? err.code : "internal_error";

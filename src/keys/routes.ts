@@ -2,13 +2,12 @@ import { Elysia, t } from "elysia";
 import { adminErrors, CreatedKeySchema, KeyInfoSchema, KeySettingsFields, RotatedKeySchema } from "../docs/schemas.ts";
 import { UserError } from "../errors.ts";
 import { parseDuration } from "./validate.ts";
-import { retryBusy } from "../store/sqlite/client.ts";
 import type { KeyService, KeySettings } from "./service.ts";
 
 export interface AdminKeyRoutesOptions {
   keys: KeyService;
-  /** Bounds how long a write waits for another process's lock (asynchronously). */
-  busyTimeoutMs: number;
+  /** Runs a write, retrying it while the database is busy (SQLite: another process's lock), within a bound. */
+  retryWrites: <T>(fn: () => T | Promise<T>) => Promise<T>;
 }
 
 const security = [{ adminToken: [] }];
@@ -16,8 +15,7 @@ const security = [{ adminToken: [] }];
 /** /admin/keys: the same key service, validation and errors as the CLI. */
 // The admin token and the body's declared size were checked before routing (app.ts): a body is only
 // read for an authenticated admin, and never more than 64 KB of it.
-export function adminKeyRoutes({ keys, busyTimeoutMs }: AdminKeyRoutesOptions) {
-  const write = <T>(fn: () => T | Promise<T>) => retryBusy(fn, busyTimeoutMs);
+export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptions) {
   return new Elysia({ name: "admin-key-routes" })
     .get("/admin/keys", ({ query }) => keys.list({ all: query.all === "true" }), {
       query: t.Object({ all: t.Optional(t.String({ description: "'true' also lists deleted keys" })) }),

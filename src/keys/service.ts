@@ -1,4 +1,4 @@
-import type { ApiKey } from "../store/sqlite/schema.ts";
+import type { ApiKey } from "./store.ts";
 import { ConflictError, NotFoundError, UserError } from "../errors.ts";
 import { UniqueViolation, type KeyStore } from "./store.ts";
 import { lookupDigest } from "./secret.ts";

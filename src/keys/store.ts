@@ -1,5 +1,30 @@
 // What the key service needs from a database; each dialect implements it (src/store/).
-import type { ApiKey } from "../store/sqlite/schema.ts";
+
+/** A key's row as every dialect stores it (times in ms since the epoch, money in nano-dollars). */
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** bcrypt of the plain key. */
+  keyHash: string;
+  /** HMAC-SHA256 of the plain key under the lookup secret. */
+  lookup: string;
+  rateLimitPerMinute: number;
+  isActive: boolean;
+  createdAt: number;
+  updatedAt: number;
+  budgetNanoUsd: number | null;
+  budgetPeriod: string;
+  tpmLimit: number | null;
+  maxParallel: number | null;
+  expiresAt: number | null;
+  /** Comma-separated globs of the models the key may use, or null for all. */
+  allowedModels: string | null;
+  deletedAt: number | null;
+  /** A rotated key's previous value, accepted until previousValidUntil. */
+  previousLookup: string | null;
+  previousKeyHash: string | null;
+  previousValidUntil: number | null;
+}
 
 /** A write lost to a unique constraint (a name or key value taken meanwhile). */
 export class UniqueViolation extends Error {}

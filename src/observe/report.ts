@@ -1,6 +1,6 @@
 // What one request did, filled in by each step that decides something (gate, admission, exchange,
 // recorder) and handed, once the response is complete, to the access log and the metrics.
-import type { UsageRecord } from "../usage/recorder.ts";
+import type { UsageRecord } from "../usage/record.ts";
 
 export interface RequestReport {
   id: string;

@@ -4,7 +4,7 @@ import type { OverviewQuery } from "../dashboard/overview.ts";
 import type { StorageHealth } from "./health.ts";
 import type { FailureCount } from "../observe/failures.ts";
 import type { KeyRowSource } from "../keys/verifier.ts";
-import type { UsageRecorder } from "../usage/recorder.ts";
+import type { UsageRecorder } from "../usage/record.ts";
 import type { KeyStore } from "../keys/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
 
@@ -18,6 +18,8 @@ export interface Storage {
   recorder: UsageRecorder;
   /** Spend committed for a key since `from`, exact (budgets). */
   loadSpent(keyId: string, from: number): number | Promise<number>;
+  /** Runs a write, retrying it while the database is busy, within the configured bound. */
+  retryWrites<T>(fn: () => T | Promise<T>): Promise<T>;
   /** Adds failed-request counts (the dashboard's failures over time). */
   addFailures(rows: FailureCount[]): void | Promise<void>;
   /** Other gateway servers known to share this database (the per-process limits warning). */

@@ -3,7 +3,7 @@
 // more than the request could use.
 import { chargeAtBound } from "../admission/bound.ts";
 import type { AdmissionTicket } from "../admission/admit.ts";
-import type { UsageRecord } from "../usage/recorder.ts";
+import type { UsageRecord } from "../usage/record.ts";
 
 /** The body (and its text) with the output cap that was reserved, when the request set none. */
 export function withOutputCap(body: Record<string, unknown>, text: string, ticket: AdmissionTicket, field: string): { body: Record<string, unknown>; text: string } {

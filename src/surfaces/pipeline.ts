@@ -11,7 +11,7 @@ import { costNanoUsd } from "../usage/pricing.ts";
 import { adapterFor, exchange, ExchangeFailed, type Exchange } from "../routing/exchange.ts";
 import { firstByte, type ProxyCall, type ProxyDeps } from "./request.ts";
 import { holdReport, releaseReport } from "../observe/report.ts";
-import type { UsageRecord } from "../usage/recorder.ts";
+import type { UsageRecord } from "../usage/record.ts";
 import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
 import { boundServerTools } from "./server-tools.ts";

@@ -6,7 +6,7 @@ import { ApiError, invalidRequest } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import { elapsedMs, reportOf, type RequestReport } from "../observe/report.ts";
 import type { Prices } from "../usage/pricing.ts";
-import type { UsageRecorder } from "../usage/recorder.ts";
+import type { UsageRecorder } from "../usage/record.ts";
 import { hasHiddenCharacters } from "../text.ts";
 import type { Router } from "../routing/router.ts";
 

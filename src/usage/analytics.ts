@@ -1,5 +1,3 @@
-import type { Statement } from "bun:sqlite";
-import type { Db } from "../store/sqlite/client.ts";
 import { DAY_MS, isoDay, type TimeRange } from "./time-range.ts";
 
 export type GroupBy = "key" | "model" | "day";
@@ -51,25 +49,6 @@ export interface RawRow {
 
 const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", day: "day" };
 
-/**
- * Usage report. Whole UTC days come from a daily roll-up plus the few rows not yet folded into it; the
- * partial days at either end of the range come from the raw rows. Any instant range is exact, and a
- * 30-day report reads at most 30 roll-up rows per group instead of every request.
- */
-export function usageReport(db: Db, q: ReportQuery): Report {
-  // One read transaction: the watermark, the roll-ups and the rows above it come from one snapshot.
-  return db.$client
-    .transaction(() => {
-      const { sql, params } = reportQuery(q, SQLITE_SQL, watermark(db));
-      return shapeReport(q, db.$client.query<RawRow, (string | number)[]>(sql).all(...params));
-    })
-    .deferred();
-}
-
-function watermark(db: Db): number {
-  return (db.$client.query("SELECT last_usage_id AS id FROM rollup_state WHERE id = 1").get() as { id: number } | null)?.id ?? 0;
-}
-
 /** What the report's SQL says differently per dialect. */
 export interface ReportDialect {
   /** An exact sum that cannot overflow, as a number. */
@@ -77,10 +56,6 @@ export interface ReportDialect {
   /** A boolean expression or column as 0/1. */
   flag(expr: string): string;
 }
-
-// total() rather than sum(): sum() raises "integer overflow" past 2^63 (rows stored before usage was
-// checked could get there), total() cannot; both are exact below 2^53, beyond which JSON is not anyway.
-export const SQLITE_SQL: ReportDialect = { sum: (e) => `total(${e})`, flag: (e) => `(${e})` };
 
 /**
  * The report's one statement (`?` placeholders). `folded`: the roll-up watermark, when rows above it
@@ -184,28 +159,4 @@ function toTotals(r: RawRow): Totals {
 
 export function nanoToUsd(nano: number): number {
   return nano / 1e9;
-}
-
-/** Exact spend of one key from `from` on (rows and roll-ups, one snapshot): what a budget period has used. */
-const spendQueries = new WeakMap<Db, { folded: Statement<{ n: number }, [string, number]>; recent: Statement<{ n: number }, [number, string, number]> }>();
-
-/**
- * A key's spend since `from` (a budget period's start: a UTC midnight), exact: the days folded into the
- * roll-up (its (key_id, day) index), plus the rows above the watermark (a few: found by id, the `+`
- * keeps SQLite off the key's index, which would visit every row of the period), in one snapshot. Read on
- * every request of a budgeted key when several instances share it, so it must stay this small.
- */
-export function spentSince(db: Db, keyId: string, from: number): number {
-  let q = spendQueries.get(db);
-  if (!q) {
-    q = {
-      folded: db.$client.query("SELECT coalesce(sum(cost_nano_usd), 0) AS n FROM usage_daily WHERE key_id = ? AND day >= ?"),
-      recent: db.$client.query("SELECT coalesce(sum(cost_nano_usd), 0) AS n FROM usage WHERE id > ? AND +key_id = ? AND +created_at >= ?"),
-    };
-    spendQueries.set(db, q);
-  }
-  const { folded, recent } = q;
-  return db.$client
-    .transaction(() => folded.get(keyId, Math.floor(from / DAY_MS))!.n + recent.get(watermark(db), keyId, from)!.n)
-    .deferred();
 }

@@ -1,4 +1,3 @@
-import type { Db } from "../store/sqlite/client.ts";
 import { ApiError } from "../errors.ts";
 import { nanoToUsd } from "./analytics.ts";
 import type { TimeRange } from "./time-range.ts";
@@ -44,15 +43,6 @@ export interface RequestRow extends Omit<RequestRecord, "cost_usd" | "estimated"
   estimated: number | boolean;
   streamed: number | boolean;
   created_at: number;
-}
-
-/**
- * Individual request records, newest first. The cursor is the (created_at, id) of the last row seen,
- * so pages never skip or repeat rows even while new requests are being recorded.
- */
-export function listRequests(db: Db, q: RequestsQuery): RequestsPage {
-  const { sql, params } = requestsQuery(q);
-  return shapeRequests(q, db.$client.query<RequestRow, (string | number)[]>(sql).all(...params));
 }
 
 /** The page's statement (`?` placeholders), one row more than the page to know whether another follows. */

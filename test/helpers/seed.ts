@@ -1,8 +1,9 @@
 import { openDatabase } from "../../src/store/sqlite/client.ts";
 import type { SQL } from "bun";
 import { writeUsageRows } from "../../src/store/postgres/recorder.ts";
-import { createUsageWriter, type UsageRecord } from "../../src/usage/recorder.ts";
-import { createRollupStep } from "../../src/usage/rollup.ts";
+import { createUsageWriter } from "../../src/store/sqlite/recorder.ts";
+import { type UsageRecord } from "../../src/usage/record.ts";
+import { createRollupStep } from "../../src/store/sqlite/rollup.ts";
 
 export interface SeedRow {
   request_id: string;

@@ -5,7 +5,8 @@ import { Database } from "bun:sqlite";
 import { openDatabase } from "../../src/store/sqlite/client.ts";
 import { createKeyService } from "../../src/keys/service.ts";
 import { sqliteKeyStore } from "../../src/store/sqlite/keys.ts";
-import { createKeyVerifier, sqliteKeyRows } from "../../src/keys/verifier.ts";
+import { createKeyVerifier } from "../../src/keys/verifier.ts";
+import { sqliteKeyRows } from "../../src/store/sqlite/key-rows.ts";
 import { harness, TEST_SECRET } from "../helpers/harness.ts";
 
 function countingVerifier(h: ReturnType<typeof harness>) {

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createStorageHealth } from "../../src/store/health.ts";
 import { createPgUsageRecorder } from "../../src/store/postgres/recorder.ts";
 import { openPostgres } from "../../src/store/postgres/client.ts";
-import { createUsageRecorder, createUsageWriter, USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../src/usage/recorder.ts";
-import { createRollupStep, startRollupJob } from "../../src/usage/rollup.ts";
+import { createUsageRecorder, createUsageWriter } from "../../src/store/sqlite/recorder.ts";
+import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../src/usage/record.ts";
+import { createRollupStep, startRollupJob } from "../../src/store/sqlite/rollup.ts";
 import { harness } from "../helpers/harness.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 

@@ -1,6 +1,6 @@
 import { SQL } from "bun";
 import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
-import { UserError } from "../../errors.ts";
+import { ApiError, classifyErrorsWith, UserError } from "../../errors.ts";
 
 const MIGRATIONS = embeddedMigrations("postgres");
 // pg_advisory_xact_lock key: N instances starting at once on an empty database apply migrations one
@@ -69,6 +69,8 @@ export function isUniqueViolation(err: unknown): boolean {
  * should retry. Bun's connection errors, and SQLSTATE classes 08 (connection), 53 (resources), 57
  * (operator intervention, e.g. a restart).
  */
+classifyErrorsWith((err) => (isPgUnavailable(err) ? new ApiError(503, "The database cannot be reached; retry shortly.", "server_error", "database_unavailable", null, { "retry-after": "1" }) : undefined));
+
 export function isPgUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown } | null;
   if (typeof e?.code !== "string" || !e.code.startsWith("ERR_POSTGRES_")) return false;

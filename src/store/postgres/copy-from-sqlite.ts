@@ -2,7 +2,7 @@
 import type { SQL } from "bun";
 import type { Db } from "../sqlite/client.ts";
 import { UserError } from "../../errors.ts";
-import { createRollupStep } from "../../usage/rollup.ts";
+import { createRollupStep } from "../sqlite/rollup.ts";
 
 const TABLES = {
   api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until"],

@@ -1,6 +1,7 @@
 import type { SQL } from "bun";
 import { ApiError } from "../../errors.ts";
-import { keyRowSql, MAX_CACHED_KEYS, type KeyRow, type KeyRowSource } from "../../keys/verifier.ts";
+import { MAX_CACHED_KEYS, type KeyRow, type KeyRowSource } from "../../keys/verifier.ts";
+import { keyRowSql } from "../key-row-sql.ts";
 import { describePgError } from "./client.ts";
 
 /** The channel the api_keys trigger notifies (migrations/postgres/0001_key_change_notify.sql). */

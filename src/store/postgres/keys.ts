@@ -1,5 +1,5 @@
 import type { SQL } from "bun";
-import type { ApiKey } from "../sqlite/schema.ts";
+import type { ApiKey } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import { isUniqueViolation } from "./client.ts";
 import { UniqueViolation, type KeyStore } from "../../keys/store.ts";

@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
 import { usageNotRecorded, type StorageHealth } from "../health.ts";
-import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/recorder.ts";
+import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/record.ts";
 import { foldDeltas, SUMS, type Delta } from "../../usage/rollup.ts";
 import { describePgError } from "./client.ts";
 

@@ -26,6 +26,7 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
     recorder,
     loadSpent: (keyId, from) => pgSpentSince(sql, keyId, from),
     addFailures: (rows) => failures.add(rows),
+    retryWrites: async (fn) => fn(),
     others: [],
     gauges: { unfoldedRows: () => 0, walBytes: () => 0 },
     async close() {

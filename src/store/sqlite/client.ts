@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
 import * as schema from "./schema.ts";
-import { UserError } from "../../errors.ts";
+import { ApiError, classifyErrorsWith, UserError } from "../../errors.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -92,6 +92,9 @@ export async function retryBusy<T>(fn: () => T | Promise<T>, budgetMs: number): 
     }
   }
 }
+
+// The event loop never waits for another process's lock (reads almost never meet one): a 503 to retry.
+classifyErrorsWith((err) => (isBusy(err) ? new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }) : undefined));
 
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";

@@ -1,7 +1,8 @@
 import { eq, or } from "drizzle-orm";
 import { isBusy, type Db } from "./client.ts";
-import { apiKeys, meta, type ApiKey } from "./schema.ts";
-import { spentSince } from "../../usage/analytics.ts";
+import type { ApiKey } from "../../keys/store.ts";
+import { apiKeys, meta } from "./schema.ts";
+import { spentSince } from "./reports.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import { UniqueViolation, type KeyStore } from "../../keys/store.ts";
 

@@ -1,14 +1,14 @@
 import { statSync } from "node:fs";
 import { startCheckpointer } from "./checkpointer.ts";
-import { describeSqliteError, openDatabase, probeWrite, type Db } from "./client.ts";
+import { describeSqliteError, openDatabase, probeWrite, retryBusy, type Db } from "./client.ts";
 import { registerInstance } from "./instances.ts";
 import { watchDatabaseFile } from "../health.ts";
 import { UserError } from "../../errors.ts";
-import { sqliteKeyRows } from "../../keys/verifier.ts";
-import { spentSince } from "../../usage/analytics.ts";
-import { createUsageRecorder } from "../../usage/recorder.ts";
-import { startRetentionJob } from "../../usage/retention.ts";
-import { startRollupJob } from "../../usage/rollup.ts";
+import { sqliteKeyRows } from "./key-rows.ts";
+import { spentSince } from "./reports.ts";
+import { createUsageRecorder } from "./recorder.ts";
+import { startRetentionJob } from "./retention.ts";
+import { startRollupJob } from "./rollup.ts";
 import { sqliteFailures } from "../failures.ts";
 import { sqliteKeyStore } from "./keys.ts";
 import { sqliteUsageQueries } from "./usage.ts";
@@ -52,6 +52,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
     recorder,
     loadSpent: (keyId, from) => spentSince(db, keyId, from),
     addFailures: (rows) => failures.add(rows),
+    retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),
     others: instance.others,
     gauges: { unfoldedRows: () => unfolded.get()?.n ?? 0, walBytes: () => fileSize(`${path}-wal`) },
     async close() {

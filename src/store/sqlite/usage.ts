@@ -1,7 +1,7 @@
 import type { Db } from "./client.ts";
-import { overview } from "../../dashboard/overview.ts";
-import { usageReport } from "../../usage/analytics.ts";
-import { listRequests } from "../../usage/requests.ts";
+import { overview } from "./overview.ts";
+import { usageReport } from "./reports.ts";
+import { listRequests } from "./requests.ts";
 import { sqliteFailures } from "../failures.ts";
 import type { OverviewQuery } from "../../dashboard/overview.ts";
 import type { StoredResponse, UsageQueries } from "../../usage/queries.ts";

@@ -1,7 +1,7 @@
 import { estimateCompletionTokens, estimatePromptTokens } from "../../usage/estimate.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 import { costNanoUsd } from "../../usage/pricing.ts";
-import type { UsageRecord } from "../../usage/recorder.ts";
+import type { UsageRecord } from "../../usage/record.ts";
 import type { AdmissionTicket } from "../../admission/admit.ts";
 import { chargeRow, withOutputCap } from "../bounded.ts";
 import { boundServerTools } from "../server-tools.ts";

@@ -1,10 +1,10 @@
 // Usage retention: raw rows older than the configured number of days are deleted in small batches,
 // once the roll-ups hold them (reports of whole past days stay exact). SQLite reuses the freed pages,
 // so the file stops growing.
-import { createFaultLog } from "../fault-log.ts";
+import { createFaultLog } from "../../fault-log.ts";
 import type { Database } from "bun:sqlite";
-import { isBusy } from "../store/sqlite/client.ts";
-import { DAY_MS } from "./time-range.ts";
+import { isBusy } from "./client.ts";
+import { DAY_MS } from "../../usage/time-range.ts";
 
 export interface RetentionOptions {
   sqlite: Database;

@@ -1,36 +1,9 @@
-import type { Db } from "../store/sqlite/client.ts";
-import { describeSqliteError, isBusy, probeWrite } from "../store/sqlite/client.ts";
-import { usageNotRecorded, type StorageHealth } from "../store/health.ts";
-import { addDeltas, copyDeltas, createMemoryFold, type DeltaGroups, type FoldRow } from "./rollup.ts";
-
-/** One request's record, as written to the `usage` table. */
-export interface UsageRecord {
-  requestId: string;
-  keyId: string;
-  modelRequested: string;
-  modelAnswered: string | null;
-  provider: string;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number | null;
-  reasoningTokens: number | null;
-  costNanoUsd: number | null;
-  estimated: boolean;
-  upstreamStatus: number;
-  latencyMs: number;
-  streamed: boolean;
-  createdAt: number;
-  /** A Responses API answer's id, when there is one. */
-  responseId?: string | null;
-  /** Upstream attempts (1 without retries). */
-  attempts?: number;
-  /** Part of promptTokens written to the provider's prompt cache. */
-  cacheWriteTokens?: number | null;
-  /** The upstream reported more than the request's bound: costNanoUsd is the bound's, the tokens as reported. */
-  overBound?: boolean;
-  /** A Responses API answer's output item ids: written to response_items with the row, for this key. */
-  itemIds?: string[];
-}
+// SQLite's usage writer: rows of one event-loop turn in one transaction, folded into the roll-ups from memory.
+import { describeSqliteError, isBusy, probeWrite, type Db } from "./client.ts";
+import { usageNotRecorded, type StorageHealth } from "../health.ts";
+import { addDeltas, copyDeltas, type DeltaGroups, type FoldRow } from "../../usage/rollup.ts";
+import { createMemoryFold } from "./rollup.ts";
+import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/record.ts";
 
 export interface UsageRecorderOptions {
   db: Db;
@@ -53,12 +26,6 @@ export interface UsageRecorderOptions {
   checkFile?: () => string | null;
 }
 
-/** The columns of a usage row, in the order of `usageValues`. */
-export const USAGE_COLUMNS = [
-  "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens", "over_bound",
-] as const;
-
 // Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
 const BUSY_STEPS_MS = [1, 2, 5, 10, 20, 50, 100];
 
@@ -78,7 +45,7 @@ interface Pending {
  * a success whose row was lost. The connection must have busy_timeout 0: a held lock is waited for
  * here, asynchronously, up to `busyTimeoutMs`.
  */
-export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions) {
+export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions): UsageRecorder {
   const writeRows = createUsageWriter(db);
   let queue: Pending[] = [];
   let scheduled = false;
@@ -209,8 +176,6 @@ function isStorageFault(err: unknown): boolean {
   return !(code.startsWith("SQLITE_CONSTRAINT") || code === "SQLITE_MISMATCH" || code === "SQLITE_TOOBIG" || code === "SQLITE_RANGE");
 }
 
-export type UsageRecorder = ReturnType<typeof createUsageRecorder>;
-
 export interface UsageWriterOptions {
   /**
    * Rows this writer committed are folded into the daily roll-ups from memory, in the first transaction
@@ -270,13 +235,4 @@ export function createUsageWriter(db: Db, { foldEveryMs = 250, clock = Date.now 
 
 function foldRow(r: UsageRecord): FoldRow {
   return { createdAt: r.createdAt, keyId: r.keyId, model: r.modelRequested, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costNanoUsd: r.costNanoUsd, estimated: r.estimated };
-}
-
-/** A row's values in the order of USAGE_COLUMNS; `flag` writes a boolean the way the dialect stores it. */
-export function usageValues<F>(r: UsageRecord, flag: (b: boolean) => F) {
-  return [
-    r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
-    r.cachedTokens, r.reasoningTokens, r.costNanoUsd, flag(r.estimated), r.upstreamStatus, Math.round(r.latencyMs),
-    flag(r.streamed), r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null, flag(r.overBound ?? false),
-  ] as const;
 }
