@@ -2,6 +2,7 @@
 // message_delta + message_stop). Everything before them goes out as the bytes received; from the first
 // such event on the stream is held until the usage row is committed, like chat's [DONE].
 import { tooLongMessage } from "./chat/relay.ts";
+import { eventsEnd } from "../sse.ts";
 import type { ReportedUsage } from "../usage/reported.ts";
 
 /** What a surface reads from a finished stream. */
@@ -41,30 +42,6 @@ export interface TailRelayOptions {
   upstreamErrorMessage: () => string;
   /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
   maxBytes?: number;
-}
-
-const LF_LF = Buffer.from("\n\n");
-const LF_CR_LF = Buffer.from("\n\r\n");
-
-/** Where the event containing byte `before` (or the last complete event, without it) ends: 0 if none. */
-function eventBoundary(buf: Buffer, before = buf.length): number {
-  const lf = buf.lastIndexOf(LF_LF, before - 2);
-  const crlf = buf.lastIndexOf(LF_CR_LF, before - 3);
-  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 3);
-}
-
-/** The `data:` payloads of the events in `text`, parsed (events that are not JSON are skipped). */
-export function eventData(text: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const event of text.split(/\r?\n\r?\n/)) {
-    const data = event.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
-    if (!data || data === "[DONE]") continue;
-    try {
-      const parsed = JSON.parse(data) as unknown;
-      if (parsed && typeof parsed === "object") out.push(parsed as Record<string, unknown>);
-    } catch {}
-  }
-  return out;
 }
 
 export function createTailRelay(opts: TailRelayOptions): ReadableStream<Uint8Array> {
@@ -126,7 +103,7 @@ export function createTailRelay(opts: TailRelayOptions): ReadableStream<Uint8Arr
           const buf = Buffer.from(value.buffer, value.byteOffset, value.length);
           const at = Math.min(...format.held.map((t) => buf.indexOf(t)).filter((i) => i !== -1));
           // Complete events before the held one (or all of them) go out; an incomplete one waits.
-          const start = Number.isFinite(at) ? eventBoundary(buf, at) : eventBoundary(buf);
+          const start = Number.isFinite(at) ? eventsEnd(buf, at) : eventsEnd(buf);
           if (start > 0) {
             sent.push(value.subarray(0, start));
             await controller.write(value.subarray(0, start));

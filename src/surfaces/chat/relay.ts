@@ -1,4 +1,5 @@
 import { completionText, readUsage } from "../openai-usage.ts";
+import { EVENT_END, eventsEnd, firstEventEnd, parseEvent } from "../../sse.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
 /** What the relay learned by the time the stream ended, however it ended. */
@@ -35,12 +36,9 @@ export interface SseRelayOptions {
   maxBytes?: number;
 }
 
-const EVENT_END = /\r?\n\r?\n/;
 const HAS_USAGE = /"usage"\s*:\s*\{/;
 const USAGE_BYTES = Buffer.from('"usage"');
 const DONE_BYTES = Buffer.from("[DONE]");
-const LF_LF = Buffer.from("\n\n");
-const LF_CR_LF = Buffer.from("\n\r\n");
 const MODEL = /"model"\s*:\s*"([^"\\]*)"/;
 
 /**
@@ -54,10 +52,7 @@ function plainPrefix(chunk: Uint8Array): number {
   const doneAt = buf.indexOf(DONE_BYTES);
   const special = usageAt === -1 ? doneAt : doneAt === -1 ? usageAt : Math.min(usageAt, doneAt);
   const limit = special === -1 ? buf.length : special;
-  // The end of the last event that ends before `limit` (LF or CRLF blank line).
-  const lf = buf.lastIndexOf(LF_LF, limit - 2);
-  const crlf = buf.lastIndexOf(LF_CR_LF, limit - 3);
-  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 3);
+  return eventsEnd(buf, limit);
 }
 
 /**
@@ -92,7 +87,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       for (const raw of rawChunks) events.push(...new TextDecoder().decode(raw).split(EVENT_END));
       for (const event of events) {
         try {
-          text += completionText(JSON.parse(dataOf(event)) as Record<string, unknown>);
+          text += completionText(JSON.parse(parseEvent(event).data) as Record<string, unknown>);
         } catch {}
       }
     }
@@ -114,7 +109,7 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
       if (!usage) events.push(event);
       return "keep";
     }
-    const data = dataOf(event);
+    const data = parseEvent(event).data;
     if (data === "") return "keep";
     if (data.trim() === "[DONE]") return "done";
     if (modelAnswered === null) {
@@ -245,18 +240,9 @@ export function createSseRelay(opts: SseRelayOptions): ReadableStream<Uint8Array
 /** The model named in the first event of `bytes` (only that event is decoded). */
 function modelOf(bytes: Uint8Array): string | null {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const end = buf.indexOf(LF_LF);
+  const end = firstEventEnd(buf);
   const first = buf.toString("utf8", 0, Math.min(end === -1 ? buf.length : end, 4096));
   return MODEL.exec(first)?.[1] ?? null;
-}
-
-/** The data of one SSE event (its `data:` lines joined). */
-function dataOf(event: string): string {
-  let data = "";
-  for (const line of event.split(/\r?\n/)) {
-    if (line.startsWith("data:")) data += (data ? "\n" : "") + line.slice(line.startsWith("data: ") ? 6 : 5);
-  }
-  return data;
 }
 
 /** The error event's message for a stream cut off at GATEWAY_MAX_UPSTREAM_BYTES. */

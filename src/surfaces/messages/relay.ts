@@ -1,7 +1,8 @@
 // Anthropic's Messages API answers: usage from a message (message_start's, updated by message_delta's
 // when streamed), and the stream format whose message_delta and message_stop are held until the row
 // is committed.
-import { eventData, type TailFormat } from "../tail-relay.ts";
+import { eventData } from "../../sse.ts";
+import type { TailFormat } from "../tail-relay.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
 const TEXT = /"type":"(?:text_delta","text|input_json_delta","partial_json)":"((?:[^"\\]|\\.)*)"/g;

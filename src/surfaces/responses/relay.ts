@@ -1,6 +1,7 @@
 // The Responses API's event stream: it has no [DONE]; its last event (response.completed, .incomplete
 // or .failed) carries the usage and is held until the row is committed.
-import { eventData, type TailFormat } from "../tail-relay.ts";
+import { eventData } from "../../sse.ts";
+import type { TailFormat } from "../tail-relay.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
 const DELTA = /"type":"response\.output_text\.delta"[^\n]*?"delta":"((?:[^"\\]|\\.)*)"/g;

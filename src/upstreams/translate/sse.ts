@@ -1,4 +1,5 @@
 // Server-sent events re-encoded event by event: what the translators between API shapes run on.
+import { EVENT_END, parseEvent } from "../../sse.ts";
 
 export interface SseEvent {
   /** The `event:` name, when the stream names its events (Anthropic's does, OpenAI's chat does not). */
@@ -12,19 +13,13 @@ export type EventStep = (event: SseEvent) => string[];
 /** Parses the complete events at the start of `buffer`; returns them and what is left. */
 export function splitEvents(buffer: string): { events: SseEvent[]; rest: string } {
   const events: SseEvent[] = [];
-  const re = /\r?\n\r?\n/g;
+  const re = new RegExp(EVENT_END.source, "g");
   let start = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(buffer))) {
     const block = buffer.slice(start, m.index);
     start = m.index + m[0].length;
-    let event: string | null = null;
-    const data: string[] = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-    }
-    if (data.length > 0) events.push({ event, data: data.join("\n") });
+    if (/^data:/m.test(block)) events.push(parseEvent(block));
   }
   return { events, rest: buffer.slice(start) };
 }
