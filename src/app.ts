@@ -30,7 +30,7 @@ export interface AppDeps {
   version: string;
   usage: UsageQueries & OverviewQuery;
   keys: KeyService;
-  admit: CustomerGate;
+  gate: CustomerGate;
   requireAdmin: AdminGuard;
   chat: ChatProxy;
   embeddings: EmbeddingsProxy;
@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
   // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
   // The dashboard page and its bundled assets are served by Bun itself (an HTML import, bundled at build time).
-  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ admit: deps.admit, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, ...dashboardPageRoutes(dashboardPage) };
+  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ gate: deps.gate, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, ...dashboardPageRoutes(dashboardPage) };
   return new Elysia({ serve: { reusePort: false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
       const id = requestId(request);
@@ -98,12 +98,12 @@ export function createApp(deps: AppDeps) {
         detail: { tags: ["Operations"], summary: "Health: 503 with the reason while usage cannot be recorded" },
       },
     )
-    .use(chatRoutes({ admit: deps.admit, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
-    .use(messagesRoutes({ admit: deps.admit, messages: deps.messages }))
+    .use(chatRoutes({ gate: deps.gate, chat: deps.chat, embeddings: deps.embeddings, responses: deps.responses, models: deps.models }))
+    .use(messagesRoutes({ gate: deps.gate, messages: deps.messages }))
     .use(metricsRoutes(deps.metrics, deps.metricsToken))
     .use(dashboardRoutes({ usage: deps.usage, metrics: deps.metrics, clock: deps.clock }))
-    .use(usageRoutes({ usage: deps.usage, admit: deps.admit }))
-    .use(keyRoutes({ admit: deps.admit, admission: deps.admission }))
+    .use(usageRoutes({ usage: deps.usage, gate: deps.gate }))
+    .use(keyRoutes({ gate: deps.gate, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }));
 }
 

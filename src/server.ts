@@ -116,7 +116,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     version: VERSION,
     usage: storage.usage,
     keys,
-    admit: createCustomerGate(verifier, shared ?? localLimiter, admission.limitHeaders),
+    gate: createCustomerGate(verifier, shared ?? localLimiter, admission.limitHeaders),
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,

@@ -25,10 +25,10 @@ export const KeyViewSchema = t.Object({
 });
 
 /** GET /v1/key: a customer's own key, its limits and what is left of its budget. */
-export function keyRoutes({ admit, admission }: { admit: CustomerGate; admission: Admission }) {
+export function keyRoutes({ gate, admission }: { gate: CustomerGate; admission: Admission }) {
   return new Elysia({ name: "key-routes" }).get(
     "/v1/key",
-    async ({ request, set }) => admission.describe(await admit(request, set.headers, { counted: false })),
+    async ({ request, set }) => admission.describe(await gate(request, set.headers, { counted: false })),
     {
       response: { 200: KeyViewSchema, ...errors(401, 403) },
       detail: {

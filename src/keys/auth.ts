@@ -59,7 +59,7 @@ export function createCustomerGate(
   limiter: (id: string, limit: number, count: boolean) => LimitDecision | Promise<LimitDecision>,
   limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void,
 ) {
-  return async function admit(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
+  return async function gate(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
     const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"), reportOf(request));
     const pending = limiter(key.id, key.rateLimitPerMinute, counted);
     const decision = pending instanceof Promise ? await pending : pending;

@@ -12,7 +12,7 @@ import type { ResponsesProxy } from "./responses/proxy.ts";
 import { anthropicModel, findModel, type ModelCatalog } from "./models.ts";
 
 export interface ChatRoutesOptions {
-  admit: CustomerGate;
+  gate: CustomerGate;
   chat: ChatProxy;
   embeddings: EmbeddingsProxy;
   responses: ResponsesProxy;
@@ -26,7 +26,7 @@ const chatRequestExample = {
 };
 
 export interface NativeChatRouteOptions {
-  admit: CustomerGate;
+  gate: CustomerGate;
   chat: ChatProxy;
   checks: BeforeBodyOptions;
   observe: ObserveOptions;
@@ -37,7 +37,7 @@ export interface NativeChatRouteOptions {
  * POST /v1/chat/completions as a Bun native route: the same request id, header checks, gate, proxy and
  * error mapping as every Elysia route, without building an Elysia context for the busiest route.
  */
-export function nativeChatRoute({ admit, chat, checks, observe, log }: NativeChatRouteOptions) {
+export function nativeChatRoute({ gate, chat, checks, observe, log }: NativeChatRouteOptions) {
   return async function chatRoute(request: Request, server: Server<unknown>): Promise<Response> {
     const id = requestId(request);
     const headers: Record<string, string> = { "x-request-id": id };
@@ -45,7 +45,7 @@ export function nativeChatRoute({ admit, chat, checks, observe, log }: NativeCha
     let res: Response;
     try {
       checkBeforeBody(request, server, checks);
-      const key = await admit(request, headers);
+      const key = await gate(request, headers);
       res = await chat(request, { requestId: id, key, headers, holdOpen: () => server.timeout(request, 0), report });
     } catch (err) {
       res = mapError(err, log, "openai", report);
@@ -58,12 +58,12 @@ export function nativeChatRoute({ admit, chat, checks, observe, log }: NativeCha
 }
 
 /** The customer-facing OpenAI-compatible routes (chat completions is served natively; this one documents it). */
-export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatRoutesOptions) {
+export function chatRoutes({ gate, chat, embeddings, responses, models }: ChatRoutesOptions) {
   return new Elysia({ name: "chat-routes" })
     .get(
       "/v1/models",
       async ({ request, set }) => {
-        await admit(request, set.headers, { counted: false });
+        await gate(request, set.headers, { counted: false });
         return models();
       },
       {
@@ -75,7 +75,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
       // One path segment: SDKs encode a model id's slashes (meta-llama%2F...).
       "/v1/models/:model",
       async ({ request, set, params }) => {
-        await admit(request, set.headers, { counted: false });
+        await gate(request, set.headers, { counted: false });
         const id = params.model;
         const found = findModel((await models()).data, id);
         if (!found) throw new ApiError(404, `The model '${id}' does not exist or is not served by this gateway.`, "invalid_request_error", "model_not_found", "model");
@@ -91,7 +91,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
     .post(
       "/v1/responses",
       async ({ request, set, server }) => {
-        const key = await admit(request, set.headers);
+        const key = await gate(request, set.headers);
         return responses.create(request, callOf(request, set.headers, key, server));
       },
       {
@@ -117,7 +117,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
     .get(
       "/v1/responses/:id",
       async ({ request, set, params }) => {
-        const key = await admit(request, set.headers, { counted: false });
+        const key = await gate(request, set.headers, { counted: false });
         return responses.stored("GET", params.id, callOf(request, set.headers, key));
       },
       {
@@ -129,7 +129,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
     .delete(
       "/v1/responses/:id",
       async ({ request, set, params }) => {
-        const key = await admit(request, set.headers, { counted: false });
+        const key = await gate(request, set.headers, { counted: false });
         return responses.stored("DELETE", params.id, callOf(request, set.headers, key));
       },
       {
@@ -141,7 +141,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
     .post(
       "/v1/embeddings",
       async ({ request, set, server }) => {
-        const key = await admit(request, set.headers);
+        const key = await gate(request, set.headers);
         return embeddings(request, callOf(request, set.headers, key, server));
       },
       {
@@ -166,7 +166,7 @@ export function chatRoutes({ admit, chat, embeddings, responses, models }: ChatR
     .post(
       "/v1/chat/completions",
       async ({ request, set, server }) => {
-        const key = await admit(request, set.headers);
+        const key = await gate(request, set.headers);
         return chat(request, callOf(request, set.headers, key, server));
       },
       {

@@ -8,7 +8,7 @@ import { parseTimeRange } from "./time-range.ts";
 
 export interface UsageRoutesOptions {
   usage: UsageQueries;
-  admit: CustomerGate;
+  gate: CustomerGate;
 }
 
 const ADMIN_GROUPS = t.Optional(t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day")], { description: "Grouping (default key)" }));
@@ -78,9 +78,9 @@ function adminUsageRoutes({ usage }: UsageRoutesOptions) {
   );
 }
 
-function customerUsageRoutes({ usage, admit }: UsageRoutesOptions) {
+function customerUsageRoutes({ usage, gate }: UsageRoutesOptions) {
   return new Elysia({ name: "customer-usage-routes" })
-    .derive(async ({ request, set }) => ({ customer: await admit(request, set.headers, { counted: false }) }))
+    .derive(async ({ request, set }) => ({ customer: await gate(request, set.headers, { counted: false }) }))
     .get(
       "/v1/usage",
       ({ query, customer }) => usage.report({ ...parseTimeRange(query.from, query.to), groupBy: query.group_by ?? "model", keyId: customer.id }),

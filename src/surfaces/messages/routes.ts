@@ -23,13 +23,13 @@ const messageRequest: { required: true; content: Record<string, { schema: Record
  * Anthropic's Messages API (Claude Code: ANTHROPIC_BASE_URL=<gateway>). The key is accepted as
  * `x-api-key` or `Authorization: Bearer`; errors are in Anthropic's shape (the app maps them by path).
  */
-export function messagesRoutes({ admit, messages }: { admit: CustomerGate; messages: MessagesProxy }) {
+export function messagesRoutes({ gate, messages }: { gate: CustomerGate; messages: MessagesProxy }) {
   const security: Record<string, string[]>[] = [{ customerKey: [] }, { anthropicKey: [] }];
   return new Elysia({ name: "messages-routes" })
     .post(
       "/v1/messages",
       async ({ request, set, server }) => {
-        const key = await admit(request, set.headers);
+        const key = await gate(request, set.headers);
         return messages.create(request, callOf(request, set.headers, key, server));
       },
       {
@@ -49,7 +49,7 @@ export function messagesRoutes({ admit, messages }: { admit: CustomerGate; messa
       "/v1/messages/count_tokens",
       async ({ request, set }) => {
         // Counted against the request limit: counting is work the gateway or the provider does for the key.
-        const key = await admit(request, set.headers);
+        const key = await gate(request, set.headers);
         return messages.countTokens(request, callOf(request, set.headers, key));
       },
       {
