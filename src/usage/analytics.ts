@@ -28,7 +28,7 @@ export interface ReportRow extends Totals {
   day?: string;
 }
 
-export interface Report {
+export interface UsageReport {
   from: string;
   to: string;
   group_by: GroupBy;
@@ -125,7 +125,7 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
 }
 
 /** The report from its statement's rows. */
-export function shapeReport(q: ReportQuery, found: RawRow[]): Report {
+export function shapeReport(q: ReportQuery, found: RawRow[]): UsageReport {
   const sum = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0, unpriced: 0, estimated: 0 };
   const rows = found.map((r): ReportRow => {
     const totals = toTotals(r);

@@ -1,7 +1,7 @@
 // Usage as CSV for invoicing: a report (one row per group and a total row), and request rows streamed
 // page by page so a year of them never sits in memory.
 import type { UsageQueries } from "./queries.ts";
-import type { Report, ReportRow, Totals } from "./analytics.ts";
+import type { UsageReport, ReportRow, Totals } from "./analytics.ts";
 import type { RequestRecord, RequestsQuery } from "./requests.ts";
 
 /** One CSV field: quoted when needed; a leading =, +, - or @ is defused so a spreadsheet never runs it as a formula. */
@@ -17,8 +17,8 @@ const line = (fields: (string | number | boolean | null | undefined)[]) => `${fi
 const TOTAL_COLUMNS = ["requests", "prompt_tokens", "completion_tokens", "cost_usd", "unpriced_requests", "estimated_requests"] as const;
 const totals = (t: Totals) => TOTAL_COLUMNS.map((c) => (c === "cost_usd" ? (t.cost_nano_usd === null ? null : (t.cost_nano_usd / 1e9).toFixed(9)) : t[c]));
 
-export function reportCsv(report: Report): string {
-  const group: Record<Report["group_by"], [string[], (r: ReportRow) => (string | null | undefined)[]]> = {
+export function reportCsv(report: UsageReport): string {
+  const group: Record<UsageReport["group_by"], [string[], (r: ReportRow) => (string | null | undefined)[]]> = {
     key: [["key_id", "key_name"], (r) => [r.key_id, r.key_name]],
     model: [["model"], (r) => [r.model]],
     day: [["day"], (r) => [r.day]],

@@ -1,5 +1,5 @@
 // What the usage reports and the Responses API need from a database; each dialect implements it (src/store/).
-import type { Report, ReportQuery } from "./analytics.ts";
+import type { UsageReport, ReportQuery } from "./analytics.ts";
 import type { RequestsPage, RequestsQuery } from "./requests.ts";
 
 export interface StoredResponse {
@@ -9,7 +9,7 @@ export interface StoredResponse {
 
 /** The reads of usage: reports, request records, stored answers. */
 export interface UsageQueries {
-  report(q: ReportQuery): Promise<Report>;
+  report(q: ReportQuery): Promise<UsageReport>;
   requests(q: RequestsQuery): Promise<RequestsPage>;
   /**
    * A Responses API answer, for the key that created it only: the provider that served it, and its prompt

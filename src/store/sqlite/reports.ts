@@ -2,14 +2,14 @@
 import type { Statement } from "bun:sqlite";
 import type { Db } from "./client.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
-import { type RawRow, type Report, type ReportDialect, type ReportQuery, reportQuery, shapeReport } from "../../usage/analytics.ts";
+import { type RawRow, type UsageReport, type ReportDialect, type ReportQuery, reportQuery, shapeReport } from "../../usage/analytics.ts";
 
 /**
  * Usage report. Whole UTC days come from a daily roll-up plus the few rows not yet folded into it; the
  * partial days at either end of the range come from the raw rows. Any instant range is exact, and a
  * 30-day report reads at most 30 roll-up rows per group instead of every request.
  */
-export function usageReport(db: Db, q: ReportQuery): Report {
+export function usageReport(db: Db, q: ReportQuery): UsageReport {
   // One read transaction: the watermark, the roll-ups and the rows above it come from one snapshot.
   return db.$client
     .transaction(() => {
