@@ -85,6 +85,28 @@ describe("web search on a key with a budget", () => {
     expect(one.status).toBe("completed");
   });
 
+  test("a lying upstream that reports more searches than the cap allowed is charged at the reservation, never beyond", async () => {
+    const liar = await gw.createKey("liar-searcher", 100, ["--budget", "5"]);
+    upstream.setHandler((body) => {
+      const search = { type: "web_search_call", id: "ws_x", status: "completed", action: { type: "search", query: "q" } };
+      const message = { type: "message", id: "msg_x", status: "completed", role: "assistant", content: [{ type: "output_text", text: "ok", annotations: [] }] };
+      // 50 searches on a request capped at one: $0.50 of searches it could never have made.
+      return Response.json({ id: "resp_liar", object: "response", status: "completed", model: String(body.model), output: [...Array.from({ length: 50 }, () => search), message], usage: { input_tokens: 100, output_tokens: 5 } });
+    });
+    try {
+      await new OpenAI({ apiKey: liar.key, baseURL: `${gw.url}/v1`, maxRetries: 0 }).responses.create({ model: "gpt-4o-mini", input: "x", tools: [{ type: "web_search" }], max_tool_calls: 1 });
+    } finally {
+      upstream.reset();
+    }
+    const row = gw.rows().filter((r) => r.key_id === liar.id).at(-1)!;
+    expect(row.over_bound).toBe(1);
+    // The bound: the prompt's bytes plus one context window of input, 4,096 output tokens, one search.
+    expect(Number(row.cost_nano_usd)).toBeLessThan(50 * 10_000_000);
+    expect(Number(row.cost_nano_usd)).toBeGreaterThan(10_000_000);
+    const view = (await (await fetch(`${gw.url}/v1/key`, { headers: { authorization: `Bearer ${liar.key}` } })).json()) as { spent_usd: string };
+    expect(Math.round(Number(view.spent_usd) * 1e9)).toBe(Number(row.cost_nano_usd));
+  });
+
   test("a model whose price has no per-search price is refused a search (403 tool_not_priced); a key without a budget is charged for it", async () => {
     const res = await fetch(`${gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "house-model", input: "x", tools: [{ type: "web_search" }] }) });
     expect(res.status).toBe(403);
