@@ -15,23 +15,38 @@ import type { UsageRecord } from "../usage/record.ts";
 import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
 import { boundServerTools } from "./server-tools.ts";
-import { createTailRelay, type TailFormat, type TailSummary } from "./tail-relay.ts";
+import type { TailOutcome, TailSummary } from "./tail-relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
+
+/** What a surface's relay is given: the upstream's events, and what to do when they end. */
+export interface RelayOptions {
+  upstream: ReadableStream<Uint8Array>;
+  /** Called once, when the stream ended however it ended; the last events wait for it (the row's commit). */
+  onEnd: (outcome: TailOutcome) => Promise<void>;
+  abortUpstream: () => void;
+  clientGone: () => boolean;
+  onActivity?: () => void;
+  upstreamErrorMessage: () => string;
+  maxBytes?: number;
+  /** Chat: the customer asked for the usage chunk itself. */
+  wantsUsage: boolean;
+}
 
 /** What one inbound API is: how its requests are read and its answers understood. */
 export interface Surface {
   endpoint: Endpoint;
   errorShape: ErrorShape;
-  /** Its event stream, for an API that streams. */
-  stream?: TailFormat;
-  /** The body, the model (the operator's default when it names none) and the stream flag; throws the 400. */
-  parse(text: string, defaultModel: string | undefined): { body: Record<string, unknown>; model: string; stream: boolean };
+  /** Relays its event stream, for an API that streams (reading the usage on the way). */
+  relay?(o: RelayOptions): ReadableStream<Uint8Array>;
+  /** The body, the model (the operator's default when it names none), the stream flag, and whether a chat
+   * customer asked for the usage chunk; throws the 400. */
+  parse(text: string, defaultModel: string | undefined): { body: Record<string, unknown>; model: string; stream: boolean; wantsUsage?: boolean };
   /** The prompt's tokens by the gateway's tokenizer (admission, and rows without reported usage). */
   countPromptTokens(body: Record<string, unknown>): Promise<number>;
   /** What a request can generate at most, when the API says (embeddings: 0); else from max_tokens. */
   outputTokens?: number;
-  /** The field of the output cap the gateway sends when the request sets none (an API that generates). */
-  capField?: string;
+  /** The field of the output cap the gateway sends when the request sets none (an API that generates); chat's depends on the model. */
+  capField?: string | ((upstreamModel: string) => string);
   /**
    * Prompt tokens the provider adds from state it stores (a previous response's conversation); throws the
    * 404 for a reference the key did not create (never forwarded).
@@ -68,7 +83,8 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       { model, upstreamModel: route.upstreamModel, provider: route.provider.name, fallbackModels, body: asked.body, text: asked.text, countTokens, outputTokens: surface.outputTokens, hiddenPromptTokens: hidden.tokens, opaqueInput: hidden.opaque, webSearches: tools.calls },
       call.headers,
     );
-    const { body, text: forwarded } = surface.capField ? withOutputCap(asked.body, asked.text, ticket, surface.capField) : asked;
+    const capField = typeof surface.capField === "function" ? surface.capField(route.upstreamModel) : surface.capField;
+    const { body, text: forwarded } = capField ? withOutputCap(asked.body, asked.text, ticket, capField) : asked;
     let streaming = false;
     try {
       const started = clock();
@@ -93,7 +109,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       try {
         ex = await exchange({
           endpoint: surface.endpoint, candidates, router: opts.route, model, requestId: call.requestId, timeoutMs: opts.upstreamTimeoutMs, clientSignal: stream ? req.signal : undefined,
-          ctx: { text: forwarded, body, stream, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, outputLimit: opts.outputLimit, customerHeaders: req.headers },
+          ctx: { text: forwarded, body, stream, wantsUsage: parsed.wantsUsage ?? false, maxOutputTokens: opts.maxOutputTokens, outputLimit: opts.outputLimit, customerHeaders: req.headers },
           report: call.report,
         });
       } catch (err) {
@@ -104,11 +120,13 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       }
       ({ route, attempts } = ex);
       const res = ex.res;
-      if (res.ok && stream && surface.stream && (res.headers.get("content-type") ?? "").includes("text/event-stream") && res.body) {
+      const contentType = res.headers.get("content-type") ?? "";
+      if (res.ok && stream && surface.relay && contentType.includes("text/event-stream") && res.body) {
         streaming = true;
-        const relay = createTailRelay({
+        const relay = surface.relay({
           upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting }) : res.body,
-          format: surface.stream,
+          wantsUsage: parsed.wantsUsage ?? false,
+          clientGone: () => req.signal.aborted,
           abortUpstream: ex.abort,
           onActivity: call.report ? firstByte(call.report, ex.activity) : ex.activity,
           maxBytes: opts.maxUpstreamBytes,
@@ -153,7 +171,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       const answer = surface.summarize(payload);
       await record(res.status, answer.usage, answer);
       if (call.report) call.report.bytesOut = Buffer.byteLength(text);
-      return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": "application/json" } });
+      return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": ex.adapter.answer ? "application/json" : contentType || "application/json" } });
     } finally {
       if (!streaming) ticket.release();
     }

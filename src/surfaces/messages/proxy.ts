@@ -1,6 +1,7 @@
 // POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages API, what Claude Code speaks):
 // passed through to Anthropic providers, translated to chat completions for OpenAI-compatible ones.
 import { readBody } from "../../http/body.ts";
+import { createTailRelay } from "../tail-relay.ts";
 import { invalidRequest } from "../../errors.ts";
 import { estimateCompletionTokens } from "../../usage/estimate.ts";
 import { adapterFor, upstreamRequest } from "../../routing/exchange.ts";
@@ -28,7 +29,7 @@ const MESSAGES: Surface = {
   endpoint: "messages",
   capField: "max_tokens",
   errorShape: "anthropic",
-  stream: MESSAGES_STREAM,
+  relay: (o) => createTailRelay({ ...o, format: MESSAGES_STREAM }),
   parse: parseMessagesRequest,
   countPromptTokens,
   summarize: (message) => ({
