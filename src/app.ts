@@ -16,7 +16,7 @@ import type { Admission } from "./admission/admit.ts";
 import { keyRoutes } from "./admission/routes.ts";
 import type { OverviewQuery } from "./dashboard/overview.ts";
 import type { UsageQueries } from "./usage/queries.ts";
-import type { StorageHealth } from "./store/health.ts";
+import type { StorageHealth } from "./usage/health.ts";
 import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type ObserveOptions } from "./http/edge.ts";
 import { endReport, reportOf } from "./observe/report.ts";
 import type { Metrics } from "./observe/metrics.ts";

@@ -1,7 +1,7 @@
 import { createApp } from "./app.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Db } from "./store/sqlite/client.ts";
-import { createStorageHealth } from "./store/health.ts";
+import { createStorageHealth } from "./usage/health.ts";
 import { openStorage, storageSecret } from "./store/open.ts";
 import type { Storage } from "./store/types.ts";
 import { createSharedLimiter } from "./limits/shared-window.ts";

@@ -1,7 +1,7 @@
 // What the services need from a database, per dialect (SQLite embedded, PostgreSQL shared). Services
 // never ask which one they have: server.ts and the CLI open one and hand its parts out.
 import type { OverviewQuery } from "../dashboard/overview.ts";
-import type { StorageHealth } from "./health.ts";
+import type { StorageHealth } from "../usage/health.ts";
 import type { FailureCount } from "../observe/failures.ts";
 import type { KeyRowSource } from "../keys/verifier.ts";
 import type { UsageRecorder } from "../usage/record.ts";

@@ -1,7 +1,7 @@
 // What every inbound API's proxy shares: its dependencies, the call it serves, and reading its JSON body.
 import type { Server } from "bun";
 import type { Admission } from "../admission/admit.ts";
-import type { StorageHealth } from "../store/health.ts";
+import type { StorageHealth } from "../usage/health.ts";
 import { ApiError, invalidRequest } from "../errors.ts";
 import type { VerifiedKey } from "../keys/verifier.ts";
 import { elapsedMs, reportOf, type RequestReport } from "../observe/report.ts";

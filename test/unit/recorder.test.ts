@@ -1,6 +1,6 @@
 // The group-commit recorders, on a real SQLite file and a real PostgreSQL server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createStorageHealth } from "../../src/store/health.ts";
+import { createStorageHealth } from "../../src/usage/health.ts";
 import { createPgUsageRecorder } from "../../src/store/postgres/recorder.ts";
 import { openPostgres } from "../../src/store/postgres/client.ts";
 import { createUsageRecorder, createUsageWriter } from "../../src/store/sqlite/recorder.ts";

@@ -1,5 +1,6 @@
 import type { SQL } from "bun";
-import { usageNotRecorded, type StorageHealth } from "../health.ts";
+import type { StorageHealth } from "../../usage/health.ts";
+import { createGroupCommit } from "../../usage/group-commit.ts";
 import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/record.ts";
 import { foldDeltas, SUMS, type Delta } from "../../usage/rollup.ts";
 import { describePgError } from "./client.ts";
@@ -13,13 +14,6 @@ export interface PgRecorderOptions {
   probeIntervalMs?: number;
   log?: (line: string) => void;
   onCommit?: (rows: number, seconds: number) => void;
-}
-
-interface Pending {
-  row: UsageRecord;
-  committed?: () => void;
-  done: () => void;
-  fail: (err: Error) => void;
 }
 
 /** `rows` rows of `width` placeholders, numbered from `offset` + 1. */
@@ -81,91 +75,18 @@ export async function writeUsageRows(sql: SQL, rows: UsageRecord[]): Promise<voi
 }
 
 /**
- * Group commit to PostgreSQL: rows recorded while the previous transaction is in flight go together in
- * the next. `record()` resolves once the row is committed and rejects with the 503 `usage_not_recorded`
- * when it cannot be (the database unreachable): a response never ends as a success without its row.
+ * PostgreSQL's usage recorder: the group-commit queue (usage/group-commit.ts) over writeUsageRows. Rows
+ * recorded while the previous transaction is in flight go together in the next.
  */
 export function createPgUsageRecorder({ sql, health, maxBatch = 500, probeIntervalMs = 1000, log = console.error, onCommit }: PgRecorderOptions): UsageRecorder {
-  let queue: Pending[] = [];
-  let writing: Promise<void> | undefined;
-  let writingRows = 0;
-  let scheduled = false;
-  let probe: Timer | undefined;
-
-  function schedule(): void {
-    if (scheduled || writing) return;
-    scheduled = true;
-    setImmediate(flush);
-  }
-
-  function failing(reason: string): void {
-    health.set("writer", reason);
-    if (probe) return;
-    probe = setInterval(() => {
-      sql`SELECT 1`.then(
-        () => {
-          clearInterval(probe);
-          probe = undefined;
-          health.set("writer", null);
-          log("[gateway] PostgreSQL takes usage rows again");
-        },
-        () => {},
-      );
-    }, probeIntervalMs);
-    probe.unref();
-  }
-
-  function flush(): void {
-    scheduled = false;
-    if (writing || queue.length === 0) return;
-    const batch = queue.slice(0, maxBatch);
-    queue = queue.slice(batch.length);
-    const began = performance.now();
-    writingRows = batch.length;
-    writing = writeUsageRows(sql, batch.map((b) => b.row)).then(
-      () => {
-        onCommit?.(batch.length, (performance.now() - began) / 1000);
-        for (const p of batch) {
-          try {
-            p.committed?.();
-          } catch (err) {
-            log(`[gateway] internal error settling request ${p.row.requestId}: ${(err as Error)?.message ?? String(err)}`);
-          } finally {
-            p.done();
-          }
-        }
-      },
-      (err: unknown) => {
-        const reason = `PostgreSQL did not take the usage rows: ${describePgError(err)}`;
-        log(`[gateway] usage write failed (${batch.length} rows; their requests get 503): ${describePgError(err)}`);
-        failing(reason);
-        const e = usageNotRecorded(reason, true);
-        for (const p of batch) p.fail(e);
-      },
-    );
-    void writing.finally(() => {
-      writing = undefined;
-      writingRows = 0;
-      if (queue.length > 0) schedule();
-    });
-  }
-
-  return {
-    record(row: UsageRecord, committed?: () => void): Promise<void> {
-      return new Promise((done, fail) => {
-        queue.push({ row, committed, done, fail });
-        schedule();
-      });
+  return createGroupCommit(
+    {
+      write: (rows) => writeUsageRows(sql, rows),
+      kind: () => "fault",
+      describe: (err) => `PostgreSQL did not take the usage rows: ${describePgError(err)}`,
+      probe: async () => void (await sql`SELECT 1`),
+      recovered: "[gateway] PostgreSQL takes usage rows again",
     },
-    flush,
-    pending: () => queue.length + writingRows,
-    async drain(): Promise<void> {
-      for (;;) {
-        if (writing) await writing.catch(() => {});
-        else if (queue.length > 0) flush();
-        else return;
-      }
-    },
-    stop: () => clearInterval(probe),
-  };
+    { health, maxBatch, probeIntervalMs, log, onCommit },
+  );
 }

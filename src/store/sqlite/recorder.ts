@@ -1,6 +1,7 @@
 // SQLite's usage writer: rows of one event-loop turn in one transaction, folded into the roll-ups from memory.
 import { describeSqliteError, isBusy, probeWrite, type Db } from "./client.ts";
-import { usageNotRecorded, type StorageHealth } from "../health.ts";
+import type { StorageHealth } from "../../usage/health.ts";
+import { createGroupCommit } from "../../usage/group-commit.ts";
 import { addDeltas, copyDeltas, type DeltaGroups, type FoldRow } from "../../usage/rollup.ts";
 import { createMemoryFold } from "./rollup.ts";
 import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/record.ts";
@@ -26,148 +27,24 @@ export interface UsageRecorderOptions {
   checkFile?: () => string | null;
 }
 
-// Retry steps while another process holds the write lock: the event loop never sleeps in SQLite's busy handler.
-const BUSY_STEPS_MS = [1, 2, 5, 10, 20, 50, 100];
-
-interface Pending {
-  row: UsageRecord;
-  /** Runs synchronously right after the row's commit (settles the request's spend and limits). */
-  committed?: () => void;
-  since: number;
-  done: () => void;
-  fail: (err: Error) => void;
-}
-
 /**
- * Group commit: rows recorded during one event-loop turn are written in one transaction right after
- * it (a lone request's row at once). `record()` resolves once the row is committed (WAL) and rejects with the 503 `usage_not_recorded`
- * when it cannot be: a caller that waits for it before finishing the response never lets a client see
- * a success whose row was lost. The connection must have busy_timeout 0: a held lock is waited for
- * here, asynchronously, up to `busyTimeoutMs`.
+ * SQLite's usage recorder: the group-commit queue (usage/group-commit.ts) over this connection's writer.
+ * Rows recorded during one event-loop turn are written in one transaction right after it (a lone
+ * request's row at once). The connection must have busy_timeout 0: a held lock is waited for by the
+ * queue, asynchronously, up to `busyTimeoutMs`.
  */
 export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions): UsageRecorder {
   const writeRows = createUsageWriter(db);
-  let queue: Pending[] = [];
-  let scheduled = false;
-  let busyStep = 0;
-  let probe: Timer | undefined;
-
-  function schedule(): void {
-    if (scheduled) return;
-    scheduled = true;
-    if (busyStep > 0) setTimeout(flush, BUSY_STEPS_MS[Math.min(busyStep, BUSY_STEPS_MS.length) - 1]);
-    else if (alone?.()) queueMicrotask(flush);
-    else setImmediate(flush);
-  }
-
-  function failing(reason: string, rows: Pending[]): void {
-    health.set("writer", reason);
-    const err = usageNotRecorded(reason, true);
-    for (const p of rows) p.fail(err);
-    if (!probe) {
-      probe = setInterval(() => {
-        try {
-          probeWrite(db.$client);
-          clearInterval(probe);
-          probe = undefined;
-          health.set("writer", null);
-        } catch {}
-      }, probeIntervalMs);
-      probe.unref();
-    }
-  }
-
-  /** Writes everything queued now. Also called on shutdown. */
-  function flush(): void {
-    scheduled = false;
-    const gone = queue.length > 0 ? checkFile?.() : null;
-    if (gone) {
-      // A commit would land in a file nobody reads: its requests get 503 (the file source keeps health down).
-      const lost = queue;
-      queue = [];
-      busyStep = 0;
-      const err = usageNotRecorded(gone, true);
-      for (const p of lost) p.fail(err);
-      return;
-    }
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      const began = performance.now();
-      try {
-        writeRows.immediate(batch.map((b) => b.row));
-        onCommit?.(batch.length, (performance.now() - began) / 1000);
-      } catch (err) {
-        if (isBusy(err)) {
-          if (Date.now() - queue[0]!.since < busyTimeoutMs) {
-            busyStep++;
-            schedule();
-            return;
-          }
-          const stuck = queue;
-          queue = [];
-          busyStep = 0;
-          return failing(`the database is locked by another process for over ${busyTimeoutMs} ms`, stuck);
-        }
-        if (isStorageFault(err)) {
-          const lost = queue;
-          queue = [];
-          busyStep = 0;
-          log(`[gateway] usage write failed (${lost.length} rows; their requests get 503): ${describeSqliteError(err)}`);
-          return failing(describeSqliteError(err), lost);
-        }
-        writeOneByOne(batch);
-        queue = queue.slice(batch.length);
-        continue;
-      }
-      busyStep = 0;
-      queue = queue.slice(batch.length);
-      for (const b of batch) settle(b);
-      if (!probe) health.set("writer", null);
-    }
-  }
-
-  /** The row is committed: its request's spend and limits are settled, and its response may end. */
-  function settle(p: Pending): void {
-    try {
-      p.committed?.();
-    } catch (err) {
-      // One request's settlement must not leave the rest of its batch waiting.
-      log(`[gateway] internal error settling request ${p.row.requestId}: ${(err as Error)?.message ?? String(err)}`);
-    } finally {
-      p.done();
-    }
-  }
-
-  /** A row-level problem (a constraint) must not take the other rows of its batch down with it. */
-  function writeOneByOne(batch: Pending[]): void {
-    for (const p of batch) {
-      try {
-        writeRows.immediate([p.row]);
-        settle(p);
-      } catch (err) {
-        log(`[gateway] usage row for request ${p.row.requestId} could not be written: ${describeSqliteError(err)}`);
-        p.fail(usageNotRecorded("the usage row was refused by the database", true));
-      }
-    }
-  }
-
-  return {
-    /** Resolves once the row is committed (after `committed` ran); rejects with the 503 when it cannot be. */
-    record(row: UsageRecord, committed?: () => void): Promise<void> {
-      return new Promise((done, fail) => {
-        queue.push({ row, committed, since: Date.now(), done, fail });
-        schedule();
-      });
+  return createGroupCommit(
+    {
+      write: (rows) => writeRows.immediate(rows),
+      kind: (err) => (isBusy(err) ? "busy" : isStorageFault(err) ? "fault" : "row"),
+      describe: describeSqliteError,
+      probe: () => probeWrite(db.$client),
+      unavailable: checkFile,
     },
-    flush,
-    pending: () => queue.length,
-    /** Resolves once every queued row is committed or failed (bounded by the busy timeout). */
-    async drain(): Promise<void> {
-      flush();
-      while (queue.length > 0) await Bun.sleep(5);
-    },
-    stop: () => clearInterval(probe),
-  };
+    { health, maxBatch, probeIntervalMs, busyTimeoutMs, log, onCommit, alone },
+  );
 }
 
 /** Faults of the storage itself (disk full, read-only, I/O, file gone), as opposed to one bad row. */

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { startCheckpointer } from "./checkpointer.ts";
 import { describeSqliteError, openDatabase, probeWrite, retryBusy, type Db } from "./client.ts";
 import { registerInstance } from "./instances.ts";
-import { watchDatabaseFile } from "../health.ts";
+import { watchDatabaseFile } from "./file-watch.ts";
 import { UserError } from "../../errors.ts";
 import { sqliteKeyRows } from "./key-rows.ts";
 import { spentSince } from "./reports.ts";

@@ -1,4 +1,3 @@
-import { statSync, watch, type FSWatcher } from "node:fs";
 import { ApiError } from "../errors.ts";
 
 /** Why usage cannot be recorded right now; each source sets and clears its own reason. */
@@ -49,42 +48,4 @@ export type StorageHealth = ReturnType<typeof createStorageHealth>;
 export function usageNotRecorded(reason: string, forwarded: boolean): ApiError {
   const what = forwarded ? "The answer is withheld because its usage could not be recorded" : "The request was not forwarded because usage cannot be recorded right now";
   return new ApiError(503, `${what} (${reason}). Retry later.`, "server_error", "usage_not_recorded", null, { "retry-after": "5" });
-}
-
-/**
- * Notices when the database file is deleted or replaced under the running server (its writes would then
- * go to an unlinked file that nobody will ever read): at once through an inotify watch of the file (an
- * unlink changes its link count; no syscall per commit), and every `intervalMs` as a fallback. The writer
- * asks `reason()` before every commit, so nothing is committed to a file known to be gone.
- */
-export function watchDatabaseFile(path: string, health: StorageHealth, intervalMs = 1000): { stop(): void; reason(): string | null } {
-  const identity = (): string | null => {
-    try {
-      const s = statSync(path);
-      return `${s.dev}:${s.ino}`;
-    } catch {
-      return null;
-    }
-  };
-  const original = identity();
-  let current: string | null = null;
-  const check = (): void => {
-    const now = identity();
-    current = now === original ? null : now === null ? `database file ${path} was deleted` : `database file ${path} was replaced by another file; restart the gateway`;
-    health.set("file", current);
-  };
-  const timer = setInterval(check, intervalMs);
-  timer.unref();
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(path, { persistent: false }, check);
-    watcher.on("error", () => {});
-  } catch {} // no inotify here: the interval alone
-  return {
-    stop: () => {
-      clearInterval(timer);
-      watcher?.close();
-    },
-    reason: () => current,
-  };
 }
