@@ -288,8 +288,13 @@ describe("three servers on PostgreSQL + Redis", () => {
       await Bun.sleep(800);
       await sql.close();
       await pg.stop();
-      await Bun.sleep(1500);
-      const health = await fetch(`${servers[1]!.url}/health`);
+      // Until the writer notices (its next commit fails): polled, not slept.
+      const noticed = Date.now() + 10_000;
+      let health = await fetch(`${servers[1]!.url}/health`);
+      while (health.status !== 503 && Date.now() < noticed) {
+        await Bun.sleep(50);
+        health = await fetch(`${servers[1]!.url}/health`);
+      }
       expect(health.status).toBe(503);
       expect(((await health.json()) as { reason: string }).reason).toContain("PostgreSQL did not take the usage rows");
       const duringOutage = statuses.length;
