@@ -3,6 +3,7 @@
 import type { SQL } from "bun";
 import type { Db } from "./sqlite/client.ts";
 import type { FailureCount } from "../observe/failures.ts";
+import { numbered } from "./postgres/sql-text.ts";
 import { buildFailures, failuresSince, type FailureSeries } from "../dashboard/failures.ts";
 
 const HOUR = 3_600_000;
@@ -29,10 +30,6 @@ export function sqliteFailures(db: Db) {
 }
 
 export function pgFailures(sql: SQL) {
-  const numbered = (text: string) => {
-    let i = 0;
-    return text.replace(/\?/g, () => `$${++i}`);
-  };
   return {
     async add(rows: FailureCount[]): Promise<void> {
       await sql.begin(async (tx) => {

@@ -15,19 +15,15 @@ import type { UsageRecord } from "../usage/record.ts";
 import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
 import { boundServerTools } from "./server-tools.ts";
+import type { RelayBase } from "./relay.ts";
 import type { TailOutcome, TailSummary } from "./tail-relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
 
 /** What a surface's relay is given: the upstream's events, and what to do when they end. */
-export interface RelayOptions {
-  upstream: ReadableStream<Uint8Array>;
+export interface RelayOptions extends RelayBase {
   /** Called once, when the stream ended however it ended; the last events wait for it (the row's commit). */
   onEnd: (outcome: TailOutcome) => Promise<void>;
-  abortUpstream: () => void;
   clientGone: () => boolean;
-  onActivity?: () => void;
-  upstreamErrorMessage: () => string;
-  maxBytes?: number;
   /** Chat: the customer asked for the usage chunk itself. */
   wantsUsage: boolean;
 }

@@ -1,7 +1,7 @@
 // Relays an event stream whose last events carry the usage (Responses' response.completed, Messages'
 // message_delta + message_stop). Everything before them goes out as the bytes received; from the first
 // such event on the stream is held until the usage row is committed, like chat's [DONE].
-import { tooLongMessage } from "./chat/relay.ts";
+import { tooLongMessage, type RelayBase } from "./relay.ts";
 import { eventsEnd } from "../sse.ts";
 import type { ReportedUsage } from "../usage/reported.ts";
 
@@ -32,16 +32,10 @@ export interface TailFormat {
   errorEvent(message: string, code: string): string;
 }
 
-export interface TailRelayOptions {
-  upstream: ReadableStream<Uint8Array>;
+export interface TailRelayOptions extends RelayBase {
   format: TailFormat;
   /** Called once; the held events are sent only after it resolves. A rejection is sent as an error event instead. */
   onEnd: (outcome: TailOutcome) => Promise<void>;
-  abortUpstream: () => void;
-  onActivity?: () => void;
-  upstreamErrorMessage: () => string;
-  /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
-  maxBytes?: number;
 }
 
 export function createTailRelay(opts: TailRelayOptions): ReadableStream<Uint8Array> {

@@ -61,6 +61,8 @@ export class Prices {
   }
 
   private override(model: string): ModelPrice | undefined {
+    // Most gateways have no price of their own: no date-stripping regex per request for them.
+    if (this.overrides.size === 0) return undefined;
     return this.overrides.get(model) ?? this.overrides.get(model.replace(DATED, ""));
   }
 

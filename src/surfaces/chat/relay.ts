@@ -1,6 +1,7 @@
 import { completionText, readUsage } from "../openai-usage.ts";
 import { EVENT_END, eventsEnd, firstEventEnd, parseEvent } from "../../sse.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
+import { tooLongMessage, type RelayBase } from "../relay.ts";
 
 /** What the relay learned by the time the stream ended, however it ended. */
 export interface StreamOutcome {
@@ -14,8 +15,7 @@ export interface StreamOutcome {
   bytesOut: number;
 }
 
-export interface SseRelayOptions {
-  upstream: ReadableStream<Uint8Array>;
+export interface SseRelayOptions extends RelayBase {
   /** Drop the usage-only chunk the gateway asked for on the customer's behalf. */
   hideUsage: boolean;
   /**
@@ -24,16 +24,8 @@ export interface SseRelayOptions {
    * error event carrying the rejection instead of [DONE].
    */
   onEnd: (outcome: StreamOutcome) => Promise<void>;
-  /** Aborts the upstream request (the client disconnected). */
-  abortUpstream: () => void;
   /** True once the client has gone away (its request signal aborted). */
   clientGone?: () => boolean;
-  /** Called on every upstream chunk (restarts the idle timeout). */
-  onActivity?: () => void;
-  /** Message of the error event when the upstream fails mid-stream. */
-  upstreamErrorMessage: () => string;
-  /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
-  maxBytes?: number;
 }
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
@@ -243,11 +235,6 @@ function modelOf(bytes: Uint8Array): string | null {
   const end = firstEventEnd(buf);
   const first = buf.toString("utf8", 0, Math.min(end === -1 ? buf.length : end, 4096));
   return MODEL.exec(first)?.[1] ?? null;
-}
-
-/** The error event's message for a stream cut off at GATEWAY_MAX_UPSTREAM_BYTES. */
-export function tooLongMessage(maxBytes: number): string {
-  return `The upstream stream passed ${maxBytes} bytes (GATEWAY_MAX_UPSTREAM_BYTES) and was cut off; the response is incomplete.`;
 }
 
 export function errorEvent(message: string, code = "upstream_error", type = "upstream_error"): string {
