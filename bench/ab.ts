@@ -4,7 +4,7 @@
 // AB_OLD_ENV / AB_NEW_ENV (JSON objects) add environment to one side, e.g. AB_NEW_ENV='{"GATEWAY_LOG_LEVEL":"warn"}'
 // with the same binary twice measures what the access log costs. Each round also prints the gateway's CPU
 // time per request (every thread, from /proc): on this saturated box throughput follows it, and it is
-// steadier than req/s.
+// steadier than req/s. AB_CASES="stream @50" (comma-separated names) runs only those cases.
 import { join, resolve } from "node:path";
 import { processTicks, TICK_US } from "./lib/proc-cpu.ts";
 import { spawnServer, type Proc } from "./lib/procs.ts";
@@ -34,7 +34,7 @@ const cases = [
   { name: "json @50", connections: 50, stream: false },
   { name: "stream @50", connections: 50, stream: true },
   { name: "json @1", connections: 1, stream: false },
-];
+].filter((c) => !process.env.AB_CASES || process.env.AB_CASES.split(",").includes(c.name));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const c of cases) {
   const ratios: number[] = [];

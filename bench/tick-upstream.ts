@@ -59,7 +59,7 @@ const server = Bun.serve({
         pull(controller: ReadableStreamDirectController) {
           return new Promise<void>((finish) => open.add({ next: 0, includeUsage, controller, finish }));
         },
-      } as unknown as UnderlyingDefaultSource<Uint8Array>),
+      } satisfies Bun.DirectUnderlyingSource<Uint8Array>),
       { headers: { "content-type": "text/event-stream" } },
     );
   },

@@ -28,7 +28,7 @@ export async function streamLoad(url: string, key: string, connections: number, 
   const stopAt = performance.now() + seconds * 1000;
 
   async function connection(): Promise<void> {
-    let tail = Buffer.alloc(0);
+    let tail: Buffer = Buffer.alloc(0);
     let last = 0;
     let gap = 0;
     let sawDone = false;

@@ -15,25 +15,18 @@ import type { UsageRecord } from "../usage/record.ts";
 import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
 import { boundServerTools } from "./server-tools.ts";
-import type { RelayBase } from "./relay.ts";
-import type { TailOutcome, TailSummary } from "./tail-relay.ts";
+import type { RelayOptions, StreamSummary } from "./relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
 
-/** What a surface's relay is given: the upstream's events, and what to do when they end. */
-export interface RelayOptions extends RelayBase {
-  /** Called once, when the stream ended however it ended; the last events wait for it (the row's commit). */
-  onEnd: (outcome: TailOutcome) => Promise<void>;
-  clientGone: () => boolean;
-  /** Chat: the customer asked for the usage chunk itself. */
-  wantsUsage: boolean;
-}
+/** What a surface's relay is given: the upstream's events, what to do when they end, and (chat) whether the customer asked for the usage chunk itself. */
+export type SurfaceRelayOptions = RelayOptions & { wantsUsage: boolean };
 
 /** What one inbound API is: how its requests are read and its answers understood. */
 export interface Surface {
   endpoint: Endpoint;
   errorShape: ErrorShape;
   /** Relays its event stream, for an API that streams (reading the usage on the way). */
-  relay?(o: RelayOptions): ReadableStream<Uint8Array>;
+  relay?(o: SurfaceRelayOptions): ReadableStream<Uint8Array>;
   /** The body, the model (the operator's default when it names none), the stream flag, and whether a chat
    * customer asked for the usage chunk; throws the 400. */
   parse(text: string, defaultModel: string | undefined): { body: Record<string, unknown>; model: string; stream: boolean; wantsUsage?: boolean };
@@ -49,7 +42,7 @@ export interface Surface {
    */
   hiddenInput?(body: Record<string, unknown>, call: ProxyCall): Promise<{ tokens: number; opaque: boolean }>;
   /** Usage, model, id and text of a JSON answer in this API's shape. */
-  summarize(answer: Record<string, unknown>): TailSummary;
+  summarize(answer: Record<string, unknown>): StreamSummary;
 }
 
 export interface SurfaceProxyOptions extends ProxyDeps {
@@ -85,7 +78,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
     try {
       const started = clock();
       let attempts = 1;
-      const record = async (status: number, reported: ReportedUsage | undefined, answer: Omit<TailSummary, "usage"> | null) => {
+      const record = async (status: number, reported: ReportedUsage | undefined, answer: Omit<StreamSummary, "usage"> | null) => {
         const trusted = plausible(reported, call.requestId, log);
         const counts = trusted ?? { promptTokens: await countTokens(), completionTokens: await estimateCompletionTokens(answer?.text ?? ""), cachedTokens: null, reasoningTokens: null };
         const modelAnswered = answer?.modelAnswered ?? null;

@@ -1,19 +1,217 @@
-// What every relay shares: the options besides its API's own, and the message of a stream cut off for size.
+// The one relay every streaming API uses. Upstream server-sent events go to the client as the very bytes
+// received, written straight to the socket (a Bun direct stream: no queue, no copies); only an event that
+// holds one of its format's markers is decoded and shown to the format, which keeps it, drops it, or
+// holds it (and all that follows) until the usage row is committed. Chunks that arrive together leave
+// together; a chunk followed by a pause is not held back.
+import { endsWithEvent, eventEndAfter, eventsEnd, utf8 } from "../sse.ts";
+import type { ReportedUsage } from "../usage/reported.ts";
+import { SentBytes } from "./sent-bytes.ts";
+
+/** What a surface reads from an answer or a finished stream. */
+export interface StreamSummary {
+  usage: ReportedUsage | undefined;
+  modelAnswered: string | null;
+  /** A Responses answer's id, and the ids of its output items. */
+  responseId?: string | null;
+  itemIds?: string[];
+  /** Generated text, to estimate output tokens when no usage arrived. */
+  text: string;
+}
+
+export interface RelayOutcome extends StreamSummary {
+  /** How it ended: the stream's last event came, the upstream broke off or ended early, or the client went away. */
+  end: "done" | "upstream_error" | "client_gone";
+  /** Bytes sent to the client before the end (held events excluded). */
+  bytesOut: number;
+}
+
+/**
+ * What an event whose bytes hold a marker becomes: sent, never sent, held with everything after it until
+ * the upstream ends, or held as the stream's last event (the upstream is not read further).
+ */
+export type Verdict = "keep" | "drop" | "hold" | "last";
+
+/** One inbound API's event stream. A format may keep state: make one per stream. */
+export interface StreamFormat {
+  /** Where the first event worth decoding may be, at or after `from` (a byte search); -1 if none. */
+  find(bytes: Uint8Array, from: number): number;
+  inspect(event: string): Verdict;
+  /** The generated text in whole events as sent (read every few kilobytes; for an estimate when no usage came). */
+  generated(events: string): string;
+  /** At the end: usage, model and text from what was sent (decoded only if asked) and what was held. */
+  summarize(sent: SentBytes, held: string): StreamSummary;
+  errorEvent(message: string, code: string, type?: string): string;
+  /** The error event's message when the upstream ends before the stream's last event. */
+  cutShort: string;
+}
+
+/** What every relay is given besides its format. */
+export interface RelayOptions {
+  upstream: ReadableStream<Uint8Array>;
+  /** Aborts the upstream request (the client disconnected). */
+  abortUpstream: () => void;
+  /** Called on every batch of upstream chunks (restarts the idle timeout). */
+  onActivity?: () => void;
+  /** Message of the error event when the upstream fails mid-stream. */
+  upstreamErrorMessage: () => string;
+  /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
+  maxBytes?: number;
+  /**
+   * Called exactly once, however the stream ends; held events are sent only after it resolves (after the
+   * row is committed). A rejection is sent as an error event instead of them.
+   */
+  onEnd: (outcome: RelayOutcome) => Promise<void>;
+  /** True once the client has gone away (its request signal aborted). */
+  clientGone?: () => boolean;
+}
 
 /** The error event's message for a stream cut off at GATEWAY_MAX_UPSTREAM_BYTES. */
 export function tooLongMessage(maxBytes: number): string {
   return `The upstream stream passed ${maxBytes} bytes (GATEWAY_MAX_UPSTREAM_BYTES) and was cut off; the response is incomplete.`;
 }
 
-/** What every relay is given besides its API's own options. */
-export interface RelayBase {
-  upstream: ReadableStream<Uint8Array>;
-  /** Aborts the upstream request (the client disconnected). */
-  abortUpstream: () => void;
-  /** Called on every upstream chunk (restarts the idle timeout). */
-  onActivity?: () => void;
-  /** Message of the error event when the upstream fails mid-stream. */
-  upstreamErrorMessage: () => string;
-  /** A stream longer than this (bytes from the upstream) is cut off with an error event. */
-  maxBytes?: number;
+const EMPTY = new Uint8Array(0);
+const concat = (parts: Uint8Array[]) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+
+export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableStream<Uint8Array> {
+  // Bun's reader also has readMany(), which TypeScript's DOM types do not know.
+  const reader = opts.upstream.getReader() as ReadableStreamDefaultReader<Uint8Array> & {
+    readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>;
+  };
+  const sent = new SentBytes(format.generated);
+  const held: Uint8Array[] = [];
+  let holding = false;
+  let partial = EMPTY; // an event not yet complete: looked at (and sent) once it is
+  let ended = false;
+  let received = 0;
+  const maxBytes = opts.maxBytes ?? Infinity;
+
+  /** Settles the stream's record; returns the error event to send instead of the held events if it failed. */
+  async function end(how: RelayOutcome["end"]): Promise<string | null> {
+    if (ended) return null;
+    ended = true;
+    let summary: StreamSummary = { usage: undefined, modelAnswered: null, text: "" };
+    try {
+      summary = format.summarize(sent, held.length > 0 ? utf8(concat(held)) : "");
+    } catch {}
+    try {
+      await opts.onEnd({ ...summary, end: how, bytesOut: sent.bytes });
+      return null;
+    } catch (err) {
+      const e = err as { message?: string; type?: string; code?: string };
+      return format.errorEvent(e.message ?? "The gateway hit an internal error.", e.code ?? "internal_error", e.type);
+    }
+  }
+
+  return new ReadableStream({
+    type: "direct",
+    async pull(controller: ReadableStreamDirectController) {
+      let unflushed = false;
+      let pending: Promise<number> | undefined;
+      /** Writes without awaiting; a socket that pushes back leaves a promise in `pending`. */
+      const write = (data: string | Uint8Array) => {
+        if (ended && opts.clientGone?.()) return;
+        unflushed = true;
+        const written = controller.write(data);
+        if (written instanceof Promise) pending = written;
+      };
+      const flush = async () => {
+        if (pending) await pending;
+        pending = undefined;
+        if (!unflushed) return;
+        unflushed = false;
+        await controller.flush();
+      };
+      const pass = (bytes: Uint8Array) => {
+        sent.push(bytes);
+        write(bytes);
+      };
+
+      /** Sends what can go now of `bytes` (the previous partial event first); "last" when the last event came. */
+      const take = (bytes: Uint8Array): "more" | "last" => {
+        const len = bytes.length;
+        let from = 0;
+        for (;;) {
+          const special = format.find(bytes, from);
+          // Complete events before the marked one (or all complete events) go out as received.
+          const plainEnd = special === -1 ? (endsWithEvent(bytes) ? len : eventsEnd(bytes, from, len)) : eventsEnd(bytes, from, special);
+          if (plainEnd > from) pass(from === 0 && plainEnd === len ? bytes : bytes.subarray(from, plainEnd));
+          from = plainEnd;
+          if (special === -1) break;
+          const eventEnd = eventEndAfter(bytes, special);
+          if (eventEnd === -1) break;
+          const verdict = format.inspect(utf8(bytes, from, eventEnd));
+          if (verdict === "keep") pass(bytes.subarray(from, eventEnd));
+          else if (verdict === "hold") {
+            held.push(bytes.subarray(from));
+            holding = true;
+            partial = EMPTY;
+            return "more";
+          } else if (verdict === "last") {
+            held.push(bytes.subarray(from, eventEnd));
+            return "last";
+          }
+          from = eventEnd;
+        }
+        partial = from < len ? bytes.slice(from) : EMPTY;
+        return "more";
+      };
+
+      /** Ends the stream: `tail` (or the error event the row's failure became) is its last write. */
+      const finish = async (how: RelayOutcome["end"], tail: () => string | Uint8Array) => {
+        await flush(); // what was sent goes out while the row commits; only the tail waits for it
+        const failed = await end(how);
+        write(failed ?? tail());
+        if (pending) await pending;
+        controller.close(); // sends what was written with the end of the body
+      };
+
+      try {
+        for (;;) {
+          let batch: Bun.ReadableStreamDefaultReadManyResult<Uint8Array>;
+          try {
+            // Everything the upstream already delivered, synchronously; only an empty buffer means waiting.
+            const ready = reader.readMany();
+            if (ready instanceof Promise) await flush();
+            batch = ready instanceof Promise ? await ready : ready;
+          } catch {
+            if (opts.clientGone?.()) return void (await end("client_gone"));
+            return await finish("upstream_error", () => format.errorEvent(opts.upstreamErrorMessage(), "upstream_error"));
+          }
+          opts.onActivity?.();
+          for (const value of batch.value) {
+            received += value.byteLength;
+            if (received > maxBytes) {
+              opts.abortUpstream();
+              return await finish("upstream_error", () => format.errorEvent(tooLongMessage(maxBytes), "upstream_response_too_large"));
+            }
+            if (holding) {
+              held.push(value);
+              continue;
+            }
+            if (take(partial.length > 0 ? concat([partial, value]) : value) === "last") {
+              void reader.cancel().catch(() => {});
+              return await finish("done", () => concat(held));
+            }
+            if (pending) await flush();
+          }
+          if (batch.done) {
+            if (holding) return await finish("done", () => concat(held));
+            // An unterminated last event may still carry the usage; it goes out ahead of the error event.
+            const rest = partial.length > 0 ? utf8(partial) : "";
+            if (rest.trim() !== "" && format.find(partial, 0) !== -1) format.inspect(rest);
+            return await finish("upstream_error", () => (rest.trim() === "" ? "" : `${rest}\n\n`) + format.errorEvent(format.cutShort, "upstream_error"));
+          }
+        }
+      } catch {
+        // Writing to a client that went away.
+        opts.abortUpstream();
+        await end("client_gone");
+      }
+    },
+    async cancel() {
+      opts.abortUpstream();
+      await end("client_gone");
+    },
+  } satisfies Bun.DirectUnderlyingSource<Uint8Array>);
 }

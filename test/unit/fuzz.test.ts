@@ -5,7 +5,8 @@ import { ApiError } from "../../src/errors.ts";
 import { parseChatRequest } from "../../src/surfaces/chat/request.ts";
 import { chatBody } from "../../src/upstreams/openai.ts";
 import { readUsage } from "../../src/surfaces/openai-usage.ts";
-import { createSseRelay, type StreamOutcome } from "../../src/surfaces/chat/relay.ts";
+import { createChatRelay } from "../../src/surfaces/chat/relay.ts";
+import type { RelayOutcome } from "../../src/surfaces/relay.ts";
 import { parseTimeRange } from "../../src/usage/time-range.ts";
 
 function onlyApiErrors(fn: () => unknown): void {
@@ -64,9 +65,9 @@ describe("request parser", () => {
 describe("SSE usage parser", () => {
   const enc = new TextEncoder();
   async function relay(chunks: Uint8Array[], hideUsage: boolean) {
-    const outcomes: StreamOutcome[] = [];
+    const outcomes: RelayOutcome[] = [];
     const text = await new Response(
-      createSseRelay({
+      createChatRelay({
         upstream: new ReadableStream({
           start(c) {
             for (const ch of chunks) c.enqueue(ch);

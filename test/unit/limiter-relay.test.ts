@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createFixedWindowLimiter, rateLimitHeaders } from "../../src/limits/fixed-window.ts";
-import { createSseRelay, type StreamOutcome } from "../../src/surfaces/chat/relay.ts";
+import { createChatRelay } from "../../src/surfaces/chat/relay.ts";
+import type { RelayOutcome } from "../../src/surfaces/relay.ts";
 
 describe("fixed-window limiter", () => {
   test("windows align to the clock minute and the limit is read per call", () => {
@@ -33,9 +34,9 @@ describe("SSE relay", () => {
     });
   }
   async function relay(pieces: string[], hideUsage: boolean) {
-    const outcomes: StreamOutcome[] = [];
+    const outcomes: RelayOutcome[] = [];
     const out = await new Response(
-      createSseRelay({
+      createChatRelay({
         upstream: upstreamOf(pieces),
         hideUsage,
         onEnd: async (o) => void outcomes.push(o),

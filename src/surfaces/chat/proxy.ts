@@ -5,7 +5,7 @@ import { estimatePromptTokens } from "../../usage/estimate.ts";
 import { chatCapField } from "../../upstreams/translate/output-cap.ts";
 import { completionText, readUsage } from "../openai-usage.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "../pipeline.ts";
-import { createSseRelay } from "./relay.ts";
+import { createChatRelay } from "./relay.ts";
 import { parseChatRequest } from "./request.ts";
 
 export const CHAT: Surface = {
@@ -14,7 +14,7 @@ export const CHAT: Surface = {
   capField: chatCapField,
   parse: parseChatRequest,
   countPromptTokens: estimatePromptTokens,
-  relay: (o) => createSseRelay({ ...o, hideUsage: !o.wantsUsage }),
+  relay: (o) => createChatRelay({ ...o, hideUsage: !o.wantsUsage }),
   summarize: (completion) => ({
     usage: readUsage(completion.usage),
     modelAnswered: typeof completion.model === "string" ? completion.model : null,

@@ -1,11 +1,11 @@
 // POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages API, what Claude Code speaks):
 // passed through to Anthropic providers, translated to chat completions for OpenAI-compatible ones.
 import { readBody } from "../../http/body.ts";
-import { createTailRelay } from "../tail-relay.ts";
+import { createRelay } from "../relay.ts";
 import { invalidRequest } from "../../errors.ts";
 import { estimateCompletionTokens } from "../../usage/estimate.ts";
 import { adapterFor, upstreamRequest } from "../../routing/exchange.ts";
-import { MESSAGES_STREAM, readAnthropicUsage } from "./relay.ts";
+import { messagesStream, readAnthropicUsage } from "./relay.ts";
 import { parseJsonObject, readStreamFlag, requireModel, type ProxyCall } from "../request.ts";
 import { routeFor } from "../../routing/router.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "../pipeline.ts";
@@ -29,7 +29,7 @@ const MESSAGES: Surface = {
   endpoint: "messages",
   capField: "max_tokens",
   errorShape: "anthropic",
-  relay: (o) => createTailRelay({ ...o, format: MESSAGES_STREAM }),
+  relay: (o) => createRelay(o, messagesStream()),
   parse: parseMessagesRequest,
   countPromptTokens,
   summarize: (message) => ({

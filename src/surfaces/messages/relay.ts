@@ -1,8 +1,8 @@
 // Anthropic's Messages API answers: usage from a message (message_start's, updated by message_delta's
 // when streamed), and the stream format whose message_delta and message_stop are held until the row
 // is committed.
-import { eventData } from "../../sse.ts";
-import type { TailFormat } from "../tail-relay.ts";
+import { eventData, firstOf } from "../../sse.ts";
+import type { StreamFormat } from "../relay.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
 const TEXT = /"type":"(?:text_delta","text|input_json_delta","partial_json)":"((?:[^"\\]|\\.)*)"/g;
@@ -29,33 +29,46 @@ export function anthropicErrorEvent(message: string, type = "api_error"): string
   return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message } })}\n\n`;
 }
 
-export const MESSAGES_STREAM: TailFormat = {
-  held: ['"type":"message_delta"', '"type":"message_stop"'].map((s) => Buffer.from(s)),
-  summarize(sent, held) {
-    // message_start is the first event: only it is parsed from what was sent.
-    const at = sent.indexOf(START);
-    const from = sent.lastIndexOf("\n\n", at);
-    const to = sent.indexOf("\n\n", at);
-    const startEvent = at === -1 ? "" : sent.slice(from === -1 ? 0 : from + 2, to === -1 ? undefined : to);
-    const message = eventData(startEvent)[0]?.message as Record<string, unknown> | undefined;
-    let usage = message?.usage && typeof message.usage === "object" ? { ...(message.usage as Record<string, unknown>) } : {};
-    let finished = false;
-    for (const data of eventData(held)) {
-      if (data.type !== "message_delta") continue;
-      finished = true;
-      if (data.usage && typeof data.usage === "object") usage = { ...usage, ...(data.usage as Record<string, unknown>) };
-    }
-    let text = "";
-    // Without message_delta, the usage is message_start's (a one-token placeholder output): estimate instead.
-    const reported = finished ? readAnthropicUsage(usage) : undefined;
-    if (!reported) {
-      for (const m of sent.matchAll(TEXT)) {
-        try {
-          text += JSON.parse(`"${m[1]}"`) as string;
-        } catch {}
+const START_MARK = Buffer.from(START);
+const HELD = ['"type":"message_delta"', '"type":"message_stop"'].map((s) => Buffer.from(s));
+const MARKS = [START_MARK, ...HELD];
+
+/** Texts and tool inputs streamed, unescaped: what an estimate counts. */
+export function messagesText(events: string): string {
+  let text = "";
+  for (const m of events.matchAll(TEXT)) {
+    try {
+      text += JSON.parse(`"${m[1]}"`) as string;
+    } catch {}
+  }
+  return text;
+}
+
+/** Anthropic's Messages stream: message_start is read as it passes; from message_delta on, everything waits for the row. */
+export function messagesStream(): StreamFormat {
+  let message: Record<string, unknown> | undefined;
+  return {
+    find: (bytes, from) => firstOf(bytes, message ? HELD : MARKS, from),
+    inspect(event) {
+      if (message || !event.includes(START)) return "hold";
+      const m = eventData(event)[0]?.message;
+      message = m && typeof m === "object" ? (m as Record<string, unknown>) : {};
+      return "keep";
+    },
+    generated: messagesText,
+    summarize(sent, held) {
+      let usage = message?.usage && typeof message.usage === "object" ? { ...(message.usage as Record<string, unknown>) } : {};
+      let finished = false;
+      for (const data of eventData(held)) {
+        if (data.type !== "message_delta") continue;
+        finished = true;
+        if (data.usage && typeof data.usage === "object") usage = { ...usage, ...(data.usage as Record<string, unknown>) };
       }
-    }
-    return { usage: reported, modelAnswered: typeof message?.model === "string" ? message.model : null, text };
-  },
-  errorEvent: (message) => anthropicErrorEvent(message),
-};
+      // Without message_delta, the usage is message_start's (a one-token placeholder output): estimate instead.
+      const reported = finished ? readAnthropicUsage(usage) : undefined;
+      return { usage: reported, modelAnswered: typeof message?.model === "string" ? message.model : null, text: reported ? "" : sent.generatedText() };
+    },
+    errorEvent: (message) => anthropicErrorEvent(message),
+    cutShort: "The upstream stream ended before the response completed; it may be incomplete.",
+  };
+}

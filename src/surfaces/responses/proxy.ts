@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../../upstreams/provider-config.ts";
-import { createTailRelay } from "../tail-relay.ts";
+import { createRelay } from "../relay.ts";
 import type { UsageQueries } from "../../usage/queries.ts";
 import { ApiError, invalidRequest } from "../../errors.ts";
 import { estimateCompletionTokens } from "../../usage/estimate.ts";
@@ -25,7 +25,7 @@ const RESPONSES: Surface = {
   endpoint: "responses",
   capField: "max_output_tokens",
   errorShape: "openai",
-  relay: (o) => createTailRelay({ ...o, format: RESPONSES_STREAM }),
+  relay: (o) => createRelay(o, RESPONSES_STREAM),
   parse: parseResponsesRequest,
   countPromptTokens: (body) => estimateCompletionTokens(JSON.stringify(body.input ?? "") + JSON.stringify(body.instructions ?? "")),
   summarize: (response) => ({

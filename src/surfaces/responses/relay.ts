@@ -1,7 +1,7 @@
 // The Responses API's event stream: it has no [DONE]; its last event (response.completed, .incomplete
 // or .failed) carries the usage and is held until the row is committed.
-import { eventData } from "../../sse.ts";
-import type { TailFormat } from "../tail-relay.ts";
+import { eventData, firstOf } from "../../sse.ts";
+import type { StreamFormat } from "../relay.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
 const DELTA = /"type":"response\.output_text\.delta"[^\n]*?"delta":"((?:[^"\\]|\\.)*)"/g;
@@ -34,8 +34,21 @@ export function outputItemIds(response: Record<string, unknown> | undefined): st
   return output.flatMap((o) => (o && typeof o === "object" && typeof (o as { id?: unknown }).id === "string" ? [(o as { id: string }).id] : []));
 }
 
-export const RESPONSES_STREAM: TailFormat = {
-  held: ['"response.completed"', '"response.incomplete"', '"response.failed"'].map((s) => Buffer.from(s)),
+const HELD = ['"response.completed"', '"response.incomplete"', '"response.failed"'].map((s) => Buffer.from(s));
+
+/** The Responses API's stream: its terminal event (and anything after it) waits for the row. */
+export const RESPONSES_STREAM: StreamFormat = {
+  find: (bytes, from) => firstOf(bytes, HELD, from),
+  inspect: () => "hold",
+  generated(events) {
+    let text = "";
+    for (const m of events.matchAll(DELTA)) {
+      try {
+        text += JSON.parse(`"${m[1]}"`) as string;
+      } catch {}
+    }
+    return text;
+  },
   summarize(sent, held) {
     let usage: ReportedUsage | undefined;
     let responseId: string | null = null;
@@ -49,15 +62,8 @@ export const RESPONSES_STREAM: TailFormat = {
       if (typeof response.id === "string") responseId = response.id;
       if (typeof response.model === "string") modelAnswered = response.model;
     }
-    let text = "";
-    if (!usage) {
-      for (const m of sent.matchAll(DELTA)) {
-        try {
-          text += JSON.parse(`"${m[1]}"`) as string;
-        } catch {}
-      }
-    }
-    return { usage, responseId, modelAnswered, text, itemIds };
+    return { usage, responseId, modelAnswered, text: usage ? "" : sent.generatedText(), itemIds };
   },
   errorEvent: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message, param: null })}\n\n`,
+  cutShort: "The upstream stream ended before the response completed; it may be incomplete.",
 };
