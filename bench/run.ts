@@ -293,6 +293,10 @@ const checks: [string, boolean, string][] = [
 table(["target", "", "measured"], checks.map(([name, ok, v]) => [name, ok ? "ok" : "MISSED", v]));
 // The exactness guards: admission cost of the bounds, event-loop lag under pathological prompts.
 Bun.spawnSync([BUN, "run", join(ROOT, "bench/attack.ts")], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+// Streams at model speed: a chunk every 20 ms to 1,000 open streams, floor vs gateway (its own servers, after the rest stopped).
+for (const p of procs) p.proc.kill("SIGKILL");
+console.log("\nmodel-speed streams (bench/model-speed.ts):");
+Bun.spawnSync([BUN, "run", join(ROOT, "bench/model-speed.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
 process.exit(0);
 
 function us(v: number): string {

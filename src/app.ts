@@ -17,6 +17,7 @@ import { keyRoutes } from "./admission/routes.ts";
 import type { OverviewQuery } from "./dashboard/overview.ts";
 import type { UsageQueries } from "./usage/queries.ts";
 import type { StorageHealth } from "./usage/health.ts";
+import type { UsageRecorder } from "./usage/record.ts";
 import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type ObserveOptions } from "./http/edge.ts";
 import { endReport, reportOf } from "./observe/report.ts";
 import type { Metrics } from "./observe/metrics.ts";
@@ -40,6 +41,8 @@ export interface AppDeps {
   /** GATEWAY_ADMIN_TOKEN is set: /admin/* exists (and is documented). */
   adminEnabled: boolean;
   health: StorageHealth;
+  /** Rows waiting for the usage writer, for /health. */
+  writer: Pick<UsageRecorder, "pending" | "oldestPendingMs">;
   admission: Admission;
   /** Customer bodies: larger declared sizes get 413 before a byte of the body is read. */
   maxBodyBytes: number;
@@ -51,6 +54,14 @@ export interface AppDeps {
   clock?: () => number;
   log?: (line: string) => void;
 }
+
+const WRITER_STATE = t.Object(
+  {
+    pending_rows: t.Integer({ description: "Usage rows waiting to be committed (their answers wait with them)" }),
+    oldest_pending_ms: t.Integer({ description: "How long the oldest of them has waited: seconds here mean a slow or hung disk (or database)" }),
+  },
+  { description: "The usage writer: answers end only once their row is committed" },
+);
 
 /** The root Elysia instance: request ids, one error mapper, and the feature routes. */
 export function createApp(deps: AppDeps) {
@@ -86,14 +97,15 @@ export function createApp(deps: AppDeps) {
       "/health",
       ({ set }) => {
         const state = deps.health.state();
-        if (state.ok) return { status: "ok" as const, version: deps.version };
+        const writer = { pending_rows: deps.writer.pending(), oldest_pending_ms: deps.writer.oldestPendingMs() };
+        if (state.ok) return { status: "ok" as const, version: deps.version, writer };
         set.status = 503;
-        return { status: "unavailable" as const, reason: state.reason, version: deps.version };
+        return { status: "unavailable" as const, reason: state.reason, version: deps.version, writer };
       },
       {
         response: {
-          200: t.Object({ status: t.Literal("ok"), version: t.String() }),
-          503: t.Object({ status: t.Literal("unavailable"), reason: t.String({ examples: ["database file ./gateway.db was deleted"] }), version: t.String() }),
+          200: t.Object({ status: t.Literal("ok"), version: t.String(), writer: WRITER_STATE }),
+          503: t.Object({ status: t.Literal("unavailable"), reason: t.String({ examples: ["database file ./gateway.db was deleted"] }), version: t.String(), writer: WRITER_STATE }),
         },
         detail: { tags: ["Operations"], summary: "Health: 503 with the reason while usage cannot be recorded" },
       },

@@ -120,6 +120,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,
+    writer: recorder,
     admission,
     maxBodyBytes: config.maxBodyBytes,
     retryWrites: storage.retryWrites,

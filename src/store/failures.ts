@@ -1,6 +1,7 @@
 // The failures table in both dialects: counts added by upsert (several instances add to the same minute),
 // read per hour for the last day, and pruned after FAILURES_KEPT_MS.
 import type { SQL } from "bun";
+import type { Database } from "bun:sqlite";
 import type { Db } from "./sqlite/client.ts";
 import type { FailureCount } from "../observe/failures.ts";
 import { numbered } from "./postgres/sql-text.ts";
@@ -12,17 +13,24 @@ const FAILURES_KEPT_MS = 90 * 86_400_000;
 const UPSERT = "INSERT INTO failures (minute, kind, provider, count) VALUES (?, ?, ?, ?) ON CONFLICT (minute, kind, provider) DO UPDATE SET count = failures.count + excluded.count";
 const BY_HOUR = `SELECT minute - (minute % ${HOUR}) AS hour, kind, sum(count) AS n FROM failures WHERE minute >= ? GROUP BY 1, 2`;
 
-export function sqliteFailures(db: Db) {
-  const upsert = db.$client.prepare(UPSERT);
-  const prune = db.$client.prepare("DELETE FROM failures WHERE minute < ?");
-  const read = db.$client.prepare<{ hour: number; kind: string; n: number }, [number]>(BY_HOUR);
+/** The writes (the SQLite writer's thread makes them while serving). */
+export function failureStatements(sqlite: Database) {
+  const upsert = sqlite.prepare(UPSERT);
+  const prune = sqlite.prepare("DELETE FROM failures WHERE minute < ?");
   return {
     add(rows: FailureCount[]): void {
-      db.$client.transaction(() => {
+      sqlite.transaction(() => {
         for (const r of rows) upsert.run(r.minute, r.kind, r.provider, r.count);
         prune.run(rows[0]!.minute - FAILURES_KEPT_MS);
       })();
     },
+  };
+}
+
+export function sqliteFailures(db: Db) {
+  const read = db.$client.prepare<{ hour: number; kind: string; n: number }, [number]>(BY_HOUR);
+  return {
+    add: failureStatements(db.$client).add,
     recent(now: number): FailureSeries {
       return buildFailures(read.all(failuresSince(now)), now);
     },

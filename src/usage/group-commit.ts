@@ -5,16 +5,22 @@
 import { usageNotRecorded, type StorageHealth } from "./health.ts";
 import type { UsageRecord, UsageRecorder } from "./record.ts";
 
+/** Rows of a batch the database refused one by one (a constraint), the rest being committed. */
+export type Refused = { index: number; message: string }[];
+
 /** What a dialect gives the queue. */
 export interface CommitWriter {
-  /** Writes one batch in one transaction (synchronously, or by the returned promise); throws on failure. */
-  write(rows: UsageRecord[]): void | Promise<void>;
+  /**
+   * Writes one batch in one transaction (synchronously, or by the returned promise); throws on failure. A
+   * writer that retries a refused batch row by row says which rows were refused.
+   */
+  write(rows: UsageRecord[]): void | Promise<void | Refused>;
   /**
    * What a failed write means: `busy`, retry shortly (another process holds the lock) until the rows have
    * waited `busyTimeoutMs`; `fault`, the store failed (every queued row gets its 503 while a probe waits for
-   * it to work again); `row`, one row was refused (the batch is written row by row).
+   * it to work again).
    */
-  kind(err: unknown): "busy" | "fault" | "row";
+  kind(err: unknown): "busy" | "fault";
   /** A failure in words, for the log and the 503 (never a secret). */
   describe(err: unknown): string;
   /** Succeeds once the store takes writes again (a one-row write, a ping). */
@@ -131,65 +137,51 @@ export function createGroupCommit(writer: CommitWriter, { health, maxBatch, prob
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       const began = performance.now();
-      let result: void | Promise<void>;
+      let result: void | Promise<void | Refused>;
       try {
         result = writer.write(batch.map((b) => b.row));
       } catch (err) {
-        if (failed(err, batch)) return;
-        continue;
+        return failed(err);
       }
       if (result) {
         return result.then(
-          () => {
-            committed(batch, began);
+          (refused) => {
+            committed(batch, began, refused ?? []);
             return drainQueue();
           },
-          (err: unknown) => {
-            if (!failed(err, batch)) return drainQueue();
-          },
+          (err: unknown) => failed(err),
         );
       }
-      committed(batch, began);
+      committed(batch, began, []);
     }
   }
 
-  function committed(batch: Pending[], began: number): void {
+  function committed(batch: Pending[], began: number, refused: Refused): void {
     busyStep = 0;
     queue = queue.slice(batch.length);
-    onCommit?.(batch.length, (performance.now() - began) / 1000);
-    for (const p of batch) settle(p);
+    onCommit?.(batch.length - refused.length, (performance.now() - began) / 1000);
+    const refusedAt = new Map(refused.map((r) => [r.index, r.message]));
+    batch.forEach((p, i) => {
+      const why = refusedAt.get(i);
+      if (why === undefined) return settle(p);
+      log(`[gateway] usage row for request ${p.row.requestId} could not be written: ${why}`);
+      p.fail(usageNotRecorded("the usage row was refused by the database", true));
+    });
     if (!probe) health.set("writer", null);
   }
 
-  /** Handles a failed batch; true when the queue stops here (a retry is scheduled or every row failed). */
-  function failed(err: unknown, batch: Pending[]): boolean {
+  /** Handles a failed batch: the queue stops here (a retry is scheduled, or every row failed). */
+  function failed(err: unknown): void {
     const kind = writer.kind(err);
     if (kind === "busy") {
       if (Date.now() - queue[0]!.since < busyTimeoutMs) {
         busyStep++; // the flush ends here and schedules the retry after the next step
-        return true;
+        return;
       }
-      failAll(`the database is locked by another process for over ${busyTimeoutMs} ms`, true);
-      return true;
+      return failAll(`the database is locked by another process for over ${busyTimeoutMs} ms`, true);
     }
-    if (kind === "fault") {
-      log(`[gateway] usage write failed (${queue.length} rows; their requests get 503): ${writer.describe(err)}`);
-      failAll(writer.describe(err), true);
-      return true;
-    }
-    // A row-level problem (a constraint) must not take the other rows of its batch down with it.
-    queue = queue.slice(batch.length);
-    for (const p of batch) {
-      try {
-        const r = writer.write([p.row]);
-        if (r) throw new Error("a row-by-row retry needs a synchronous writer");
-        settle(p);
-      } catch (e) {
-        log(`[gateway] usage row for request ${p.row.requestId} could not be written: ${writer.describe(e)}`);
-        p.fail(usageNotRecorded("the usage row was refused by the database", true));
-      }
-    }
-    return false;
+    log(`[gateway] usage write failed (${queue.length} rows; their requests get 503): ${writer.describe(err)}`);
+    failAll(writer.describe(err), true);
   }
 
   return {
@@ -201,6 +193,7 @@ export function createGroupCommit(writer: CommitWriter, { health, maxBatch, prob
     },
     flush,
     pending: () => queue.length,
+    oldestPendingMs: () => (queue.length > 0 ? Date.now() - queue[0]!.since : 0),
     async drain(): Promise<void> {
       flush();
       while (queue.length > 0 || writing) await Bun.sleep(5);

@@ -46,6 +46,8 @@ export interface UsageRecorder {
   flush(): void;
   /** Rows recorded and not yet committed or failed. */
   pending(): number;
+  /** How long the oldest of those has waited, in ms (0 when none). */
+  oldestPendingMs(): number;
   /** Resolves once every row recorded so far is committed or failed. */
   drain(): Promise<void>;
   stop(): void;

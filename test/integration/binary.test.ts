@@ -75,7 +75,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   try {
     const res = await fetch(`${server.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", version: version.stdout.trim() });
+    expect(await res.json()).toEqual({ status: "ok", version: version.stdout.trim(), writer: { pending_rows: 0, oldest_pending_ms: 0 } });
   } finally {
     expect(await server.stop("SIGTERM")).toBe(0);
   }

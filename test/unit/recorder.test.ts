@@ -6,6 +6,7 @@ import { openPostgres } from "../../src/store/postgres/client.ts";
 import { createUsageRecorder, createUsageWriter } from "../../src/store/sqlite/recorder.ts";
 import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../src/usage/record.ts";
 import { createRollupStep, startRollupJob } from "../../src/store/sqlite/rollup.ts";
+import { startWriterThread } from "../../src/store/sqlite/writer.ts";
 import { harness } from "../helpers/harness.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
@@ -27,7 +28,7 @@ async function recorders(): Promise<[string, UsageRecorder, string][]> {
   await sql`INSERT INTO api_keys (id, name, key_hash, lookup, rate_limit_per_minute, is_active, created_at, updated_at) VALUES ('pg-key', 'rec', 'h', 'l', 60, true, 0, 0)`;
   const log = () => {};
   return [
-    ["sqlite", createUsageRecorder({ db: h.db, health: createStorageHealth({ log }), busyTimeoutMs: 1000, log }), sqliteKey],
+    ["sqlite", createUsageRecorder({ thread: startWriterThread(h.db.$client.filename, { busyTimeoutMs: 1000, retentionDays: undefined, heartbeatKey: "server:test", log }), health: createStorageHealth({ log }), busyTimeoutMs: 1000, log }), sqliteKey],
     ["postgres", createPgUsageRecorder({ sql, health: createStorageHealth({ log }), log }), "pg-key"],
   ];
 }

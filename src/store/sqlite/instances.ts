@@ -6,24 +6,15 @@ import { hostname } from "node:os";
 
 const PREFIX = "server:";
 
-export interface InstanceRegistryOptions {
-  sqlite: Database;
-  /** How often the heartbeat is written; a row older than three beats is a server that is gone. */
-  beatMs?: number;
-  clock?: () => number;
+/** This server's name in the heartbeat rows. */
+export function instanceKey(): string {
+  return `${PREFIX}${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export function registerInstance({ sqlite, beatMs = 5000, clock = Date.now }: InstanceRegistryOptions) {
-  const me = `${PREFIX}${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const beat = () => {
-    try {
-      sqlite.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [me, String(clock())]);
-      sqlite.run("DELETE FROM meta WHERE key LIKE 'server:%' AND CAST(value AS INTEGER) < ?", [clock() - 10 * beatMs]);
-    } catch {} // busy or failing storage: the next beat tries again (health reports the storage)
-  };
-  // Others alive now, read before this server's first beat (on this host, a process that is gone is not counted).
+/** Servers (host:pid:tag) serving this database now (a process on this host that is gone is not counted). */
+export function othersAlive(sqlite: Database, beatMs = 5000, clock = Date.now): string[] {
   const host = hostname();
-  const others = sqlite
+  return sqlite
     .query<{ key: string }, [number]>("SELECT key FROM meta WHERE key LIKE 'server:%' AND CAST(value AS INTEGER) >= ?")
     .all(clock() - 3 * beatMs)
     .map((r) => r.key.slice(PREFIX.length))
@@ -31,12 +22,19 @@ export function registerInstance({ sqlite, beatMs = 5000, clock = Date.now }: In
       const [h, pid] = id.split(":");
       return h !== host || alive(Number(pid));
     });
+}
+
+/** Writes `me`'s heartbeat row now and every `beatMs`; stop() deletes it. Runs on the writer's thread. */
+export function startHeartbeat(sqlite: Database, me: string, beatMs = 5000, clock = Date.now) {
+  const beat = () => {
+    try {
+      sqlite.run("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [me, String(clock())]);
+      sqlite.run("DELETE FROM meta WHERE key LIKE 'server:%' AND CAST(value AS INTEGER) < ?", [clock() - 10 * beatMs]);
+    } catch {} // busy or failing storage: the next beat tries again (health reports the storage)
+  };
   beat();
   const timer = setInterval(beat, beatMs);
-  timer.unref();
   return {
-    /** Servers (host:pid:tag) that were serving this database when this one started. */
-    others,
     stop() {
       clearInterval(timer);
       try {

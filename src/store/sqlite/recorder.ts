@@ -1,5 +1,7 @@
-// SQLite's usage writer: rows of one event-loop turn in one transaction, folded into the roll-ups from memory.
-import { describeSqliteError, isBusy, probeWrite, type Db } from "./client.ts";
+// SQLite's usage recorder (the queue over the writer's thread) and the batch writer that thread runs: rows
+// of one event-loop turn in one transaction, folded into the roll-ups from memory.
+import type { Db } from "./client.ts";
+import type { WriterThread } from "./writer.ts";
 import type { StorageHealth } from "../../usage/health.ts";
 import { createGroupCommit } from "../../usage/group-commit.ts";
 import { addDeltas, copyDeltas, type DeltaGroups, type FoldRow } from "../../usage/rollup.ts";
@@ -7,11 +9,12 @@ import { createMemoryFold } from "./rollup.ts";
 import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/record.ts";
 
 export interface UsageRecorderOptions {
-  db: Db;
+  /** The writer's thread (writer.ts): commits happen there, never on the event loop. */
+  thread: WriterThread;
   health: StorageHealth;
   /** How long rows may wait for another process's write lock before their requests get a 503. */
   busyTimeoutMs: number;
-  /** Rows per transaction: a few hundred keeps one flush well under a millisecond or two. */
+  /** Rows per transaction: a few hundred keeps one commit well under a millisecond or two. */
   maxBatch?: number;
   /** While writes fail, how often a one-row probe checks whether they work again. */
   probeIntervalMs?: number;
@@ -19,8 +22,8 @@ export interface UsageRecorderOptions {
   /** After each group commit: its rows and how long it took. */
   onCommit?: (rows: number, seconds: number) => void;
   /**
-   * True when no other request is in flight: nobody could share the commit, so the row is committed as
-   * soon as the current task yields instead of after the event loop's next turn.
+   * True when no other request is in flight: nobody could share the commit, so the row is handed to the
+   * writer as soon as the current task yields instead of after the event loop's next turn.
    */
   alone?: () => boolean;
   /** Asked before every commit (cheaply: no syscall): why the database file cannot take rows now (deleted, replaced), or null. */
@@ -28,29 +31,12 @@ export interface UsageRecorderOptions {
 }
 
 /**
- * SQLite's usage recorder: the group-commit queue (usage/group-commit.ts) over this connection's writer.
- * Rows recorded during one event-loop turn are written in one transaction right after it (a lone
- * request's row at once). The connection must have busy_timeout 0: a held lock is waited for by the
- * queue, asynchronously, up to `busyTimeoutMs`.
+ * SQLite's usage recorder: the group-commit queue (usage/group-commit.ts) over the writer's thread. Rows
+ * recorded during one event-loop turn go to the thread as one batch right after it (a lone request's row
+ * at once) and are committed there in one transaction; a row's promise resolves when the thread says so.
  */
-export function createUsageRecorder({ db, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions): UsageRecorder {
-  const writeRows = createUsageWriter(db);
-  return createGroupCommit(
-    {
-      write: (rows) => writeRows.immediate(rows),
-      kind: (err) => (isBusy(err) ? "busy" : isStorageFault(err) ? "fault" : "row"),
-      describe: describeSqliteError,
-      probe: () => probeWrite(db.$client),
-      unavailable: checkFile,
-    },
-    { health, maxBatch, probeIntervalMs, busyTimeoutMs, log, onCommit, alone },
-  );
-}
-
-/** Faults of the storage itself (disk full, read-only, I/O, file gone), as opposed to one bad row. */
-function isStorageFault(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code ?? "";
-  return !(code.startsWith("SQLITE_CONSTRAINT") || code === "SQLITE_MISMATCH" || code === "SQLITE_TOOBIG" || code === "SQLITE_RANGE");
+export function createUsageRecorder({ thread, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions): UsageRecorder {
+  return createGroupCommit({ ...thread.commitWriter, unavailable: checkFile }, { health, maxBatch, probeIntervalMs, busyTimeoutMs, log, onCommit, alone });
 }
 
 export interface UsageWriterOptions {
@@ -64,7 +50,7 @@ export interface UsageWriterOptions {
 }
 
 /** Inserts usage rows in one transaction (`immediate(rows)`), folding what it wrote into the roll-ups now and then. */
-export function createUsageWriter(db: Db, { foldEveryMs = 250, clock = Date.now }: UsageWriterOptions = {}) {
+export function createUsageWriter(db: Pick<Db, "$client">, { foldEveryMs = 250, clock = Date.now }: UsageWriterOptions = {}) {
   const insert = db.$client.prepare(`INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`);
   const watermark = db.$client.prepare<{ w: number }, []>("SELECT last_usage_id AS w FROM rollup_state WHERE id = 1");
   const insertItem = db.$client.prepare("INSERT OR IGNORE INTO response_items (item_id, key_id, tokens, created_at) VALUES (?, ?, ?, ?)");

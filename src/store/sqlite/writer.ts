@@ -1,0 +1,87 @@
+// The server's side of the SQLite writer's thread (writer-thread.ts): hands it batches of rows and hears
+// back, as a CommitWriter for the group-commit queue; forwards failure counts and checkpoints to it.
+import type { CommitWriter } from "../../usage/group-commit.ts";
+import type { FailureCount } from "../../observe/failures.ts";
+import type { UsageRecord } from "../../usage/record.ts";
+import type { FromWriter, ToWriter, WriteFailure } from "./writer-messages.ts";
+
+// In the compiled binary the thread is an entry point of its own (package.json's build script), found by
+// its path from the project root; from source, next to this file.
+const THREAD_URL = import.meta.url.startsWith("file:///$bunfs/") ? "./src/store/sqlite/writer-thread.ts" : new URL("./writer-thread.ts", import.meta.url).href;
+
+export interface WriterThreadOptions {
+  busyTimeoutMs: number;
+  retentionDays: number | undefined;
+  /** This server's heartbeat row (instances.ts). */
+  heartbeatKey: string;
+  log: (line: string) => void;
+}
+
+export class WriteFailed extends Error {
+  constructor(readonly failure: WriteFailure) {
+    super(failure.message);
+  }
+}
+
+export interface WriterThread {
+  commitWriter: Omit<CommitWriter, "unavailable">;
+  addFailures(rows: FailureCount[]): void;
+  /** The writer's own PASSIVE checkpoint, after each of the checkpointer's. */
+  checkpoint(): void;
+  stop(): Promise<void>;
+}
+
+export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, heartbeatKey, log }: WriterThreadOptions): WriterThread {
+  const worker = new Worker(THREAD_URL);
+  worker.unref(); // the server keeps the process alive; close() drains and stops the thread
+  const waiting = new Map<number, { resolve: (refused: { index: number; message: string }[]) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  let stopped: (() => void) | undefined;
+  const send = (m: ToWriter) => worker.postMessage(m);
+  worker.onmessage = (e: MessageEvent<FromWriter>) => {
+    const m = e.data;
+    if (m.t === "written" || m.t === "failed") {
+      const job = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.t === "written") job?.resolve(m.refused);
+      else if (job) job.reject(new WriteFailed(m));
+      else log(`[gateway] the usage writer could not open the database: ${m.message}`);
+    } else if (m.t === "log") log(m.line);
+    else if (m.t === "stopped") stopped?.();
+  };
+  worker.onerror = (e) => {
+    log(`[gateway] the usage writer's thread failed: ${e.message}`);
+    for (const job of waiting.values()) job.reject(new WriteFailed({ kind: "fault", message: "the usage writer's thread failed" }));
+    waiting.clear();
+  };
+  send({ t: "open", path, busyTimeoutMs, retentionDays, heartbeatKey });
+
+  function ask(m: { t: "write"; rows: UsageRecord[] } | { t: "probe" }): Promise<{ index: number; message: string }[]> {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      send({ ...m, id });
+    });
+  }
+
+  return {
+    commitWriter: {
+      write: (rows) => ask({ t: "write", rows }),
+      kind: (err) => (err instanceof WriteFailed && err.failure.kind === "busy" ? "busy" : "fault"),
+      describe: (err) => (err as Error).message ?? String(err),
+      probe: async () => void (await ask({ t: "probe" })),
+    },
+    addFailures: (rows) => send({ t: "failures", rows }),
+    checkpoint: () => send({ t: "checkpoint" }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          worker.terminate();
+          resolve();
+        };
+        stopped = done;
+        send({ t: "stop" });
+        setTimeout(done, 5000).unref();
+      }),
+  };
+}
