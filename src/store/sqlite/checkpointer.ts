@@ -1,10 +1,10 @@
 // WAL checkpoints copy the log into the database file and fsync it. SQLite's automatic checkpoint
 // would do that inside whichever commit crosses the threshold, stalling the event loop, so the server
 // turns it off and checkpoints from a worker thread instead. Under constant writes the worker's PASSIVE
-// checkpoint never reaches the log's end, and a RESTART one holds the write lock for tens of ms (a
-// freeze for the event loop). Instead, after each worker checkpoint the server's own connection -- the
-// only writer -- runs one PASSIVE checkpoint: it copies just what arrived meanwhile, cannot wait on a
-// lock, and completes, so the next commit starts the log over in place.
+// checkpoint never reaches the log's end, and a RESTART one holds the write lock for tens of ms. Instead,
+// after each worker checkpoint the server's writer connection (on the writer's thread, the only writer)
+// runs one PASSIVE checkpoint: it copies just what arrived meanwhile and completes, so the next commit
+// starts the log over in place.
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
 let db;
@@ -37,7 +37,7 @@ export interface CheckpointerOptions {
   intervalMs?: number;
   /** Bytes the WAL file is trimmed to when it starts over. */
   sizeLimit?: number;
-  /** Runs on the server's thread after each worker checkpoint: the writer's own PASSIVE checkpoint. */
+  /** Runs after each worker checkpoint: asks for the writer's own PASSIVE checkpoint. */
   afterCheckpoint?: () => void;
   log?: (line: string) => void;
 }
