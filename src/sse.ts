@@ -54,6 +54,17 @@ export function eventEndAfter(bytes: Uint8Array, at: number): number {
   return crlf === -1 || lf + 2 <= crlf + 3 ? lf + 2 : crlf + 3;
 }
 
+/** The JSON strings `pattern` (global, its first group a string's escaped body) finds in `text`, unescaped and joined. */
+export function jsonStrings(text: string, pattern: RegExp): string {
+  let out = "";
+  for (const m of text.matchAll(pattern)) {
+    try {
+      out += JSON.parse(`"${m[1]}"`) as string;
+    } catch {}
+  }
+  return out;
+}
+
 /** One event's `event:` name and `data:` lines (joined with newlines; one space after the colon dropped). */
 export function parseEvent(block: string): { event: string | null; data: string } {
   let event: string | null = null;

@@ -160,9 +160,9 @@ export function createGroupCommit(writer: CommitWriter, { health, maxBatch, prob
     busyStep = 0;
     queue = queue.slice(batch.length);
     onCommit?.(batch.length - refused.length, (performance.now() - began) / 1000);
-    const refusedAt = new Map(refused.map((r) => [r.index, r.message]));
+    const refusedAt = refused.length > 0 ? new Map(refused.map((r) => [r.index, r.message])) : undefined;
     batch.forEach((p, i) => {
-      const why = refusedAt.get(i);
+      const why = refusedAt?.get(i);
       if (why === undefined) return settle(p);
       log(`[gateway] usage row for request ${p.row.requestId} could not be written: ${why}`);
       p.fail(usageNotRecorded("the usage row was refused by the database", true));

@@ -2,30 +2,16 @@
 // of one event-loop turn in one transaction, folded into the roll-ups from memory.
 import type { Db } from "./client.ts";
 import type { WriterThread } from "./writer.ts";
-import type { StorageHealth } from "../../usage/health.ts";
-import { createGroupCommit } from "../../usage/group-commit.ts";
+import { createGroupCommit, type GroupCommitOptions } from "../../usage/group-commit.ts";
 import { addDeltas, copyDeltas, type DeltaGroups, type FoldRow } from "../../usage/rollup.ts";
 import { createMemoryFold } from "./rollup.ts";
 import { USAGE_COLUMNS, usageValues, type UsageRecord, type UsageRecorder } from "../../usage/record.ts";
 
-export interface UsageRecorderOptions {
+export interface UsageRecorderOptions extends Omit<GroupCommitOptions, "maxBatch"> {
   /** The writer's thread (writer.ts): commits happen there, never on the event loop. */
   thread: WriterThread;
-  health: StorageHealth;
-  /** How long rows may wait for another process's write lock before their requests get a 503. */
-  busyTimeoutMs: number;
   /** Rows per transaction: a few hundred keeps one commit well under a millisecond or two. */
   maxBatch?: number;
-  /** While writes fail, how often a one-row probe checks whether they work again. */
-  probeIntervalMs?: number;
-  log?: (line: string) => void;
-  /** After each group commit: its rows and how long it took. */
-  onCommit?: (rows: number, seconds: number) => void;
-  /**
-   * True when no other request is in flight: nobody could share the commit, so the row is handed to the
-   * writer as soon as the current task yields instead of after the event loop's next turn.
-   */
-  alone?: () => boolean;
   /** Asked before every commit (cheaply: no syscall): why the database file cannot take rows now (deleted, replaced), or null. */
   checkFile?: () => string | null;
 }
@@ -35,8 +21,8 @@ export interface UsageRecorderOptions {
  * recorded during one event-loop turn go to the thread as one batch right after it (a lone request's row
  * at once) and are committed there in one transaction; a row's promise resolves when the thread says so.
  */
-export function createUsageRecorder({ thread, health, busyTimeoutMs, maxBatch = 256, probeIntervalMs = 1000, log = console.error, onCommit, alone, checkFile }: UsageRecorderOptions): UsageRecorder {
-  return createGroupCommit({ ...thread.commitWriter, unavailable: checkFile }, { health, maxBatch, probeIntervalMs, busyTimeoutMs, log, onCommit, alone });
+export function createUsageRecorder({ thread, checkFile, maxBatch = 256, ...options }: UsageRecorderOptions): UsageRecorder {
+  return createGroupCommit({ ...thread.commitWriter, unavailable: checkFile }, { ...options, maxBatch });
 }
 
 export interface UsageWriterOptions {

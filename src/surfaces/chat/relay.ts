@@ -2,7 +2,7 @@
 // an object (not the `"usage":null` OpenAI puts in every chunk) and [DONE], the last event, which waits
 // for the row. The usage chunk the gateway asked for on the customer's behalf is dropped.
 import { readUsage } from "../openai-usage.ts";
-import { find, parseEvent } from "../../sse.ts";
+import { find, jsonStrings, parseEvent } from "../../sse.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 import { createRelay, type RelayOptions, type StreamFormat } from "../relay.ts";
 
@@ -28,13 +28,7 @@ function usageObjectAt(bytes: Uint8Array, from: number): number {
 
 /** The content and tool-call arguments streamed in chat chunks, unescaped: what an estimate counts. */
 export function chatText(events: string): string {
-  let text = "";
-  for (const m of events.matchAll(CHAT_TEXT)) {
-    try {
-      text += JSON.parse(`"${m[1]}"`) as string;
-    } catch {}
-  }
-  return text;
+  return jsonStrings(events, CHAT_TEXT);
 }
 
 /** The chat stream's format; `hideUsage` drops the usage-only chunk the customer did not ask for. */

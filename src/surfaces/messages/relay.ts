@@ -1,7 +1,7 @@
 // Anthropic's Messages API answers: usage from a message (message_start's, updated by message_delta's
 // when streamed), and the stream format whose message_delta and message_stop are held until the row
 // is committed.
-import { eventData, firstOf } from "../../sse.ts";
+import { eventData, firstOf, jsonStrings } from "../../sse.ts";
 import type { StreamFormat } from "../relay.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
@@ -35,13 +35,7 @@ const MARKS = [START_MARK, ...HELD];
 
 /** Texts and tool inputs streamed, unescaped: what an estimate counts. */
 export function messagesText(events: string): string {
-  let text = "";
-  for (const m of events.matchAll(TEXT)) {
-    try {
-      text += JSON.parse(`"${m[1]}"`) as string;
-    } catch {}
-  }
-  return text;
+  return jsonStrings(events, TEXT);
 }
 
 /** Anthropic's Messages stream: message_start is read as it passes; from message_delta on, everything waits for the row. */

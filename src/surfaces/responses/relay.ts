@@ -1,6 +1,6 @@
 // The Responses API's event stream: it has no [DONE]; its last event (response.completed, .incomplete
 // or .failed) carries the usage and is held until the row is committed.
-import { eventData, firstOf } from "../../sse.ts";
+import { eventData, firstOf, jsonStrings } from "../../sse.ts";
 import type { StreamFormat } from "../relay.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
 
@@ -40,15 +40,7 @@ const HELD = ['"response.completed"', '"response.incomplete"', '"response.failed
 export const RESPONSES_STREAM: StreamFormat = {
   find: (bytes, from) => firstOf(bytes, HELD, from),
   inspect: () => "hold",
-  generated(events) {
-    let text = "";
-    for (const m of events.matchAll(DELTA)) {
-      try {
-        text += JSON.parse(`"${m[1]}"`) as string;
-      } catch {}
-    }
-    return text;
-  },
+  generated: (events) => jsonStrings(events, DELTA),
   summarize(sent, held) {
     let usage: ReportedUsage | undefined;
     let responseId: string | null = null;
