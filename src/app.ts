@@ -20,7 +20,7 @@ import type { StorageHealth } from "./usage/health.ts";
 import type { UsageRecorder } from "./usage/record.ts";
 import { beginRequest, checkBeforeBody, errorShapeOf, mapError, requestId, type ObserveOptions } from "./http/edge.ts";
 import { endReport, reportOf } from "./observe/report.ts";
-import type { Metrics } from "./observe/metrics.ts";
+import type { MetricsView } from "./observe/metrics.ts";
 import { metricsRoutes } from "./observe/routes.ts";
 import dashboardPage from "./dashboard/ui/index.html";
 import { dashboardPageRoutes } from "./http/page-headers.ts";
@@ -49,7 +49,9 @@ export interface AppDeps {
   /** Retries a key write while the database is busy (see store/open.ts). */
   retryWrites: <T>(fn: () => T | Promise<T>) => Promise<T>;
   observe: ObserveOptions;
-  metrics: Metrics;
+  metrics: MetricsView;
+  /** serve --workers: every request thread listens on the port (SO_REUSEPORT). */
+  reusePort?: boolean;
   metricsToken: string | undefined;
   clock?: () => number;
   log?: (line: string) => void;
@@ -69,7 +71,7 @@ export function createApp(deps: AppDeps) {
   // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
   // The dashboard page and its bundled assets are served by Bun itself (an HTML import, bundled at build time).
   const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ gate: deps.gate, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, ...dashboardPageRoutes(dashboardPage) };
-  return new Elysia({ serve: { reusePort: false, development: false, routes: hotRoutes } })
+  return new Elysia({ serve: { reusePort: deps.reusePort ?? false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
       const id = requestId(request);
       set.headers["x-request-id"] = id;

@@ -1,4 +1,5 @@
 // The only module that reads the environment. Everything else receives a typed Config.
+import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./config-file.ts";
@@ -16,6 +17,7 @@ export interface CliFlags {
   /** `serve --demo`: the built-in demo provider's URL; it is the only provider. */
   demoUrl?: string;
   "metrics-port"?: string;
+  workers?: string;
 }
 
 export interface BaseConfig {
@@ -68,6 +70,10 @@ export interface ServerConfig extends BaseConfig {
   usageRetentionDays: number | undefined;
   /** Redis shared by every instance for the per-minute request limit. */
   redisUrl: string | undefined;
+  /** Threads serving the port (serve --workers): the primary and workers - 1 request threads. */
+  workers: number;
+  /** The flags and environment it was loaded from: a request thread loads the same. */
+  loadedFrom: { flags: CliFlags; env: Env };
 }
 
 type Env = Record<string, string | undefined>;
@@ -168,7 +174,19 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     usageRetentionDays: file.usage_retention_days,
     redisUrl: redisUrl(nonEmpty(env.GATEWAY_REDIS_URL) ?? file.redis_url),
     databaseUrl: databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL) ?? file.database_url),
+    workers: workersSetting(flags.workers ?? nonEmpty(env.GATEWAY_WORKERS)),
+    loadedFrom: { flags, env: { ...env } },
   };
+}
+
+const MAX_WORKERS = 64;
+
+/** A number of threads, or "auto": one per core this process may use. */
+function workersSetting(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (value === "auto") return Math.min(MAX_WORKERS, availableParallelism());
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_WORKERS) throw new UserError(`--workers / GATEWAY_WORKERS must be 'auto' or an integer 1-${MAX_WORKERS}, got '${value}'`);
+  return Number(value);
 }
 
 function databaseUrl(url: string | undefined): string | undefined {

@@ -1,32 +1,25 @@
-import { createApp } from "./app.ts";
+// The primary thread of a server: opens the storage and owns what every request thread shares — the
+// counters behind every limit, the usage recorder (and SQLite's writer thread), metrics, the access log
+// — then serves (serve-app.ts), with serve --workers also from request threads (workers/primary.ts).
+import type { Server } from "bun";
 import type { ServerConfig } from "./config.ts";
 import type { Db } from "./store/sqlite/client.ts";
 import { createStorageHealth } from "./usage/health.ts";
-import { openStorage, storageSecret } from "./store/open.ts";
-import type { Storage } from "./store/types.ts";
+import { openStorage } from "./store/open.ts";
 import { createSharedLimiter } from "./limits/shared-window.ts";
 import { createRedisLink } from "./limits/redis-link.ts";
-import { createAdmission } from "./admission/admit.ts";
 import { createMemoryCounters } from "./admission/counters.ts";
 import { createSharedCounters } from "./admission/shared-counters.ts";
-import { createKeyService } from "./keys/service.ts";
-import { createKeyVerifier } from "./keys/verifier.ts";
-import { createAdminGuard } from "./keys/admin-auth.ts";
-import { createCustomerGate } from "./keys/auth.ts";
-import { createModelCatalog } from "./surfaces/models.ts";
 import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
-import { createChatProxy } from "./surfaces/chat/proxy.ts";
-import { createEmbeddingsProxy } from "./surfaces/embeddings/proxy.ts";
-import { createResponsesProxy } from "./surfaces/responses/proxy.ts";
-import { createMessagesProxy } from "./surfaces/messages/proxy.ts";
-import { createRouter } from "./routing/router.ts";
 import { createFailureTally } from "./observe/failures.ts";
 import { loadCatalog } from "./usage/catalog.ts";
-import { VERSION } from "./version.ts";
 import { accessLog } from "./observe/access-log.ts";
 import { createLogger, lineLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics } from "./observe/metrics.ts";
+import type { RequestReport } from "./observe/report.ts";
 import { serveMetricsPort } from "./observe/routes.ts";
+import { serveApp } from "./serve-app.ts";
+import { startRequestThreads } from "./workers/primary.ts";
 
 export interface RunningServer {
   url: string;
@@ -61,14 +54,14 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     clock,
     onCommit: (rows: number, seconds: number) => onCommit(rows, seconds),
     usageRetentionDays: config.usageRetentionDays,
-    inFlight: () => app.server?.pendingRequests ?? 0,
+    inFlight: () => inFlight(),
   };
+  let listening: Server<unknown> | undefined;
+  let threads: Awaited<ReturnType<typeof startRequestThreads>> | undefined;
+  // Requests being served now, by every thread (the group commit waits for company only when there are some).
+  const inFlight = () => (listening?.pendingRequests ?? 0) + (threads?.inFlight() ?? 0);
   const storage = await openStorage(config, storageOptions);
   const failures = createFailureTally((rows) => storage.addFailures(rows), log);
-  const { verifier, keys } = await keyServices(storage, config, clock).catch(async (err: unknown) => {
-    await storage.close();
-    throw err;
-  });
   const localLimiter = createFixedWindowLimiter(clock);
   const redis = config.redisUrl === undefined ? undefined : createRedisLink({ url: config.redisUrl, log });
   await redis?.ready;
@@ -88,71 +81,29 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   const metrics = createMetrics({
     perKey: config.metricsPerKey,
     knownModel: (m) => configured.has(m) || config.prices.has(m),
-    gauges: { ...storage.gauges, inFlight: () => app.server?.pendingRequests ?? 0 },
+    gauges: { ...storage.gauges, inFlight },
   });
   onCommit = metrics.committed;
   const access = accessLog(logger);
-  const recorder = storage.recorder;
-  const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
-  const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, defaultMaxInputTokens: config.defaultMaxInputTokens, clock });
-  // What every inbound API's proxy shares.
-  const proxied = {
-    route,
-    prices: config.prices,
-    recorder,
-    health,
-    admission,
-    clock,
-    maxBodyBytes: config.maxBodyBytes,
-    bodyTimeoutMs: config.bodyTimeoutMs,
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    maxUpstreamBytes: config.maxUpstreamBytes,
-    maxOutputTokens: (model: string) => config.prices.find([model])?.maxOutputTokens ?? config.defaultMaxOutputTokens,
-    outputLimit: (model: string) => config.prices.find([model])?.maxOutputTokens,
-    defaultMaxToolCalls: config.defaultMaxToolCalls,
-    log,
+  const report = (r: RequestReport, worker = 0) => {
+    metrics.observe(r, worker);
+    failures.observe(r);
+    access(r);
   };
-  const app = createApp({
-    version: VERSION,
-    usage: storage.usage,
-    keys,
-    gate: createCustomerGate(verifier, shared ?? localLimiter, admission.limitHeaders),
-    adminEnabled: config.adminToken !== undefined,
-    requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
-    health,
-    writer: recorder,
-    admission,
-    maxBodyBytes: config.maxBodyBytes,
-    retryWrites: storage.retryWrites,
-    models: createModelCatalog({ providers: config.providers, route, log }),
-    chat: createChatProxy({ ...proxied, defaultModel: config.defaultModel }),
-    embeddings: createEmbeddingsProxy(proxied),
-    responses: createResponsesProxy({ ...proxied, usage: storage.usage, providers: config.providers, defaultModel: config.defaultModel }),
-    messages: createMessagesProxy({ ...proxied, defaultModel: config.defaultModel }),
-    metrics,
-    metricsToken: config.metricsToken,
-    clock,
-    observe: {
-      trustProxy: config.trustProxy,
-      report: (r) => {
-        metrics.observe(r);
-        failures.observe(r);
-        access(r);
-      },
-    },
-    log,
+  const limiter = shared ?? localLimiter;
+  const parts = { counters, limiter, recorder: storage.recorder, health, metrics, clock, log };
+  const server = await serveApp(config, { ...parts, storage, report, port: config.port, reusePort: config.workers > 1 }).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
   });
-  app.listen({
-    port: config.port,
-    hostname: config.host,
-    // Declared sizes get our OpenAI-shaped 413 before any body is read, and chunked bodies are counted
-    // as they are read: Bun's own limit (an empty 413) must never come first.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Idle keep-alive connections and stalled requests are closed; a chat request lifts it once its
-    // body is in (the upstream timeout governs from then on).
-    idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
-  });
-  const server = app.server!;
+  listening = server;
+  if (config.workers > 1) {
+    threads = await startRequestThreads(config, { ...parts, port: server.port!, report, writeLine: logger.writeLine }).catch(async (err: unknown) => {
+      await server.stop(true);
+      await storage.close();
+      throw err;
+    });
+  }
   const metricsServer = config.metricsPort === undefined ? undefined : serveMetricsPort(metrics, config.metricsPort);
   let stopping: Promise<void> | undefined;
   return {
@@ -164,12 +115,15 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     logger,
     stop() {
       stopping ??= (async () => {
-        const graceful = server.stop(false);
+        // Every thread stops accepting and finishes its requests; the primary keeps answering the others'
+        // calls (admissions, rows) until they are done.
+        const graceful = Promise.all([server.stop(false), threads?.stop(config.shutdownGraceMs)]);
         const timedOut = await Promise.race([
           graceful.then(() => false),
           Bun.sleep(config.shutdownGraceMs).then(() => true),
         ]);
         if (timedOut) await server.stop(true);
+        await threads?.stop(0);
         await metricsServer?.stop(true);
         metrics.stop();
         redis?.close();
@@ -180,13 +134,4 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
       return stopping;
     },
   };
-}
-
-/** The verifier and the key service over the storage, once the lookup secret is known to be the database's. */
-async function keyServices(storage: Storage, config: ServerConfig, clock: () => number) {
-  const secret = await storageSecret(config, () => storage.keys.secretInUse());
-  const verifier = createKeyVerifier({ rows: storage.keyRows, secret, clock });
-  const keys = createKeyService({ store: storage.keys, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
-  await keys.ready; // refuses a secret other than the database's
-  return { verifier, keys };
 }

@@ -14,6 +14,7 @@ export const serve = defineCommand({
     config: { type: "string", description: "TOML config file with providers and prices (env GATEWAY_CONFIG)", valueHint: "PATH" },
     "log-format": { type: "string", description: "Log lines as json (default) or pretty (env GATEWAY_LOG_FORMAT); the level is GATEWAY_LOG_LEVEL (debug, info, warn, error)", valueHint: "json|pretty" },
     demo: { type: "boolean", description: "Try the gateway without a provider account: a built-in demo provider answers every model (no model is called; usage and costs are recorded as for a real one)" },
+    workers: { type: "string", description: "Threads serving the port (env GATEWAY_WORKERS, default 1; auto: one per core). Every limit stays exact across them; rows are written by one writer", valueHint: "N|auto" },
     "metrics-port": { type: "string", description: "Also serve /metrics without a token on 127.0.0.1:PORT (env GATEWAY_METRICS_PORT)", valueHint: "PORT" },
     ...dbArgs,
   },
@@ -28,7 +29,7 @@ export const serve = defineCommand({
     const server = await startServer(config);
     if (demo) server.logger.warn(`demo mode: the built-in demo provider answers every request (no model is called); default model ${config.defaultModel}`);
     const { logger } = server;
-    logger.notice(`gateway listening on http://${config.host}:${server.port} (database ${server.where})`, {
+    logger.notice(`gateway listening on http://${config.host}:${server.port} (database ${server.where}${config.workers > 1 ? `, ${config.workers} threads` : ""})`, {
       version: VERSION,
       providers: config.providers.map((p) => p.name).join(","),
       metrics: config.metricsToken ? "/metrics (token)" : server.metricsPort !== undefined ? `127.0.0.1:${server.metricsPort}/metrics` : "off",

@@ -72,7 +72,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
       // Always admitted; the call still drops counters a removed limit left behind.
       const free = await counters.admit(key.limits, NOTHING, clock());
-      if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, bound: null, outputCap: null };
+      if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, remoteId: free.ticket.remoteId, bound: null, outputCap: null };
     }
     const now = clock();
     const price = prices.find([req.upstreamModel, req.model], now, req.provider);
@@ -106,6 +106,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     return {
       settle: result.ticket.settle,
       release: result.ticket.release,
+      remoteId: result.ticket.remoteId,
       bound: enforced ? bound : null,
       outputCap: enforced && req.outputTokens === undefined && requested === undefined ? perAnswer : null,
     };

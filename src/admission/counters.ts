@@ -29,6 +29,20 @@ export interface Actual {
 export interface Ticket {
   settle(actual: Actual): void;
   release(): void;
+  /** A ticket the primary thread holds for a request thread (serve --workers): its number there. */
+  remoteId?: number;
+}
+
+/**
+ * What the recorder runs right after a row's commit: the settlement of the request's ticket. A ticket
+ * held by the primary thread is settled there, in the same step as the commit (`remote`).
+ */
+export type Settlement = (() => void) & { remote?: { ticket: number; actual: Actual } };
+
+export function settleOnCommit(ticket: Ticket, actual: Actual): Settlement {
+  const run: Settlement = () => ticket.settle(actual);
+  if (ticket.remoteId !== undefined) run.remote = { ticket: ticket.remoteId, actual };
+  return run;
 }
 
 export type Refusal =

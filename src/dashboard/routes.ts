@@ -1,7 +1,7 @@
 import { Elysia, t, type TSchema } from "elysia";
 import { FAILURE_KINDS } from "../observe/failures.ts";
 import { adminErrors } from "../docs/schemas.ts";
-import type { Metrics } from "../observe/metrics.ts";
+import type { MetricsView } from "../observe/metrics.ts";
 import type { OverviewQuery } from "./overview.ts";
 
 const Series = t.Array(t.Number());
@@ -9,10 +9,10 @@ const Kinds = <T extends TSchema>(s: T) => Object.fromEntries(FAILURE_KINDS.map(
 const Unpriced = t.Integer({ description: "Requests whose model had no price: not in cost_usd" });
 
 /** GET /admin/overview: the dashboard's first page in one call (admin token checked before routing). */
-export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: OverviewQuery; metrics: Metrics; clock?: () => number }) {
+export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: OverviewQuery; metrics: MetricsView; clock?: () => number }) {
   return new Elysia({ name: "dashboard-routes" }).get(
     "/admin/overview",
-    async () => ({ ...(await usage.overview(clock())), refusals: metrics.refusalCounts() }),
+    async () => ({ ...(await usage.overview(clock())), refusals: await metrics.refusalCounts() }),
     {
       response: {
         200: t.Object({

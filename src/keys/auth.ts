@@ -56,12 +56,13 @@ function toKey(result: VerifyResult): VerifiedKey {
  */
 export function createCustomerGate(
   verify: KeyVerifier,
-  limiter: (id: string, limit: number, count: boolean) => LimitDecision | Promise<LimitDecision>,
+  // The key's other limits too: a request thread of serve --workers learns where they stand in the same call.
+  limiter: (id: string, limit: number, count: boolean, limits: VerifiedKey["limits"]) => LimitDecision | Promise<LimitDecision>,
   limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void,
 ) {
   return async function gate(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
     const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"), reportOf(request));
-    const pending = limiter(key.id, key.rateLimitPerMinute, counted);
+    const pending = limiter(key.id, key.rateLimitPerMinute, counted, key.limits);
     const decision = pending instanceof Promise ? await pending : pending;
     Object.assign(headers, rateLimitHeaders(decision));
     limitHeaders?.(key, headers);

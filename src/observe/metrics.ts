@@ -73,6 +73,7 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
   const fallbacks = new Tally();
   const overBound = new Tally();
   const served = new Set<string>();
+  const byWorker: number[] = [];
   let rowsWritten = 0;
   let lagMax = 0;
   const duration = new FastHistogram("gateway_request_duration_seconds", "Time to the complete answer (streams: to their end), by route.", LATENCY_BUCKETS);
@@ -110,6 +111,9 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
     tally("gateway_upstream_retries_total", "Upstream attempts beyond the first, by the provider that answered in the end.", ["provider"], retries);
     tally("gateway_usage_over_bound_total", "Requests whose upstream reported more usage than the request could use (charged at the bound), by provider.", ["provider"], overBound);
     tally("gateway_fallbacks_total", "Requests answered by another provider than the first choice.", ["provider"], fallbacks);
+    counter("gateway_worker_requests_total", "Requests answered, by the thread that served them (serve --workers; 0 is the primary).", ["worker"], (c) => {
+      byWorker.forEach((n, i) => c.inc({ worker: String(i) }, n));
+    });
     counter("gateway_usage_rows_written_total", "Usage rows committed.", [], (c) => c.inc(rowsWritten));
     for (const h of [duration, upstreamDuration, firstByte, commitRows, commitSeconds]) reg.registerMetric(h as never);
     gauge("gateway_usage_rows_unfolded", "Usage rows not yet folded into the daily roll-ups.", gauges.unfoldedRows);
@@ -147,8 +151,9 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
     return "other";
   }
 
-  /** Counts one finished request. */
-  function observe(r: RequestReport): void {
+  /** Counts one finished request, answered by thread `worker` (serve --workers; 0 is the primary). */
+  function observe(r: RequestReport, worker = 0): void {
+    byWorker[worker] = (byWorker[worker] ?? 0) + 1;
     const route = routeLabel(r.path);
     const row = r.row;
     const model = modelLabel(row?.modelRequested ?? r.modelRequested ?? "", row?.upstreamStatus);
@@ -205,3 +210,9 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the routes show of the metrics (a request thread of serve --workers asks the primary's). */
+export interface MetricsView {
+  render(): Promise<{ text: string; contentType: string }>;
+  refusalCounts(): Record<string, number> | Promise<Record<string, number>>;
+}

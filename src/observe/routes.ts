@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { timingSafeEqual } from "node:crypto";
 import { ApiError } from "../errors.ts";
-import type { Metrics } from "./metrics.ts";
+import type { MetricsView } from "./metrics.ts";
 
 /** Whether the request carries `Authorization: Bearer <token>`, compared in constant time. */
 function bearerMatches(request: Request, token: string): boolean {
@@ -10,13 +10,13 @@ function bearerMatches(request: Request, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function exposition(metrics: Metrics): Promise<Response> {
+async function exposition(metrics: MetricsView): Promise<Response> {
   const { text, contentType } = await metrics.render();
   return new Response(text, { headers: { "content-type": contentType } });
 }
 
 /** GET /metrics on the main port, with GATEWAY_METRICS_TOKEN as a bearer token; absent without one. */
-export function metricsRoutes(metrics: Metrics, token: string | undefined) {
+export function metricsRoutes(metrics: MetricsView, token: string | undefined) {
   return new Elysia({ name: "metrics-routes" }).get(
     "/metrics",
     ({ request }) => {
@@ -29,7 +29,7 @@ export function metricsRoutes(metrics: Metrics, token: string | undefined) {
 }
 
 /** A listener on 127.0.0.1 that serves only /metrics, without a token (--metrics-port). */
-export function serveMetricsPort(metrics: Metrics, port: number) {
+export function serveMetricsPort(metrics: MetricsView, port: number) {
   return Bun.serve({
     port,
     hostname: "127.0.0.1",

@@ -11,18 +11,24 @@ import { loadSecret } from "../keys/secret.ts";
 import type { KeyStore } from "../keys/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
 import { pgKeyStore } from "./postgres/keys.ts";
-import { openPgStorage } from "./postgres/storage.ts";
+import { openPgReader, openPgStorage } from "./postgres/storage.ts";
 import { pgUsageQueries } from "./postgres/usage.ts";
 import { openPostgres } from "./postgres/client.ts";
 import { sqliteKeyStore, sqliteSecretInUse } from "./sqlite/keys.ts";
-import { openSqliteStorage } from "./sqlite/storage.ts";
+import { openSqliteReader, openSqliteStorage } from "./sqlite/storage.ts";
 import { sqliteUsageQueries } from "./sqlite/usage.ts";
-import type { Storage, StorageOptions } from "./types.ts";
+import type { ReaderStorage, Storage, StorageOptions } from "./types.ts";
 
 /** The database for serving: usage recorder, roll-ups, retention, key rows, reports. */
 export async function openStorage(config: BaseConfig, options: StorageOptions): Promise<Storage & { db?: Db }> {
   if (config.databaseUrl === undefined) return openSqliteStorage(config.dbPath, config.busyTimeoutMs, options);
   return openPgStorage(config.databaseUrl, options);
+}
+
+/** A request thread's connection to the database (serve --workers); the primary thread opened it for serving. */
+export async function openReader(config: BaseConfig, log: (line: string) => void): Promise<ReaderStorage> {
+  if (config.databaseUrl === undefined) return openSqliteReader(config.dbPath, config.busyTimeoutMs);
+  return openPgReader(config.databaseUrl, log);
 }
 
 /** The database for one CLI command: keys and usage reports, and the lookup secret. Only `create` may create a SQLite file. */

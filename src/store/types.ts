@@ -30,6 +30,11 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/** What a request thread of serve --workers opens: everything but the writing of rows (the primary's). */
+export interface ReaderStorage extends Pick<Storage, "keys" | "usage" | "keyRows" | "retryWrites"> {
+  close(): Promise<void>;
+}
+
 export interface StorageOptions {
   health: StorageHealth;
   log: (line: string) => void;

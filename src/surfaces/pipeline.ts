@@ -14,6 +14,7 @@ import { holdReport, releaseReport } from "../observe/report.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
+import { settleOnCommit } from "../admission/counters.ts";
 import { boundServerTools } from "./server-tools.ts";
 import type { RelayOptions, StreamSummary } from "./relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
@@ -90,7 +91,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         };
         const tokens = chargeRow(row, ticket, log);
         if (call.report) call.report.row = row;
-        await opts.recorder.record(row, () => ticket.settle({ tokens, costNanoUsd: row.costNanoUsd, createdAt: started }));
+        await opts.recorder.record(row, settleOnCommit(ticket, { tokens, costNanoUsd: row.costNanoUsd, createdAt: started }));
       };
       // A translated stream states the prompt's tokens first: counted (off the event loop) while the upstream is asked.
       const counting = stream && adapterFor(route, surface.endpoint).countsPrompt ? countTokens().catch(() => undefined) : undefined;

@@ -5,7 +5,7 @@ import { createPgUsageRecorder } from "./recorder.ts";
 import { startPgRetentionJob } from "./retention.ts";
 import { pgUsageQueries } from "./usage.ts";
 import { openPostgres, redactUrl } from "./client.ts";
-import type { Storage, StorageOptions } from "../types.ts";
+import type { ReaderStorage, Storage, StorageOptions } from "../types.ts";
 
 /**
  * PostgreSQL shared by every instance: a connection pool, key rows cached while change notifications
@@ -33,6 +33,23 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
       await recorder.drain();
       recorder.stop();
       retention?.stop();
+      await keyRows.stop();
+      await sql.close({ timeout: 5 });
+    },
+  };
+}
+
+/** A request thread's pool (serve --workers): keys, reports, key rows kept fresh by notifications; rows go to the primary. */
+export async function openPgReader(url: string, log: (line: string) => void): Promise<ReaderStorage> {
+  const sql = await openPostgres(url, { max: 4 });
+  const keyRows = pgKeyRows({ sql, log });
+  await keyRows.ready;
+  return {
+    keys: pgKeyStore(sql),
+    usage: pgUsageQueries(sql),
+    keyRows,
+    retryWrites: async (fn) => fn(),
+    async close() {
       await keyRows.stop();
       await sql.close({ timeout: 5 });
     },

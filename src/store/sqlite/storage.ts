@@ -10,7 +10,7 @@ import { createUsageRecorder } from "./recorder.ts";
 import { startWriterThread } from "./writer.ts";
 import { sqliteKeyStore } from "./keys.ts";
 import { sqliteUsageQueries } from "./usage.ts";
-import type { Storage, StorageOptions } from "../types.ts";
+import type { ReaderStorage, Storage, StorageOptions } from "../types.ts";
 
 /**
  * The embedded SQLite database, set up for serving: every write while serving (usage commits, roll-ups,
@@ -53,6 +53,24 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
       await checkpointer.stop();
       db.$client.close();
     },
+  };
+}
+
+/**
+ * A request thread's connection (serve --workers): it reads keys and reports and writes keys (admin API);
+ * usage rows go to the primary's writer. Its key cache sees every change through keys_version, as another
+ * server's would.
+ */
+export function openSqliteReader(path: string, busyTimeoutMs: number): ReaderStorage {
+  const db = openDatabase({ path, busyTimeoutMs, create: false });
+  db.$client.run("PRAGMA busy_timeout = 0");
+  db.$client.run("PRAGMA cache_size = -16000");
+  return {
+    keys: sqliteKeyStore(db),
+    usage: sqliteUsageQueries(db),
+    keyRows: sqliteKeyRows(db),
+    retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),
+    close: async () => db.$client.close(),
   };
 }
 
