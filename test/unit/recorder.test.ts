@@ -178,3 +178,31 @@ describe("background jobs during a storage fault", () => {
     }
   });
 });
+
+describe("a usage writer's thread that dies", () => {
+  test("the rows it held get their 503 at once, health says why, a new thread takes over and the next rows commit", async () => {
+    const h = harness();
+    const keyId = (await h.keys.create({ name: "dies", key: "sk-recorder-key-dies" })).id;
+    const lines: string[] = [];
+    const log = (l: string) => void lines.push(l);
+    const health = createStorageHealth({ log });
+    const threadUrl = new URL("../helpers/dying-writer.ts", import.meta.url).href;
+    const thread = startWriterThread(h.db.$client.filename, { busyTimeoutMs: 1000, retentionDays: undefined, heartbeatKey: "server:dies", log, threadUrl });
+    const recorder = createUsageRecorder({ thread, health, busyTimeoutMs: 1000, log });
+    try {
+      const first = await recorder.record(row(keyId, 100)).then(() => "committed", (err: unknown) => err);
+      expect(first).toMatchObject({ status: 503, code: "usage_not_recorded" });
+      expect(health.state().ok).toBe(false);
+      const deadline = Date.now() + 10_000;
+      while (!health.state().ok && Date.now() < deadline) await Bun.sleep(50);
+      expect(health.state()).toEqual({ ok: true });
+      await recorder.record(row(keyId, 101));
+      const ids = h.db.$client.query<{ request_id: string }, []>("SELECT request_id FROM usage").all().map((r) => r.request_id);
+      expect(ids).toEqual(["rec-101"]);
+      expect(lines.join("\n")).toContain("the usage writer's thread stopped unexpectedly; starting a new one");
+    } finally {
+      recorder.stop();
+      await thread.stop();
+    }
+  }, 20_000);
+});

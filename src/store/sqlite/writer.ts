@@ -15,6 +15,8 @@ export interface WriterThreadOptions {
   /** This server's heartbeat row (instances.ts). */
   heartbeatKey: string;
   log: (line: string) => void;
+  /** The thread's script (tests start one that dies). */
+  threadUrl?: string;
 }
 
 export class WriteFailed extends Error {
@@ -31,32 +33,52 @@ export interface WriterThread {
   stop(): Promise<void>;
 }
 
-export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, heartbeatKey, log }: WriterThreadOptions): WriterThread {
-  const worker = new Worker(THREAD_URL);
-  worker.unref(); // the server keeps the process alive; close() drains and stops the thread
+export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, heartbeatKey, log, threadUrl = THREAD_URL }: WriterThreadOptions): WriterThread {
   const waiting = new Map<number, { resolve: (refused: { index: number; message: string }[]) => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let stopped: (() => void) | undefined;
-  const send = (m: ToWriter) => worker.postMessage(m);
-  worker.onmessage = (e: MessageEvent<FromWriter>) => {
-    const m = e.data;
-    if (m.t === "written" || m.t === "failed") {
-      const job = waiting.get(m.id);
-      waiting.delete(m.id);
-      if (m.t === "written") job?.resolve(m.refused);
-      else if (job) job.reject(new WriteFailed(m));
-      else log(`[gateway] the usage writer could not open the database: ${m.message}`);
-    } else if (m.t === "log") log(m.line);
-    else if (m.t === "stopped") stopped?.();
-  };
-  worker.onerror = (e) => {
-    log(`[gateway] the usage writer's thread failed: ${e.message}`);
-    for (const job of waiting.values()) job.reject(new WriteFailed({ kind: "fault", message: "the usage writer's thread failed" }));
-    waiting.clear();
-  };
-  send({ t: "open", path, busyTimeoutMs, retentionDays, heartbeatKey });
+  let stopping = false;
+  let spawnedAt = 0;
+  // Undefined between a thread's death and its successor's start.
+  let worker: Worker | undefined = spawn();
+  const send = (m: ToWriter) => worker?.postMessage(m);
+
+  /**
+   * The thread, opened on the database. Should it die (a bug, memory), the rows it held get their 503 (a
+   * fault: the recorder's probe then waits for the new thread) and a new thread takes its place, so
+   * nothing waits forever for an answer that cannot come.
+   */
+  function spawn(): Worker {
+    spawnedAt = Date.now();
+    const w = new Worker(threadUrl);
+    w.unref(); // the server keeps the process alive; close() drains and stops the thread
+    w.onmessage = (e: MessageEvent<FromWriter>) => {
+      const m = e.data;
+      if (m.t === "written" || m.t === "failed") {
+        const job = waiting.get(m.id);
+        waiting.delete(m.id);
+        if (m.t === "written") job?.resolve(m.refused);
+        else if (job) job.reject(new WriteFailed(m));
+        else log(`[gateway] the usage writer could not open the database: ${m.message}`);
+      } else if (m.t === "log") log(m.line);
+      else if (m.t === "stopped") stopped?.();
+    };
+    w.onerror = (e) => log(`[gateway] the usage writer's thread failed: ${e.message}`);
+    w.addEventListener("close", () => {
+      for (const job of waiting.values()) job.reject(new WriteFailed({ kind: "fault", message: "the usage writer's thread stopped" }));
+      waiting.clear();
+      worker = undefined;
+      if (stopping) return stopped?.();
+      log("[gateway] the usage writer's thread stopped unexpectedly; starting a new one");
+      // One that dies as it starts is not restarted in a tight loop.
+      setTimeout(() => (worker = spawn()), Date.now() - spawnedAt < 5000 ? 1000 : 0).unref();
+    });
+    w.postMessage({ t: "open", path, busyTimeoutMs, retentionDays, heartbeatKey } satisfies ToWriter);
+    return w;
+  }
 
   function ask(m: { t: "write"; rows: UsageRecord[] } | { t: "probe" }): Promise<{ index: number; message: string }[]> {
+    if (!worker) return Promise.reject(new WriteFailed({ kind: "fault", message: "the usage writer's thread is restarting" }));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve, reject });
@@ -76,10 +98,11 @@ export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, 
     stop: () =>
       new Promise<void>((resolve) => {
         const done = () => {
-          worker.terminate();
+          worker?.terminate();
           resolve();
         };
         stopped = done;
+        stopping = true;
         send({ t: "stop" });
         setTimeout(done, 5000).unref();
       }),
