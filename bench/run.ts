@@ -297,6 +297,8 @@ Bun.spawnSync([BUN, "run", join(ROOT, "bench/attack.ts")], { cwd: ROOT, stdout: 
 for (const p of procs) p.proc.kill("SIGKILL");
 console.log("\nmodel-speed streams (bench/model-speed.ts):");
 Bun.spawnSync([BUN, "run", join(ROOT, "bench/model-speed.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+// serve --workers: 1 vs 2 threads (bench/workers.ts for 4 and more rounds).
+Bun.spawnSync([BUN, "run", join(ROOT, "bench/workers.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit", env: { ...process.env, BENCH_WORKERS: process.env.BENCH_WORKERS ?? "1,2" } });
 process.exit(0);
 
 function us(v: number): string {

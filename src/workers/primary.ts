@@ -43,6 +43,9 @@ export interface ThreadInit {
   env: ServerConfig["loadedFrom"]["env"];
 }
 
+const NOTHING: Estimate = { tokens: 0, costNanoUsd: 0 };
+const unlimited = (keyId: string): KeyLimits => ({ keyId, tpmLimit: null, maxParallel: null, budgetNanoUsd: null, budgetPeriod: "month" });
+
 interface Held {
   ticket: Ticket;
   /** Its row was handed to the recorder: the commit settles it (or the thread releases it on failure). */
@@ -98,6 +101,8 @@ export async function startRequestThreads(config: ServerConfig, opts: PrimaryOpt
         return counters.snapshot(limits, opts.clock());
       },
       record: async ([row, id, actual]: [UsageRecord, number, Actual | null]) => {
+        // A request of a key without limits was admitted there without a call: drop what the key held here.
+        if (!id) void counters.admit(unlimited(row.keyId), NOTHING, opts.clock());
         const h = id ? t().held.get(id) : undefined;
         if (h) h.recording = true;
         try {

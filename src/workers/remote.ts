@@ -25,6 +25,7 @@ export interface PrimaryState {
 export type RemoteLimiter = (id: string, limit: number, count: boolean, limits?: KeyLimits) => Promise<LimitDecision>;
 
 const hasLimits = (l: KeyLimits) => l.tpmLimit !== null || l.budgetNanoUsd !== null || l.maxParallel !== null;
+const FREE: Admission = { ok: true, ticket: { settle() {}, release() {} } };
 
 export function remoteParts(channel: Channel) {
   // Where each key stood at its last answer from the primary: the headers of the response in progress.
@@ -46,16 +47,23 @@ export function remoteParts(channel: Channel) {
   }
 
   const counters: CounterStore = {
-    async admit(limits: KeyLimits, estimate: Estimate, now: number): Promise<Admission> {
-      const a = await channel.call<AdmitAnswer>("admit", [limits, estimate, now]);
-      remember(limits.keyId, a.snapshot);
-      return a.ok ? { ok: true, ticket: ticketOf(a.ticket) } : { ok: false, ...a.refusal };
+    admit(limits: KeyLimits, estimate: Estimate, now: number): Admission | Promise<Admission> {
+      // A key without limits holds nothing: no call. Its row still reaches the primary, which then drops
+      // what counters the key had (as admitting it there would: a limit set later starts from the database).
+      if (!hasLimits(limits)) return FREE;
+      return admitThere(limits, estimate, now);
     },
     snapshot: (limits) => snapshots.get(limits.keyId) ?? { inFlight: 0 },
     async ready(limits, now) {
       remember(limits.keyId, await channel.call<KeySnapshot>("ready", [limits, now]));
     },
   };
+
+  async function admitThere(limits: KeyLimits, estimate: Estimate, now: number): Promise<Admission> {
+    const a = await channel.call<AdmitAnswer>("admit", [limits, estimate, now]);
+    remember(limits.keyId, a.snapshot);
+    return a.ok ? { ok: true, ticket: ticketOf(a.ticket) } : { ok: false, ...a.refusal };
+  }
 
   const limiter: RemoteLimiter = async (id, limit, count, limits) => {
     const [decision, snapshot] = await channel.call<[LimitDecision, KeySnapshot | null]>("take", [id, limit, count, limits && hasLimits(limits) ? limits : null]);

@@ -4,7 +4,10 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { promptBound } from "../../src/admission/bound.ts";
 import { Prices, costNanoUsd } from "../../src/usage/pricing.ts";
 import { completion, sseResponse, streamEvents, startFakeUpstream } from "../helpers/fake-upstream.ts";
+import { SQL } from "bun";
 import { awayFromMinuteEdge, startGateway, type TestGateway } from "../helpers/gateway.ts";
+import { startPostgres } from "../helpers/postgres.ts";
+import { startRedis } from "../helpers/redis.ts";
 
 setDefaultTimeout(90_000);
 
@@ -152,5 +155,37 @@ describe("serve --workers 2", () => {
     expect(completed.length).toBeGreaterThanOrEqual(600);
     expect(completed.filter((id) => count.get(id) !== 1)).toEqual([]);
     expect([...count.values()].every((x) => x === 1)).toBe(true);
+  });
+});
+
+describe("serve --workers 2 on PostgreSQL + Redis", () => {
+  test("two servers of two threads each: exactly 30 of 90 simultaneous requests pass a 30 rpm key, one row each in PostgreSQL; a key disabled there is refused by every thread", async () => {
+    const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    const url = await pg.createDatabase();
+    const env = { GATEWAY_DATABASE_URL: url, GATEWAY_REDIS_URL: redis.url, GATEWAY_WORKERS: "2", GATEWAY_METRICS_TOKEN: METRICS_TOKEN };
+    const servers = await Promise.all([0, 1].map(() => startGateway({ mode: "binary", upstreamUrl: upstream.url, env })));
+    const sql = new SQL(url);
+    try {
+      await awayFromMinuteEdge(15_000);
+      const k = await servers[0]!.createKey("pg-threads", 30);
+      const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => ask(servers[i % 2]!, k.key)));
+      expect(statuses(answers, 200)).toBe(30);
+      expect(statuses(answers, 429)).toBe(60);
+      const [{ n }] = await sql`SELECT count(*)::int AS n FROM usage WHERE key_id = ${k.id}`;
+      expect(n).toBe(30);
+      for (const s of servers) expect((await perThread(s)).every((x) => x > 0)).toBe(true);
+      await sql`UPDATE api_keys SET is_active = false WHERE id = ${k.id}`;
+      let refused = false;
+      for (let i = 0; i < 50 && !refused; i++) {
+        refused = (await ask(servers[0]!, k.key)).status === 403;
+        if (!refused) await Bun.sleep(100);
+      }
+      const after = await Promise.all(Array.from({ length: 40 }, (_, i) => ask(servers[i % 2]!, k.key)));
+      expect(after.map((r) => r.status)).toEqual(Array(40).fill(403));
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+      await sql.close();
+      await Promise.all([pg.stop(), redis.stop()]);
+    }
   });
 });
