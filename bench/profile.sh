@@ -16,7 +16,7 @@ DIR=$(mktemp -d)
 export GATEWAY_SECRET=bench-lookup-secret-0123456789 OPENAI_BASE_URL="http://127.0.0.1:$UP_PORT/v1" OPENAI_API_KEY=sk-bench NO_COLOR=1
 KEY=$(cd "$DIR" && bun run "$ROOT/cli/index.ts" create-key bench --generate 1000000000 | sed -n 's/.*Plain key (save this securely): \(\S*\).*/\1/p')
 GW_PORT=$(free_port)
-(cd "$DIR" && bun --cpu-prof --cpu-prof-md --cpu-prof-interval=200 --cpu-prof-dir="$OUT" "$ROOT/cli/index.ts" serve --port "$GW_PORT" --host 127.0.0.1 > "$OUT/gateway.log" 2>&1) &
+(cd "$DIR" && bun --cpu-prof --cpu-prof-md --cpu-prof-interval=200 --cpu-prof-dir="$OUT" "$ROOT/cli/index.ts" serve --port "$GW_PORT" --host 127.0.0.1 --workers "${BENCH_WORKERS:-1}" > "$OUT/gateway.log" 2>&1) &
 sleep 1.5
 BENCH_KEY=$KEY BENCH_STREAM=${BENCH_STREAM:-0} wrk -t1 -c50 -d6s -s "$ROOT/bench/post.lua" "http://127.0.0.1:$GW_PORT/v1/chat/completions" | grep BENCH_
 pkill -TERM -f "cli/index.ts serve --port $GW_PORT" || true

@@ -14,7 +14,7 @@ export interface Channel {
   /** A message that needs no answer. */
   send(name: string, payload?: unknown): void;
   /** Hand every message that arrives here (the batches the other side posted). */
-  receive(batch: Message[]): void;
+  receive(batch: string): void;
   /** Fails every call still waiting (the other side is gone). */
   close(reason: Error): void;
 }
@@ -35,7 +35,11 @@ function fromWire(w: WireError): Error {
   return err;
 }
 
-export function createChannel(post: (batch: Message[]) => void, handlers: Handlers): Channel {
+/**
+ * `post` sends a batch as JSON text (a string crosses threads at about a third of the cost of cloning
+ * the objects); `receive` takes that text.
+ */
+export function createChannel(post: (batch: string) => void, handlers: Handlers): Channel {
   const waiting = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let out: Message[] = [];
@@ -49,7 +53,7 @@ export function createChannel(post: (batch: Message[]) => void, handlers: Handle
     const batch = out;
     out = [];
     lastPost = performance.now();
-    post(batch);
+    post(JSON.stringify(batch));
   };
 
   function push(m: Message): void {
@@ -84,8 +88,8 @@ export function createChannel(post: (batch: Message[]) => void, handlers: Handle
     send(name, payload) {
       if (!closed) push([3, 0, name, payload]);
     },
-    receive(batch) {
-      for (const [kind, id, name, payload] of batch) {
+    receive(text) {
+      for (const [kind, id, name, payload] of JSON.parse(text) as Message[]) {
         if (kind === 0 || kind === 3) {
           const handler = handlers[name];
           if (kind === 3) handler?.(payload as never);

@@ -12,7 +12,7 @@ import type { Metrics } from "../observe/metrics.ts";
 import type { RequestReport } from "../observe/report.ts";
 import type { StorageHealth } from "../usage/health.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/record.ts";
-import { createChannel, type Channel, type Message } from "./channel.ts";
+import { createChannel, type Channel } from "./channel.ts";
 import type { AdmitAnswer, PrimaryState } from "./remote.ts";
 
 // In the compiled binary the thread is an entry point of its own (package.json's build script).
@@ -129,7 +129,7 @@ export async function startRequestThreads(config: ServerConfig, opts: PrimaryOpt
     const thread: RequestThread = { worker, channel: undefined as never, held: new Map(), inFlight: 0, gone: false };
     thread.channel = createChannel((batch) => worker.postMessage(batch), handlers(index, () => thread));
     threads[index - 1] = thread;
-    worker.onmessage = (e: MessageEvent<Message[]>) => thread.channel.receive(e.data);
+    worker.onmessage = (e: MessageEvent<string>) => thread.channel.receive(e.data);
     worker.addEventListener("close", () => {
       thread.gone = true;
       thread.channel.close(new Error("request thread gone"));

@@ -10,7 +10,7 @@ import { openReader } from "../store/open.ts";
 import type { ReaderStorage } from "../store/types.ts";
 import { loadCatalog } from "../usage/catalog.ts";
 import { createStorageHealth } from "../usage/health.ts";
-import { createChannel, type Message } from "./channel.ts";
+import { createChannel } from "./channel.ts";
 import { STATE_EVERY_MS, type ThreadInit } from "./primary.ts";
 import { remoteParts, type PrimaryState } from "./remote.ts";
 
@@ -62,4 +62,4 @@ const channel = createChannel((batch) => self.postMessage(batch), {
   },
 });
 
-self.onmessage = (e: MessageEvent<Message[]>) => channel.receive(e.data);
+self.onmessage = (e: MessageEvent<string>) => channel.receive(e.data);

@@ -97,7 +97,7 @@ function handle(m: ToWriter): void {
   if (m.t === "open") {
     open(m.path, m.busyTimeoutMs, m.retentionDays, m.heartbeatKey);
     post({ t: "opened" });
-  } else if (m.t === "write") write(m.id, m.rows);
+  } else if (m.t === "write") write(m.id, JSON.parse(m.rows) as UsageRecord[]);
   else if (m.t === "probe") {
     probeWrite(sqlite!);
     markRead?.();

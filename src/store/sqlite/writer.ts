@@ -2,7 +2,6 @@
 // back, as a CommitWriter for the group-commit queue; forwards failure counts and checkpoints to it.
 import type { CommitWriter } from "../../usage/group-commit.ts";
 import type { FailureCount } from "../../observe/failures.ts";
-import type { UsageRecord } from "../../usage/record.ts";
 import type { FromWriter, ToWriter, WriteFailure } from "./writer-messages.ts";
 
 // In the compiled binary the thread is an entry point of its own (package.json's build script), found by
@@ -77,7 +76,7 @@ export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, 
     return w;
   }
 
-  function ask(m: { t: "write"; rows: UsageRecord[] } | { t: "probe" }): Promise<{ index: number; message: string }[]> {
+  function ask(m: { t: "write"; rows: string } | { t: "probe" }): Promise<{ index: number; message: string }[]> {
     if (!worker) return Promise.reject(new WriteFailed({ kind: "fault", message: "the usage writer's thread is restarting" }));
     const id = nextId++;
     return new Promise((resolve, reject) => {
@@ -88,7 +87,7 @@ export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, 
 
   return {
     commitWriter: {
-      write: (rows) => ask({ t: "write", rows }),
+      write: (rows) => ask({ t: "write", rows: JSON.stringify(rows) }),
       kind: (err) => (err instanceof WriteFailed && err.failure.kind === "busy" ? "busy" : "fault"),
       describe: (err) => (err as Error).message ?? String(err),
       probe: async () => void (await ask({ t: "probe" })),
