@@ -85,10 +85,11 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
   });
   onCommit = metrics.committed;
   const access = accessLog(logger);
+  // A request thread writes its own requests' access lines (through the primary's log, as text).
   const report = (r: RequestReport, worker = 0) => {
     metrics.observe(r, worker);
     failures.observe(r);
-    access(r);
+    if (worker === 0) access(r);
   };
   const limiter = shared ?? localLimiter;
   const parts = { counters, limiter, recorder: storage.recorder, health, metrics, clock, log };

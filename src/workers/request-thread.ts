@@ -4,6 +4,7 @@
 // them with its own.
 import type { Server } from "bun";
 import { loadServerConfig } from "../config.ts";
+import { accessLog } from "../observe/access-log.ts";
 import { createLogger, lineLogger } from "../observe/logger.ts";
 import { serveApp } from "../serve-app.ts";
 import { openReader } from "../store/open.ts";
@@ -27,17 +28,22 @@ const channel = createChannel((batch) => self.postMessage(batch), {
     const config = loadServerConfig({ ...init.flags, port: String(init.port) }, init.env);
     const logger = createLogger({ format: config.logFormat, level: config.logLevel, sink: (line) => channel.send("log", line) });
     const log = lineLogger(logger);
+    const access = accessLog(logger);
     loadCatalog();
     storage = await openReader(config, log);
-    remote = remoteParts(channel);
+    const parts = remoteParts(channel);
+    remote = parts;
     server = await serveApp(config, {
       storage,
-      counters: remote.counters,
-      limiter: remote.limiter,
-      recorder: remote.recorder,
+      counters: parts.counters,
+      limiter: parts.limiter,
+      recorder: parts.recorder,
       health,
-      metrics: remote.metrics,
-      report: remote.report,
+      metrics: parts.metrics,
+      report: (r) => {
+        access(r);
+        parts.report(r);
+      },
       log,
       clock: Date.now,
       port: init.port,

@@ -45,6 +45,10 @@ describe("serve --workers 2", () => {
       const served = await perThread(gw);
       expect(served).toHaveLength(2);
       expect(served.every((n) => n > 0)).toBe(true);
+      // One access line per request, whichever thread served it.
+      const accessLines = () => gw.logs().split("\n").filter((l) => l.includes('"msg":"request"') && l.includes(rpm.id)).length;
+      for (const until = Date.now() + 5000; accessLines() < 90 && Date.now() < until; ) await Bun.sleep(50);
+      expect(accessLines()).toBe(90);
 
       // A slow upstream: every admitted request holds its reservation while the burst is decided.
       // The parallel key's requests say so, and the upstream counts how many of them it holds at once.
