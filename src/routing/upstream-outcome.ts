@@ -48,7 +48,7 @@ export async function upstreamError(
   res: Response,
   text: string,
   route: Route,
-  record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<void>,
+  record: (status: number, u: ReportedUsage, model: null, t: null) => Promise<unknown>,
   log: (line: string) => void,
   shape: ErrorShape = "openai",
 ): Promise<Response> {

@@ -15,6 +15,7 @@ import type { UsageRecord } from "../usage/record.ts";
 import { routeFor } from "../routing/router.ts";
 import { chargeRow, withOutputCap } from "./bounded.ts";
 import { settleOnCommit } from "../admission/counters.ts";
+import { formatUsd } from "../admission/money.ts";
 import { boundServerTools } from "./server-tools.ts";
 import type { RelayOptions, StreamSummary } from "./relay.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
@@ -92,6 +93,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         const tokens = chargeRow(row, ticket, log);
         if (call.report) call.report.row = row;
         await opts.recorder.record(row, settleOnCommit(ticket, { tokens, costNanoUsd: row.costNanoUsd, createdAt: started }));
+        return row.costNanoUsd;
       };
       // A translated stream states the prompt's tokens first: counted (off the event loop) while the upstream is asked.
       const counting = stream && adapterFor(route, surface.endpoint).countsPrompt ? countTokens().catch(() => undefined) : undefined;
@@ -125,7 +127,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
             ex.done();
             if (call.report) call.report.bytesOut = o.bytesOut;
             try {
-              await record(res.status, o.usage, o);
+              return await record(res.status, o.usage, o);
             } finally {
               ticket.release();
               releaseReport(call.report);
@@ -159,9 +161,11 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         text = JSON.stringify(payload);
       }
       const answer = surface.summarize(payload);
-      await record(res.status, answer.usage, answer);
+      const cost = await record(res.status, answer.usage, answer);
       if (call.report) call.report.bytesOut = Buffer.byteLength(text);
-      return new Response(text, { status: res.status, headers: { ...(call.headers as Record<string, string>), "content-type": ex.adapter.answer ? "application/json" : contentType || "application/json" } });
+      const headers: Record<string, string> = { ...(call.headers as Record<string, string>), "content-type": ex.adapter.answer ? "application/json" : contentType || "application/json" };
+      if (cost !== null) headers["x-gateway-cost-usd"] = formatUsd(cost);
+      return new Response(text, { status: res.status, headers });
     } finally {
       if (!streaming) ticket.release();
     }

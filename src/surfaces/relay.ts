@@ -58,9 +58,10 @@ export interface RelayOptions {
   maxBytes?: number;
   /**
    * Called exactly once, however the stream ends; held events are sent only after it resolves (after the
-   * row is committed). A rejection is sent as an error event instead of them.
+   * row is committed), to the row's cost in nano-USD when it has one: the usage they carry gains `"cost"`
+   * (USD, OpenRouter's convention). A rejection is sent as an error event instead of them.
    */
-  onEnd: (outcome: RelayOutcome) => Promise<void>;
+  onEnd: (outcome: RelayOutcome) => Promise<number | null | void>;
   /** True once the client has gone away (its request signal aborted). */
   clientGone?: () => boolean;
 }
@@ -71,6 +72,20 @@ export function tooLongMessage(maxBytes: number): string {
 }
 
 const EMPTY = new Uint8Array(0);
+const USAGE_OBJECT = /"usage"\s*:\s*\{\s*/g;
+
+/**
+ * The held events with `"cost"` (USD) added to the last usage object among them, the one the stream ends
+ * with (chat's usage chunk, Messages' message_delta, Responses' response.completed).
+ */
+export function withCost(held: Uint8Array, costNano: number | null | void): Uint8Array | string {
+  if (costNano === null || costNano === undefined || held.length === 0) return held;
+  const text = utf8(held);
+  let at = -1;
+  for (const m of text.matchAll(USAGE_OBJECT)) at = m.index + m[0].length;
+  if (at === -1) return held;
+  return `${text.slice(0, at)}"cost":${costNano / 1e9}${text[at] === "}" ? "" : ","}${text.slice(at)}`;
+}
 const concat = (parts: Uint8Array[]) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
 
 export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableStream<Uint8Array> {
@@ -86,20 +101,19 @@ export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableS
   let received = 0;
   const maxBytes = opts.maxBytes ?? Infinity;
 
-  /** Settles the stream's record; returns the error event to send instead of the held events if it failed. */
-  async function end(how: RelayOutcome["end"]): Promise<string | null> {
-    if (ended) return null;
+  /** Settles the stream's record: the error event to send instead of the held events if it failed, else the row's cost. */
+  async function end(how: RelayOutcome["end"]): Promise<{ failed: string } | { cost: number | null | void }> {
+    if (ended) return { cost: null };
     ended = true;
     let summary: StreamSummary = { usage: undefined, modelAnswered: null, text: "" };
     try {
       summary = format.summarize(sent, held.length > 0 ? utf8(concat(held)) : "");
     } catch {}
     try {
-      await opts.onEnd({ ...summary, end: how, bytesOut: sent.bytes });
-      return null;
+      return { cost: await opts.onEnd({ ...summary, end: how, bytesOut: sent.bytes }) };
     } catch (err) {
       const e = err as { message?: string; type?: string; code?: string };
-      return format.errorEvent(e.message ?? "The gateway hit an internal error.", e.code ?? "internal_error", e.type);
+      return { failed: format.errorEvent(e.message ?? "The gateway hit an internal error.", e.code ?? "internal_error", e.type) };
     }
   }
 
@@ -158,10 +172,10 @@ export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableS
       };
 
       /** Ends the stream: `tail` (or the error event the row's failure became) is its last write. */
-      const finish = async (how: RelayOutcome["end"], tail: () => string | Uint8Array) => {
+      const finish = async (how: RelayOutcome["end"], tail: (cost: number | null | void) => string | Uint8Array) => {
         await flush(); // what was sent goes out while the row commits; only the tail waits for it
-        const failed = await end(how);
-        write(failed ?? tail());
+        const outcome = await end(how);
+        write("failed" in outcome ? outcome.failed : tail(outcome.cost));
         if (pending) await pending;
         controller.close(); // sends what was written with the end of the body
       };
@@ -191,12 +205,12 @@ export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableS
             }
             if (take(partial.length > 0 ? concat([partial, value]) : value) === "last") {
               void reader.cancel().catch(() => {});
-              return await finish("done", () => concat(held));
+              return await finish("done", (cost) => withCost(concat(held), cost));
             }
             if (pending) await flush();
           }
           if (batch.done) {
-            if (holding) return await finish("done", () => concat(held));
+            if (holding) return await finish("done", (cost) => withCost(concat(held), cost));
             // An unterminated last event may still carry the usage; it goes out ahead of the error event.
             const rest = partial.length > 0 ? utf8(partial) : "";
             if (rest.trim() !== "" && format.find(partial, 0) !== -1) format.inspect(rest);

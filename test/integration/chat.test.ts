@@ -102,7 +102,7 @@ for (const mode of ["source", "binary"] as GatewayMode[]) {
       expect(rows[0]).toMatchObject({ streamed: 1, estimated: 0, prompt_tokens: 1200, completion_tokens: 300, cost_nano_usd: EXPECTED_COST_NANO });
     });
 
-    test("streaming with include_usage: the customer's bytes are the upstream's bytes", async () => {
+    test("streaming with include_usage: the customer's bytes are the upstream's bytes, the usage object gaining the row's cost", async () => {
       const body = { model: "gpt-test", messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } };
       const res = await fetch(`${gw.url}/v1/chat/completions`, {
         method: "POST",
@@ -112,9 +112,12 @@ for (const mode of ["source", "binary"] as GatewayMode[]) {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toContain("text/event-stream");
       expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{16}[0-9a-z]{6,}$/);
-      expect(await res.text()).toBe(streamEvents(body).join(""));
+      const text = await res.text();
       const row = gw.rows().find((r) => r.request_id === res.headers.get("x-request-id"))!;
       expect(row).toMatchObject({ streamed: 1, estimated: 0, cached_tokens: 200 });
+      const sent = streamEvents(body).join("");
+      const at = sent.lastIndexOf('"usage":{') + '"usage":{'.length;
+      expect(text).toBe(`${sent.slice(0, at)}"cost":${(row.cost_nano_usd as number) / 1e9},${sent.slice(at)}`);
     });
 
     test("401 without, with a malformed and with an unknown key; no rows written", async () => {

@@ -1,6 +1,7 @@
 // OpenAI's chat completion stream as a relay format: the events worth decoding are the one whose usage is
 // an object (not the `"usage":null` OpenAI puts in every chunk) and [DONE], the last event, which waits
-// for the row. The usage chunk the gateway asked for on the customer's behalf is dropped.
+// for the row. The usage chunk the gateway asked for on the customer's behalf is dropped; the one the
+// customer asked for is held with what follows it and gets the row's cost.
 import { readUsage } from "../openai-usage.ts";
 import { find, jsonStrings, parseEvent } from "../../sse.ts";
 import type { ReportedUsage } from "../../usage/reported.ts";
@@ -54,7 +55,8 @@ export function chatStream(hideUsage: boolean): StreamFormat {
       if (!u) return "keep";
       usage = u;
       if (typeof payload.model === "string") model ??= payload.model;
-      return hideUsage && Array.isArray(payload.choices) && payload.choices.length === 0 ? "drop" : "keep";
+      // The usage the customer asked for waits for the row, to carry its cost.
+      return hideUsage && Array.isArray(payload.choices) && payload.choices.length === 0 ? "drop" : "hold";
     },
     generated: chatText,
     summarize: (sent) => ({ usage, modelAnswered: MODEL.exec(sent.firstText(4096))?.[1] ?? model, text: usage ? "" : sent.generatedText() }),
