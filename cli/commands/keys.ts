@@ -18,6 +18,8 @@ const settingArgs = {
   "max-parallel": { type: "string", description: "Requests in flight at once", valueHint: "N" },
   expires: { type: "string", description: "Expiry: ISO date-time (2027-01-01T00:00:00Z) or a duration from now (30d, 12h)", valueHint: "WHEN" },
   models: { type: "string", description: "Allowed models, comma-separated glob patterns, e.g. 'gpt-4o*,claude-*'", valueHint: "PATTERNS" },
+  "allowed-ips": { type: "string", description: "Client addresses the key may be used from, comma-separated CIDR blocks (IPv4, IPv6), e.g. '10.0.0.0/8,2001:db8::/32'; others get 403 ip_not_allowed", valueHint: "CIDRS" },
+  "max-output-tokens": { type: "string", description: "Most output tokens a request may ask for: larger asks are lowered to it, a request without one gets it", valueHint: "N" },
 } as const;
 
 const clearArgs = {
@@ -26,6 +28,8 @@ const clearArgs = {
   "no-max-parallel": { type: "boolean", description: "Remove the in-flight limit" },
   "no-expiry": { type: "boolean", description: "Remove the expiry" },
   "all-models": { type: "boolean", description: "Allow every model (remove the allow-list)" },
+  "no-allowed-ips": { type: "boolean", description: "Allow every client address (remove the address list)" },
+  "no-max-output-tokens": { type: "boolean", description: "Remove the output cap" },
 } as const;
 
 /** The key settings the flags give; a setting and its clearing flag together are a mistake. */
@@ -41,6 +45,8 @@ function settingsFrom(flags: StrictArgs["flags"]): KeySettings {
     maxParallel: pick("max-parallel", "no-max-parallel"),
     expiresAt: pick("expires", "no-expiry"),
     allowedModels: pick("models", "all-models"),
+    allowedIps: pick("allowed-ips", "no-allowed-ips"),
+    maxOutputTokens: pick("max-output-tokens", "no-max-output-tokens"),
   };
 }
 
@@ -52,6 +58,8 @@ function describeLimits(k: KeyInfo): string[] {
   if (k.max_parallel !== null) lines.push(`Max parallel requests: ${k.max_parallel}`);
   if (k.expires_at !== null) lines.push(`Expires: ${k.expires_at}`);
   if (k.allowed_models !== null) lines.push(`Allowed models: ${k.allowed_models.join(", ")}`);
+  if (k.allowed_ips !== null) lines.push(`Allowed client addresses: ${k.allowed_ips.join(", ")}`);
+  if (k.max_output_tokens !== null) lines.push(`Max output tokens per request: ${k.max_output_tokens}`);
   return lines;
 }
 
@@ -88,6 +96,7 @@ export const createKey = defineCommand({
     console.log(`API key '${created.name}' created successfully!`);
     console.log(`Key ID: ${created.id}`);
     console.log(`Plain key (save this securely): ${created.key}`);
+    console.log(`Hint (shown in listings): ${created.hint}`);
     for (const line of describeLimits(created)) console.log(line);
   },
 });
@@ -95,18 +104,25 @@ export const createKey = defineCommand({
 export const listKeys = defineCommand({
   meta: {
     name: "list-keys",
-    description: "List keys: name, id, active, limits, budget, what each spent this budget period (this month without a budget), last used, expiry. Never shows a key or its hash.",
+    description:
+      "List keys: name, hint (the value's last 4 characters), id, active, limits, budget, what each spent this budget period (this month without a budget), last used, expiry. Never shows a key or its hash.",
   },
-  args: { json: { type: "boolean", description: "Print JSON for scripts" }, all: { type: "boolean", description: "Also list deleted keys" }, ...dbArgs },
+  args: {
+    json: { type: "boolean", description: "Print JSON for scripts" },
+    all: { type: "boolean", description: "Also list deleted keys" },
+    hint: { type: "string", description: "Only the keys whose value ends with these 4 characters (trace a leaked value to its key)", valueHint: "LAST4" },
+    ...dbArgs,
+  },
   async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
-    const list = await withKeys(flags, (keys) => keys.list({ all: flags.all === true }));
+    const list = await withKeys(flags, (keys) => keys.list({ all: flags.all === true, hint: flags.hint === undefined ? undefined : String(flags.hint) }));
     if (flags.json) return void console.log(JSON.stringify(list, null, 2));
-    if (list.length === 0) return void console.log("No keys yet. Create one with: gateway create-key NAME [KEY] [RATE_LIMIT]");
+    if (list.length === 0) return void console.log(flags.hint === undefined ? "No keys yet. Create one with: gateway create-key NAME [KEY] [RATE_LIMIT]" : `No key's value ends with '${String(flags.hint).replace(/^(…|\.\.\.)/, "")}'.`);
     printTable(
-      ["NAME", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "LAST USED", "EXPIRES", "MODELS", "CREATED"],
+      ["NAME", "HINT", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "LAST USED", "EXPIRES", "MODELS", "CREATED"],
       list.map((k: KeyInfo) => [
         k.name,
+        k.hint ?? "-",
         k.id,
         k.deleted_at ? "deleted" : k.is_active ? "yes" : "no",
         `${k.rate_limit_per_minute}/min`,
@@ -166,6 +182,7 @@ export const rotateKey = defineCommand({
     const rotated = await withKeys(flags, (keys) => keys.rotate(target!, { key, graceMs }));
     console.log(`API key '${rotated.name}' (${rotated.id}) rotated.`);
     console.log(`New plain key (save this securely): ${rotated.key}`);
+    console.log(`Hint (shown in listings): ${rotated.hint}`);
     console.log(rotated.previous_valid_until ? `The old key works until ${rotated.previous_valid_until}.` : "The old key no longer works.");
   },
 });

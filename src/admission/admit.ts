@@ -46,7 +46,10 @@ export interface AdmissionRequest {
 export interface AdmissionTicket extends Ticket {
   /** For a key with a budget or a token limit: what the request can cost at most (see chargeAtBound). */
   bound: Estimate | null;
-  /** The output cap the gateway must send because the request set none (it is what was reserved). */
+  /**
+   * The output cap the gateway must send (it is what was reserved): the request set none, or asked for
+   * more than the key's max_output_tokens.
+   */
   outputCap: number | null;
 }
 
@@ -69,18 +72,20 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
       throw new ApiError(403, `This API key may not use the model '${req.model}'.`, "invalid_request_error", "model_not_allowed", "model");
     }
     const { tpmLimit, budgetNanoUsd, maxParallel } = key.limits;
+    const requested = requestedOutputCap(req.body);
+    // The key's output cap lowers a larger ask, and is sent when the request sets none.
+    const keyCap = key.maxOutputTokens !== null && req.outputTokens === undefined && (requested === undefined || requested > key.maxOutputTokens) ? key.maxOutputTokens : null;
     if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
       // Always admitted; the call still drops counters a removed limit left behind.
       const free = await counters.admit(key.limits, NOTHING, clock());
-      if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, remoteId: free.ticket.remoteId, bound: null, outputCap: null };
+      if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, remoteId: free.ticket.remoteId, bound: null, outputCap: keyCap };
     }
     const now = clock();
     const price = prices.find([req.upstreamModel, req.model], now, req.provider);
     if (budgetNanoUsd !== null && !price) {
       throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
     }
-    const requested = requestedOutputCap(req.body);
-    const perAnswer = req.outputTokens ?? requested ?? price?.maxOutputTokens ?? defaultMaxOutputTokens;
+    const perAnswer = req.outputTokens ?? keyCap ?? requested ?? price?.maxOutputTokens ?? defaultMaxOutputTokens;
     const output = perAnswer * answersOf(req.body);
     const searches = req.webSearches ?? 0;
     const window = price?.maxInputTokens ?? defaultMaxInputTokens;
@@ -108,7 +113,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
       release: result.ticket.release,
       remoteId: result.ticket.remoteId,
       bound: enforced ? bound : null,
-      outputCap: enforced && req.outputTokens === undefined && requested === undefined ? perAnswer : null,
+      outputCap: keyCap ?? (enforced && req.outputTokens === undefined && requested === undefined ? perAnswer : null),
     };
   }
 
@@ -134,6 +139,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
       budget_resets_at: b && b.periodEnd !== null ? new Date(b.periodEnd).toISOString() : null,
       expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
       allowed_models: key.allowedModels,
+      max_output_tokens: key.maxOutputTokens,
     };
   }
 
@@ -157,6 +163,7 @@ export interface KeyView {
   budget_resets_at: string | null;
   expires_at: string | null;
   allowed_models: string[] | null;
+  max_output_tokens: number | null;
 }
 
 export type Admission = ReturnType<typeof createAdmission>;

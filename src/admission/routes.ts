@@ -22,6 +22,7 @@ export const KeyViewSchema = t.Object({
   budget_resets_at: nullable(t.String({ format: "date-time" })),
   expires_at: nullable(t.String({ format: "date-time" })),
   allowed_models: nullable(t.Array(t.String())),
+  max_output_tokens: nullable(t.Integer({ description: "The most output tokens a request may ask for (larger asks are lowered to it)" })),
 });
 
 /** GET /v1/key: a customer's own key, its limits and what is left of its budget. */

@@ -61,7 +61,13 @@ export function createCustomerGate(
   limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void,
 ) {
   return async function gate(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
-    const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"), reportOf(request));
+    const report = reportOf(request);
+    const key = await authenticate(verify, request.headers.get("authorization"), request.headers.get("x-api-key"), report);
+    if (key.allowedIps && !key.allowedIps.allows(report?.client)) {
+      const err = new ApiError(403, `This API key may not be used from this address (${report?.client ?? "unknown"}). Contact the gateway operator.`, "invalid_request_error", "ip_not_allowed");
+      err.reason = "ip";
+      throw err;
+    }
     const pending = limiter(key.id, key.rateLimitPerMinute, counted, key.limits);
     const decision = pending instanceof Promise ? await pending : pending;
     Object.assign(headers, rateLimitHeaders(decision));

@@ -17,8 +17,11 @@ const security = [{ adminToken: [] }];
 // read for an authenticated admin, and never more than 64 KB of it.
 export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptions) {
   return new Elysia({ name: "admin-key-routes" })
-    .get("/admin/keys", ({ query }) => keys.list({ all: query.all === "true" }), {
-      query: t.Object({ all: t.Optional(t.String({ description: "'true' also lists deleted keys" })) }),
+    .get("/admin/keys", ({ query }) => keys.list({ all: query.all === "true", hint: query.hint }), {
+      query: t.Object({
+        all: t.Optional(t.String({ description: "'true' also lists deleted keys" })),
+        hint: t.Optional(t.String({ description: "Only keys whose value ends with these 4 characters (trace a leaked value)", examples: ["Ab3x"] })),
+      }),
       response: { 200: t.Array(KeyInfoSchema), ...adminErrors(401) },
       detail: { tags: ["Admin"], summary: "List API keys (never the key or its hash)", security },
     })
@@ -103,5 +106,7 @@ function settingsOf(body: Record<string, unknown>): KeySettings {
     maxParallel: body.max_parallel,
     expiresAt: body.expires_at,
     allowedModels: body.allowed_models,
+    allowedIps: body.allowed_ips,
+    maxOutputTokens: body.max_output_tokens,
   };
 }

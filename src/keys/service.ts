@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, UserError } from "../errors.ts";
 import { UniqueViolation, type KeyStore } from "./store.ts";
 import { lookupDigest } from "./secret.ts";
 import { parseModelList } from "../admission/allow-list.ts";
+import { parseIpList, validateIpList } from "../admission/ip-allow-list.ts";
 import { formatUsd, parseUsd } from "../admission/money.ts";
 import { BUDGET_PERIODS, isBudgetPeriod, periodBounds, type BudgetPeriod } from "../admission/periods.ts";
 import { generateKey, validateExpiry, validateModelList, validateName, validatePlainKey, validatePositiveInt, validateRateLimit } from "./validate.ts";
@@ -20,6 +21,12 @@ export interface KeyInfo {
   max_parallel: number | null;
   expires_at: string | null;
   allowed_models: string[] | null;
+  /** CIDR blocks the key may be used from, or null for anywhere. */
+  allowed_ips: string[] | null;
+  /** The most output tokens a request may ask for, or null. */
+  max_output_tokens: number | null;
+  /** The key value's last 4 characters, shown as "…Ab3x" (null for keys made before hints existed). */
+  hint: string | null;
   /** Spent in the current budget period (US dollars); for a key without a budget, this calendar month. */
   spent_usd: string;
   /** The key's latest recorded request, or null. */
@@ -41,6 +48,8 @@ export interface KeySettings {
   maxParallel?: unknown;
   expiresAt?: unknown;
   allowedModels?: unknown;
+  allowedIps?: unknown;
+  maxOutputTokens?: unknown;
 }
 
 export interface CreateKeyInput extends KeySettings {
@@ -65,6 +74,9 @@ export interface KeyServiceOptions {
   onChange?: () => void;
 }
 
+/** What is kept of a key's value to recognise it: its last 4 characters. */
+const hintOf = (plain: string) => plain.slice(-4);
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A key as shown, with what it spent in the current period (nano-dollars) and when it was last used. */
@@ -80,6 +92,9 @@ export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number |
     max_parallel: row.maxParallel,
     expires_at: iso(row.expiresAt),
     allowed_models: parseModelList(row.allowedModels),
+    allowed_ips: parseIpList(row.allowedIps)?.blocks ?? null,
+    max_output_tokens: row.maxOutputTokens,
+    hint: row.hint === null ? null : `…${row.hint}`,
     spent_usd: formatUsd(spent.nano),
     budget_resets_at: row.budgetNanoUsd === null ? null : iso(spent.resetsAt),
     last_used_at: iso(lastUsed),
@@ -102,6 +117,8 @@ function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
   if (s.maxParallel !== undefined) c.maxParallel = s.maxParallel === null ? null : validatePositiveInt(s.maxParallel, "max parallel requests", 100_000);
   if (s.expiresAt !== undefined) c.expiresAt = s.expiresAt === null ? null : validateExpiry(s.expiresAt, now);
   if (s.allowedModels !== undefined) c.allowedModels = s.allowedModels === null ? null : validateModelList(s.allowedModels);
+  if (s.allowedIps !== undefined) c.allowedIps = s.allowedIps === null ? null : validateIpList(s.allowedIps);
+  if (s.maxOutputTokens !== undefined) c.maxOutputTokens = s.maxOutputTokens === null ? null : validatePositiveInt(s.maxOutputTokens, "max output tokens", 10_000_000);
   return c;
 }
 
@@ -188,15 +205,22 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         previousLookup: null,
         previousKeyHash: null,
         previousValidUntil: null,
+        hint: hintOf(value.key),
+        allowedIps: null,
+        maxOutputTokens: null,
         ...settings,
       };
       await write(store.insert(row), `a key named '${name}' or with this value already exists`);
       return { ...(await info(row)), key: value.key };
     },
 
-    async list({ all = false }: { all?: boolean } = {}): Promise<KeyInfo[]> {
+    /** Keys not deleted (`all`: those too); `hint`: only those whose value ends with it ("Ab3x", "…Ab3x"). */
+    async list({ all = false, hint }: { all?: boolean; hint?: string } = {}): Promise<KeyInfo[]> {
       await ready;
-      return Promise.all((await store.list()).filter((r) => all || r.deletedAt === null).map(info));
+      const last4 = hint?.trim().replace(/^(…|\.\.\.)/, "");
+      if (last4 !== undefined && !/^[\x21-\x7e]{4}$/.test(last4)) throw new UserError(`a hint is the last 4 characters of a key, such as Ab3x, got '${hint}'`);
+      const rows = (await store.list()).filter((r) => (all || r.deletedAt === null) && (last4 === undefined || r.hint === last4));
+      return Promise.all(rows.map(info));
     },
 
     async get(nameOrId: string): Promise<KeyInfo> {
@@ -238,6 +262,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         previousLookup: grace ? row.lookup : null,
         previousKeyHash: grace ? row.keyHash : null,
         previousValidUntil: grace ? now + graceMs : null,
+        hint: hintOf(value.key),
         updatedAt: now,
       };
       await write(store.update(row.id, changes), "another key already has this value; choose a different key");

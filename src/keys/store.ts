@@ -24,6 +24,12 @@ export interface ApiKey {
   previousLookup: string | null;
   previousKeyHash: string | null;
   previousValidUntil: number | null;
+  /** The value's last 4 characters (null for keys made before hints existed). */
+  hint: string | null;
+  /** Comma-separated CIDR blocks the key may be used from, or null for anywhere. */
+  allowedIps: string | null;
+  /** The most output tokens a request may ask for (clamped), or null. */
+  maxOutputTokens: number | null;
 }
 
 /** A write lost to a unique constraint (a name or key value taken meanwhile). */

@@ -1,5 +1,6 @@
 import type { KeyLimits } from "../admission/counters.ts";
 import { parseModelList } from "../admission/allow-list.ts";
+import { parseIpList, type IpAllowList } from "../admission/ip-allow-list.ts";
 import { isBudgetPeriod } from "../admission/periods.ts";
 import { lookupDigest } from "./secret.ts";
 
@@ -12,6 +13,10 @@ export interface VerifiedKey {
   expiresAt: number | null;
   /** The key's model allow-list (glob patterns), or null for every model. */
   allowedModels: string[] | null;
+  /** The client addresses the key may be used from, or null for anywhere. */
+  allowedIps: IpAllowList | null;
+  /** The most output tokens a request may ask for (larger asks are clamped), or null. */
+  maxOutputTokens: number | null;
 }
 
 export type VerifyResult =
@@ -43,6 +48,8 @@ export interface KeyRow {
   expires_at: number | null;
   allowed_models: string | null;
   deleted_at: number | null;
+  allowed_ips: string | null;
+  max_output_tokens: number | null;
   /** 1 when the presented key is the previous value of a rotated key. */
   previous: number;
   previous_valid_until: number | null;
@@ -130,6 +137,8 @@ function toVerifiedKey(row: KeyRow): VerifiedKey {
     },
     expiresAt: row.expires_at,
     allowedModels: parseModelList(row.allowed_models),
+    allowedIps: parseIpList(row.allowed_ips),
+    maxOutputTokens: row.max_output_tokens,
   };
 }
 

@@ -1,6 +1,6 @@
 // The statement both dialects use to find a key row by its lookup digest (current or previous value).
 
-const COLUMNS = "id, name, rate_limit_per_minute, is_active, budget_nano_usd, budget_period, tpm_limit, max_parallel, expires_at, allowed_models, deleted_at";
+const COLUMNS = "id, name, rate_limit_per_minute, is_active, budget_nano_usd, budget_period, tpm_limit, max_parallel, expires_at, allowed_models, deleted_at, allowed_ips, max_output_tokens";
 
 /** The row of a key value by its lookup digest (`param`: the dialect's first placeholder). */
 export function keyRowSql(param: string): string {

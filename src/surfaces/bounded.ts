@@ -5,10 +5,19 @@ import { chargeAtBound } from "../admission/bound.ts";
 import type { AdmissionTicket } from "../admission/admit.ts";
 import type { UsageRecord } from "../usage/record.ts";
 
-/** The body (and its text) with the output cap that was reserved, when the request set none. */
+const CAP_FIELDS = ["max_completion_tokens", "max_tokens", "max_output_tokens"];
+
+/**
+ * The body (and its text) with the output cap that was reserved: in the request's own cap fields when it
+ * set any (lowered to the cap), else in the surface's `field`.
+ */
 export function withOutputCap(body: Record<string, unknown>, text: string, ticket: AdmissionTicket, field: string): { body: Record<string, unknown>; text: string } {
-  if (ticket.outputCap === null) return { body, text };
-  const capped = { ...body, [field]: ticket.outputCap };
+  const cap = ticket.outputCap;
+  if (cap === null) return { body, text };
+  const own = CAP_FIELDS.filter((f) => typeof body[f] === "number");
+  const capped = { ...body };
+  if (own.length === 0) capped[field] = cap;
+  for (const f of own) if ((body[f] as number) > cap) capped[f] = cap;
   return { body: capped, text: JSON.stringify(capped) };
 }
 

@@ -26,7 +26,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   expect(created.stderr).toBe("");
   const { id } = parseCreated(created.stdout);
   expect(created.stdout).toBe(
-    `API key 'customer-acme-corp' created successfully!\nKey ID: ${id}\nPlain key (save this securely): ${plain}\nRate limit: 200 requests/minute\n`,
+    `API key 'customer-acme-corp' created successfully!\nKey ID: ${id}\nPlain key (save this securely): ${plain}\nHint (shown in listings): …cdef\nRate limit: 200 requests/minute\n`,
   );
   expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
@@ -42,8 +42,8 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   const table = await run("list-keys");
   expect(table.code).toBe(0);
   const lines = table.stdout.trim().split("\n");
-  expect(lines[0]).toMatch(/^NAME\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+LAST USED\s+EXPIRES\s+MODELS\s+CREATED$/);
-  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+\\$0\\.00 \\(month\\)\\s+never\\s+-\\s+all\\s+\\d{4}-`));
+  expect(lines[0]).toMatch(/^NAME\s+HINT\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+LAST USED\s+EXPIRES\s+MODELS\s+CREATED$/);
+  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+…cdef\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+\\$0\\.00 \\(month\\)\\s+never\\s+-\\s+all\\s+\\d{4}-`));
   expect(table.stdout).not.toContain(plain);
   expect(table.stdout).not.toContain("$2");
 
@@ -57,7 +57,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
     ["beta", true, 30],
   ]);
   expect(Object.keys(json[0]!).sort()).toEqual([
-    "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "expires_at", "id", "is_active", "last_used_at", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
+    "allowed_ips", "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "expires_at", "hint", "id", "is_active", "last_used_at", "max_output_tokens", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
   ]);
   expect((await run("enable-key", "customer-acme-corp")).code).toBe(0);
 
@@ -67,6 +67,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   expect(row.name).toBe("customer-acme-corp");
   expect(row.is_active).toBe(1);
   expect(row.rate_limit_per_minute).toBe(500);
+  expect(row.hint).toBe("cdef"); // the last 4 characters, nothing more of the value
   expect(String(row.key_hash)).toMatch(/^\$2[aby]\$10\$/);
   expect(await Bun.password.verify(plain, String(row.key_hash))).toBe(true);
   expect(readFileSync(join(dir, "gateway.db")).includes(plain)).toBe(false);

@@ -121,6 +121,7 @@ describe("dashboard", () => {
     const row = page.locator("#keys-table tr[data-key='browser-made']");
     await row.waitFor();
     expect(await row.textContent()).toContain(`$${COST.toFixed(2)} / $5.00`);
+    expect(await row.locator("td.hint").textContent()).toBe(`…${plain.slice(-4)}`);
     await shot(page, "keys");
 
     // Disable it from the table: the SDK is refused on its next request.

@@ -80,6 +80,7 @@ export function Keys() {
           <thead>
             <tr>
               <th>Name</th>
+              <th title="The key value's last 4 characters">Hint</th>
               <th>Status</th>
               <th class="num">Req/min</th>
               <th>Budget</th>
@@ -95,6 +96,7 @@ export function Keys() {
                 <td>
                   <a href={`#/keys/${k.id}`}>{k.name}</a>
                 </td>
+                <td class="hint">{k.hint ?? "-"}</td>
                 <td class={k.is_active ? "status-active" : "status-disabled"}>{k.is_active ? "active" : "disabled"}</td>
                 <td class="num">{k.rate_limit_per_minute}</td>
                 <td>
@@ -144,7 +146,8 @@ export function KeyDetail({ id }: { id: string }) {
         <h2>{key.name}</h2>
         <p>
           {key.is_active ? "Active" : "Disabled"} · {key.rate_limit_per_minute} requests/min · tokens/min {key.tpm_limit ?? "unlimited"} · parallel {key.max_parallel ?? "unlimited"} · budget <BudgetBar k={key} /> · models{" "}
-          {key.allowed_models?.join(", ") ?? "all"} · expires {key.expires_at ?? "never"}
+          {key.allowed_models?.join(", ") ?? "all"} · addresses {key.allowed_ips?.join(", ") ?? "any"} · output cap {key.max_output_tokens ?? "none"} · expires{" "}
+          {key.expires_at ?? "never"} · hint {key.hint ?? "-"}
         </p>
       </section>
       <section>

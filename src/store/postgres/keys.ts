@@ -26,6 +26,9 @@ const COLUMN: Record<keyof ApiKey, string> = {
   previousLookup: "previous_lookup",
   previousKeyHash: "previous_key_hash",
   previousValidUntil: "previous_valid_until",
+  hint: "hint",
+  allowedIps: "allowed_ips",
+  maxOutputTokens: "max_output_tokens",
 };
 const FIELDS = Object.keys(COLUMN) as (keyof ApiKey)[];
 const SELECT = FIELDS.map((f) => `${COLUMN[f]} AS "${f}"`).join(", ");

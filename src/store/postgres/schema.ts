@@ -28,6 +28,9 @@ export const apiKeys = pgTable(
     previousLookup: text("previous_lookup"),
     previousKeyHash: text("previous_key_hash"),
     previousValidUntil: ms("previous_valid_until"),
+    hint: text("hint"),
+    allowedIps: text("allowed_ips"),
+    maxOutputTokens: integer("max_output_tokens"),
   },
   (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup)],
 );

@@ -33,6 +33,12 @@ export const apiKeys = sqliteTable(
   previousLookup: text("previous_lookup"),
   previousKeyHash: text("previous_key_hash"),
   previousValidUntil: integer("previous_valid_until"),
+  /** The key value's last 4 characters (set at creation and rotation), to trace a leaked value to its key. */
+  hint: text("hint"),
+  /** Comma-separated CIDR blocks the key may be used from (IPv4 and IPv6), or null for anywhere. */
+  allowedIps: text("allowed_ips"),
+  /** The most output tokens a request may ask for: larger asks are clamped, none given is sent. */
+  maxOutputTokens: integer("max_output_tokens"),
 }, (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup)]);
 
 /** One row per request that reached an upstream. Money is integer nano-dollars so sums never drift. */
