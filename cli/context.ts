@@ -1,6 +1,7 @@
 import { loadBaseConfig } from "../src/config.ts";
 import { openStores } from "../src/store/open.ts";
 import { createKeyService } from "../src/keys/service.ts";
+import { createCustomerService, type CustomerService } from "../src/customers/service.ts";
 import type { UsageQueries } from "../src/usage/queries.ts";
 import type { StrictArgs } from "./args.ts";
 
@@ -12,7 +13,7 @@ import type { StrictArgs } from "./args.ts";
 export async function openKeys(flags: StrictArgs["flags"], { create = false }: { create?: boolean } = {}): Promise<{ keys: ReturnType<typeof createKeyService>; usage: UsageQueries; close(): Promise<void> }> {
   const config = loadBaseConfig({ db: flags.db as string | undefined });
   const opened = await openStores(config, { create });
-  const keys = createKeyService({ store: opened.keys, secret: opened.secret, adminToken: config.adminToken });
+  const keys = createKeyService({ store: opened.keys, customers: opened.customers, secret: opened.secret, adminToken: config.adminToken });
   try {
     await keys.ready;
   } catch (err) {
@@ -29,5 +30,16 @@ export async function withKeys<T>(flags: StrictArgs["flags"], fn: (keys: ReturnT
     return await fn(keys);
   } finally {
     await close();
+  }
+}
+
+/** Runs `fn` with the customer service, then closes the database. */
+export async function withCustomers<T>(flags: StrictArgs["flags"], fn: (customers: CustomerService) => Promise<T>, { create = false }: { create?: boolean } = {}): Promise<T> {
+  const config = loadBaseConfig({ db: flags.db as string | undefined });
+  const opened = await openStores(config, { create });
+  try {
+    return await fn(createCustomerService({ store: opened.customers }));
+  } finally {
+    await opened.close();
   }
 }

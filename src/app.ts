@@ -5,6 +5,8 @@ import type { AdminGuard } from "./keys/admin-auth.ts";
 import type { CustomerGate } from "./keys/auth.ts";
 import { adminKeyRoutes } from "./keys/routes.ts";
 import type { KeyService } from "./keys/service.ts";
+import type { CustomerService } from "./customers/service.ts";
+import { adminCustomerRoutes } from "./customers/routes.ts";
 import type { ChatProxy } from "./surfaces/chat/proxy.ts";
 import type { EmbeddingsProxy } from "./surfaces/embeddings/proxy.ts";
 import type { ResponsesProxy } from "./surfaces/responses/proxy.ts";
@@ -31,6 +33,7 @@ export interface AppDeps {
   version: string;
   usage: UsageQueries & OverviewQuery;
   keys: KeyService;
+  customers: CustomerService;
   gate: CustomerGate;
   requireAdmin: AdminGuard;
   chat: ChatProxy;
@@ -118,7 +121,8 @@ export function createApp(deps: AppDeps) {
     .use(dashboardRoutes({ usage: deps.usage, metrics: deps.metrics, clock: deps.clock }))
     .use(usageRoutes({ usage: deps.usage, gate: deps.gate }))
     .use(keyRoutes({ gate: deps.gate, admission: deps.admission }))
-    .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }));
+    .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }))
+    .use(adminCustomerRoutes({ customers: deps.customers, retryWrites: deps.retryWrites }));
 }
 
 /** The customer routes, named in the 404 of an unknown /v1 path so a client sees what it can call. */

@@ -10,10 +10,11 @@ import type { Storage } from "./store/types.ts";
 import { createAdmission } from "./admission/admit.ts";
 import type { CounterStore, KeyLimits } from "./admission/counters.ts";
 import { createKeyService } from "./keys/service.ts";
+import { createCustomerService } from "./customers/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
 import { createAdminGuard } from "./keys/admin-auth.ts";
 import { createCustomerGate } from "./keys/auth.ts";
-import type { LimitDecision } from "./limits/fixed-window.ts";
+import type { LimitDecision, Take } from "./limits/fixed-window.ts";
 import { createModelCatalog } from "./surfaces/models.ts";
 import { createChatProxy } from "./surfaces/chat/proxy.ts";
 import { createEmbeddingsProxy } from "./surfaces/embeddings/proxy.ts";
@@ -27,10 +28,10 @@ import type { UsageRecorder } from "./usage/record.ts";
 import { VERSION } from "./version.ts";
 
 export interface ServeParts {
-  storage: Pick<Storage, "keys" | "usage" | "keyRows" | "retryWrites">;
+  storage: Pick<Storage, "keys" | "customers" | "usage" | "keyRows" | "retryWrites">;
   counters: CounterStore;
   /** The per-minute request limit (in process, Redis, or the primary's). */
-  limiter: (id: string, limit: number, count: boolean, limits: KeyLimits) => LimitDecision | Promise<LimitDecision>;
+  limiter: (id: string, limit: number, count: Take, limits?: KeyLimits) => LimitDecision | Promise<LimitDecision>;
   recorder: UsageRecorder;
   health: StorageHealth;
   metrics: MetricsView;
@@ -71,6 +72,7 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
     version: VERSION,
     usage: storage.usage,
     keys,
+    customers: createCustomerService({ store: storage.customers, clock }),
     gate: createCustomerGate(verifier, parts.limiter, admission.limitHeaders),
     adminEnabled: config.adminToken !== undefined,
     requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
@@ -109,7 +111,7 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
 async function keyServices(storage: ServeParts["storage"], config: ServerConfig, clock: () => number) {
   const secret = await storageSecret(config, () => storage.keys.secretInUse());
   const verifier = createKeyVerifier({ rows: storage.keyRows, secret, clock });
-  const keys = createKeyService({ store: storage.keys, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
+  const keys = createKeyService({ store: storage.keys, customers: storage.customers, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
   await keys.ready; // refuses a secret other than the database's
   return { verifier, keys };
 }

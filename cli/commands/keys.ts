@@ -19,6 +19,7 @@ const settingArgs = {
   expires: { type: "string", description: "Expiry: ISO date-time (2027-01-01T00:00:00Z) or a duration from now (30d, 12h)", valueHint: "WHEN" },
   models: { type: "string", description: "Allowed models, comma-separated glob patterns, e.g. 'gpt-4o*,claude-*'", valueHint: "PATTERNS" },
   "allowed-ips": { type: "string", description: "Client addresses the key may be used from, comma-separated CIDR blocks (IPv4, IPv6), e.g. '10.0.0.0/8,2001:db8::/32'; others get 403 ip_not_allowed", valueHint: "CIDRS" },
+  customer: { type: "string", description: "The customer the key belongs to (name or id): a request must fit the customer's limits too", valueHint: "CUSTOMER" },
   "max-output-tokens": { type: "string", description: "Most output tokens a request may ask for: larger asks are lowered to it, a request without one gets it", valueHint: "N" },
 } as const;
 
@@ -30,6 +31,7 @@ const clearArgs = {
   "all-models": { type: "boolean", description: "Allow every model (remove the allow-list)" },
   "no-allowed-ips": { type: "boolean", description: "Allow every client address (remove the address list)" },
   "no-max-output-tokens": { type: "boolean", description: "Remove the output cap" },
+  "no-customer": { type: "boolean", description: "Take the key out of its customer" },
 } as const;
 
 /** The key settings the flags give; a setting and its clearing flag together are a mistake. */
@@ -47,12 +49,14 @@ function settingsFrom(flags: StrictArgs["flags"]): KeySettings {
     allowedModels: pick("models", "all-models"),
     allowedIps: pick("allowed-ips", "no-allowed-ips"),
     maxOutputTokens: pick("max-output-tokens", "no-max-output-tokens"),
+    customer: pick("customer", "no-customer"),
   };
 }
 
 /** The settings a key has, as lines for the CLI's confirmations. */
 function describeLimits(k: KeyInfo): string[] {
   const lines = [`Rate limit: ${k.rate_limit_per_minute} requests/minute`];
+  if (k.customer !== null) lines.push(`Customer: ${k.customer}`);
   if (k.budget_usd !== null) lines.push(`Budget: $${k.budget_usd} per ${k.budget_period === "total" ? "lifetime (never resets)" : k.budget_period} ($${k.spent_usd} spent this period)`);
   if (k.tpm_limit !== null) lines.push(`Tokens per minute: ${k.tpm_limit}`);
   if (k.max_parallel !== null) lines.push(`Max parallel requests: ${k.max_parallel}`);

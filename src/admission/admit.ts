@@ -7,8 +7,10 @@ import { estimatePromptTokens } from "../usage/estimate.ts";
 import type { Prices } from "../usage/pricing.ts";
 import { modelAllowed } from "./allow-list.ts";
 import { answersOf, promptBound, requestedOutputCap, worstCostNano } from "./bound.ts";
-import type { CounterStore, Estimate, KeySnapshot, Refusal, Ticket } from "./counters.ts";
+import { joined, type CounterStore, type Estimate, type KeyLimits, type KeySnapshot, type Ticket } from "./counters.ts";
 import { formatUsd } from "./money.ts";
+import { refusal, subjectsOf } from "./refusals.ts";
+import { hasLimits } from "./subjects.ts";
 
 export interface AdmissionOptions {
   counters: CounterStore;
@@ -71,19 +73,20 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     if (key.allowedModels && !modelAllowed(key.allowedModels, req.upstreamModel) && !modelAllowed(key.allowedModels, `${req.provider}/${req.upstreamModel}`)) {
       throw new ApiError(403, `This API key may not use the model '${req.model}'.`, "invalid_request_error", "model_not_allowed", "model");
     }
-    const { tpmLimit, budgetNanoUsd, maxParallel } = key.limits;
     const requested = requestedOutputCap(req.body);
     // The key's output cap lowers a larger ask, and is sent when the request sets none.
     const keyCap = key.maxOutputTokens !== null && req.outputTokens === undefined && (requested === undefined || requested > key.maxOutputTokens) ? key.maxOutputTokens : null;
-    if (tpmLimit === null && budgetNanoUsd === null && maxParallel === null) {
+    const subjects = subjectsOf(key);
+    if (subjects.length === 1 && !hasLimits(key.limits)) {
       // Always admitted; the call still drops counters a removed limit left behind.
       const free = await counters.admit(key.limits, NOTHING, clock());
-      if (free.ok) return { settle: free.ticket.settle, release: free.ticket.release, remoteId: free.ticket.remoteId, bound: null, outputCap: keyCap };
+      if (free.ok) return { ...joined([free.ticket]), bound: null, outputCap: keyCap };
     }
     const now = clock();
     const price = prices.find([req.upstreamModel, req.model], now, req.provider);
-    if (budgetNanoUsd !== null && !price) {
-      throw new ApiError(403, `The model '${req.model}' has no known price, and this API key has a budget: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
+    const budgeted = subjects.find((s) => s.limits.budgetNanoUsd !== null);
+    if (budgeted && !price) {
+      throw new ApiError(403, `The model '${req.model}' has no known price, and ${budgeted.whose} has a ${budgeted.prepaid ? "prepaid balance" : "budget"}: it could never be charged.`, "invalid_request_error", "model_not_priced", "model");
     }
     const perAnswer = req.outputTokens ?? keyCap ?? requested ?? price?.maxOutputTokens ?? defaultMaxOutputTokens;
     const output = perAnswer * answersOf(req.body);
@@ -92,36 +95,85 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     // After each search the provider samples the model again, reading up to its whole context window.
     const prompt = promptBound(req.text, window, req.hiddenPromptTokens ?? 0, req.opaqueInput) + searches * window;
     const priced = [price, ...(req.fallbackModels ?? []).map((m) => prices.find([m], now))].filter((p) => p !== undefined);
-    if (searches > 0 && budgetNanoUsd !== null && priced.some((p) => p.webSearchPico === undefined)) {
-      throw new ApiError(403, `The model '${req.model}' has no known price per web search, and this API key has a budget: the search could never be charged.`, "invalid_request_error", "tool_not_priced", "tools");
+    if (searches > 0 && budgeted && priced.some((p) => p.webSearchPico === undefined)) {
+      throw new ApiError(403, `The model '${req.model}' has no known price per web search, and ${budgeted.whose} has a budget: the search could never be charged.`, "invalid_request_error", "tool_not_priced", "tools");
     }
     const bound: Estimate = { tokens: prompt + output, costNanoUsd: worstCostNano(priced, prompt, output, searches) };
-    let result = await counters.admit(key.limits, bound, clock());
-    // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
-    // them with the tokenizer (plus what it cannot see: images, files, stored input); the budget keeps
-    // the bound (it must never be overshot).
-    if (!result.ok && (result.reason === "tpm" || result.reason === "tpm_never_fits")) {
-      const unseen = prompt - Buffer.byteLength(req.text);
-      const counted = req.countTokens ? await req.countTokens() : await estimatePromptTokens(req.body);
-      result = await counters.admit(key.limits, { tokens: counted + unseen + output, costNanoUsd: bound.costNanoUsd }, clock());
+    // The key's limits first, then its customer's; a refusal gives back what the others reserved.
+    const held: Ticket[] = [];
+    let counted: number | undefined;
+    for (const subject of subjects) {
+      let result = await counters.admit(subject.limits, bound, clock());
+      // The byte bound overstates tokens about four times. Before refusing on tokens per minute, count
+      // them with the tokenizer (plus what it cannot see: images, files, stored input); the budget keeps
+      // the bound (it must never be overshot).
+      if (!result.ok && (result.reason === "tpm" || result.reason === "tpm_never_fits")) {
+        const unseen = prompt - Buffer.byteLength(req.text);
+        counted ??= req.countTokens ? await req.countTokens() : await estimatePromptTokens(req.body);
+        result = await counters.admit(subject.limits, { tokens: counted + unseen + output, costNanoUsd: bound.costNanoUsd }, clock());
+      }
+      if (!result.ok) {
+        for (const t of held) t.release();
+        limitHeaders(key, headers);
+        throw refusal(result, subject, counters.snapshot(subject.limits, clock()), { costNanoUsd: bound.costNanoUsd, output });
+      }
+      held.push(result.ticket);
     }
-    if (tpmLimit !== null || budgetNanoUsd !== null) limitHeaders(key, headers);
-    if (!result.ok) throw refusal(result, key, counters.snapshot(key.limits, clock()), { costNanoUsd: bound.costNanoUsd, output });
-    const enforced = tpmLimit !== null || budgetNanoUsd !== null;
+    limitHeaders(key, headers);
+    const enforced = subjects.some((s) => s.limits.tpmLimit !== null || s.limits.budgetNanoUsd !== null);
     return {
-      settle: result.ticket.settle,
-      release: result.ticket.release,
-      remoteId: result.ticket.remoteId,
+      ...joined(held),
       bound: enforced ? bound : null,
       outputCap: keyCap ?? (enforced && req.outputTokens === undefined && requested === undefined ? perAnswer : null),
     };
   }
 
   /** What GET /v1/key shows a customer about their own key. */
+  /** Where one subject's limits stand now (GET /v1/key). */
+  async function limitsView(limits: KeyLimits): Promise<LimitsView> {
+    await counters.ready(limits, clock());
+    const s = counters.snapshot(limits, clock());
+    const b = s.budget;
+    return {
+      tpm_limit: limits.tpmLimit,
+      tokens_remaining_this_minute: s.tokens ? Math.max(0, s.tokens.limit - s.tokens.used - s.tokens.reserved) : null,
+      max_parallel: limits.maxParallel,
+      in_flight: s.inFlight,
+      budget_usd: b ? formatUsd(b.limitNano) : null,
+      budget_period: limits.budgetPeriod,
+      spent_usd: b ? formatUsd(b.spentNano) : null,
+      reserved_usd: b ? formatUsd(b.reservedNano) : null,
+      remaining_usd: b ? formatUsd(Math.max(0, b.limitNano - b.spentNano)) : null,
+      budget_resets_at: b && b.periodEnd !== null ? new Date(b.periodEnd).toISOString() : null,
+    };
+  }
+
+  /** What GET /v1/key shows about the key's customer: its limits and where they stand, its balance. */
+  async function customerView(key: VerifiedKey): Promise<KeyView["customer"]> {
+    const c = key.customer;
+    if (!c) return null;
+    const none: LimitsView = { tpm_limit: null, tokens_remaining_this_minute: null, max_parallel: null, in_flight: 0, budget_usd: null, budget_period: "month", spent_usd: null, reserved_usd: null, remaining_usd: null, budget_resets_at: null };
+    const balanceOf = async (l: KeyLimits) => {
+      await counters.ready(l, clock());
+      const b = counters.snapshot(l, clock()).budget;
+      return b ? formatUsd(b.limitNano - b.spentNano) : null;
+    };
+    const [limits, balance] = await Promise.all([c.limits ? limitsView(c.limits) : none, c.balance ? balanceOf(c.balance) : null]);
+    return {
+      id: c.id,
+      name: c.name,
+      rate_limit_per_minute: c.rateLimitPerMinute,
+      ...limits,
+      prepaid: c.balance !== null,
+      balance_usd: balance,
+    };
+  }
+
   async function describe(key: VerifiedKey): Promise<KeyView> {
     await counters.ready(key.limits, clock());
     const s = counters.snapshot(key.limits, clock());
     const b = s.budget;
+    const customer = await customerView(key);
     return {
       id: key.id,
       name: key.name,
@@ -140,6 +192,8 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
       expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
       allowed_models: key.allowedModels,
       max_output_tokens: key.maxOutputTokens,
+      customer,
+      balance_usd: customer?.balance_usd ?? null,
     };
   }
 
@@ -164,6 +218,23 @@ export interface KeyView {
   expires_at: string | null;
   allowed_models: string[] | null;
   max_output_tokens: number | null;
+  /** The key's customer: its limits (shared by its keys) and where they stand. */
+  customer: (LimitsView & { id: string; name: string; rate_limit_per_minute: number | null; prepaid: boolean; balance_usd: string | null }) | null;
+  /** A prepaid customer's balance: credits minus every cost recorded. */
+  balance_usd: string | null;
+}
+
+export interface LimitsView {
+  tpm_limit: number | null;
+  tokens_remaining_this_minute: number | null;
+  max_parallel: number | null;
+  in_flight: number;
+  budget_usd: string | null;
+  budget_period: string;
+  spent_usd: string | null;
+  reserved_usd: string | null;
+  remaining_usd: string | null;
+  budget_resets_at: string | null;
 }
 
 export type Admission = ReturnType<typeof createAdmission>;
@@ -193,56 +264,4 @@ function snapshotHeaders(s: KeySnapshot): Record<string, string> {
     if (b.periodEnd !== null) h["x-budget-reset"] = memo(`d${b.periodEnd}`, () => new Date(b.periodEnd!).toISOString());
   }
   return h;
-}
-
-/** What the refused request could have cost at most, and the output tokens that bound counts. */
-interface Asked {
-  costNanoUsd: number;
-  output: number;
-}
-
-function refusal(r: Refusal, key: VerifiedKey, s: KeySnapshot, asked: Asked): ApiError {
-  const err = refusalError(r, key, s, asked);
-  err.reason = r.reason === "tpm_never_fits" ? "tpm" : r.reason;
-  return err;
-}
-
-function refusalError(r: Refusal, key: VerifiedKey, s: KeySnapshot, asked: Asked): ApiError {
-  switch (r.reason) {
-    case "budget_exhausted": {
-      const b = s.budget!;
-      const when = b.periodEnd === null ? "It does not reset." : `It resets at ${new Date(b.periodEnd).toISOString()}.`;
-      const left = Math.max(0, b.limitNano - b.spentNano);
-      // A coding agent asks the model's whole output (Claude Code: 32,000-128,000 tokens): say what to lower.
-      const why =
-        left === 0
-          ? `is used up ($${formatUsd(b.spentNano)} spent).`
-          : `has $${formatUsd(left)} left, and this request may cost up to $${formatUsd(asked.costNanoUsd)} (its prompt and up to ${asked.output} output tokens). Ask for fewer output tokens (max_tokens; Claude Code: CLAUDE_CODE_MAX_OUTPUT_TOKENS) or ask for a larger budget.`;
-      return new ApiError(
-        429,
-        `This API key's budget of $${formatUsd(b.limitNano)} (${b.period}) ${why} ${when}`,
-        "insufficient_quota",
-        "insufficient_quota",
-        null,
-        { "x-should-retry": "false" },
-      );
-    }
-    case "budget_reserved":
-      return new ApiError(429, "Requests in flight hold what is left of this API key's budget; retry when they finish.", "requests", "rate_limit_exceeded", null, { "retry-after": "1" });
-    case "tpm_never_fits":
-      return new ApiError(
-        429,
-        `This request alone needs more than this API key's limit of ${key.limits.tpmLimit} tokens per minute (prompt plus max_tokens): it can never fit. Lower max_tokens or the prompt.`,
-        "tokens",
-        "rate_limit_exceeded",
-        null,
-        { "x-should-retry": "false" },
-      );
-    case "tpm":
-      return new ApiError(429, `Rate limit reached for this API key: ${key.limits.tpmLimit} tokens per minute. Retry after the window resets.`, "tokens", "rate_limit_exceeded", null, {
-        "retry-after": String(Math.max(1, Math.ceil(r.resetMs / 1000))),
-      });
-    case "parallel":
-      return new ApiError(429, `This API key may have ${key.limits.maxParallel} requests in flight at once; retry when one finishes.`, "requests", "rate_limit_exceeded", null, { "retry-after": "1" });
-  }
 }

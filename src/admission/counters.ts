@@ -29,19 +29,30 @@ export interface Actual {
 export interface Ticket {
   settle(actual: Actual): void;
   release(): void;
-  /** A ticket the primary thread holds for a request thread (serve --workers): its number there. */
-  remoteId?: number;
+  /** Tickets the primary thread holds for a request thread (serve --workers): their numbers there. */
+  remoteIds?: number[];
+}
+
+/** One ticket for several (a key's and its customer's): settled or released together, exactly once each. */
+export function joined(tickets: Ticket[]): Ticket {
+  if (tickets.length === 1) return tickets[0]!;
+  const remoteIds = tickets.flatMap((t) => t.remoteIds ?? []);
+  return {
+    settle: (actual) => tickets.forEach((t) => t.settle(actual)),
+    release: () => tickets.forEach((t) => t.release()),
+    ...(remoteIds.length > 0 ? { remoteIds } : {}),
+  };
 }
 
 /**
- * What the recorder runs right after a row's commit: the settlement of the request's ticket. A ticket
- * held by the primary thread is settled there, in the same step as the commit (`remote`).
+ * What the recorder runs right after a row's commit: the settlement of the request's ticket. Tickets
+ * held by the primary thread are settled there, in the same step as the commit (`remote`).
  */
-export type Settlement = (() => void) & { remote?: { ticket: number; actual: Actual } };
+export type Settlement = (() => void) & { remote?: { tickets: number[]; actual: Actual } };
 
 export function settleOnCommit(ticket: Ticket, actual: Actual): Settlement {
   const run: Settlement = () => ticket.settle(actual);
-  if (ticket.remoteId !== undefined) run.remote = { ticket: ticket.remoteId, actual };
+  if (ticket.remoteIds !== undefined) run.remote = { tickets: ticket.remoteIds, actual };
   return run;
 }
 

@@ -93,6 +93,7 @@ export const KeyInfoSchema = t.Object({
   allowed_ips: nullable(t.Array(t.String(), { description: "CIDR blocks the key may be used from (others: 403 ip_not_allowed)", examples: [["10.0.0.0/8"]] })),
   max_output_tokens: nullable(t.Integer({ description: "Most output tokens a request may ask for: larger asks are lowered to it, a request without one gets it" })),
   hint: nullable(t.String({ description: "The key value's last 4 characters, to trace a leaked value to its key (null for keys made before hints)", examples: ["…Ab3x"] })),
+  customer: nullable(t.String({ description: "The customer the key belongs to (its name): a request must fit the customer's limits too", examples: ["acme-corp"] })),
   spent_usd: t.String({ description: "Spent in the current budget period; for a key without a budget, this calendar month (UTC)" }),
   last_used_at: nullable(t.String({ format: "date-time", description: "The key's latest recorded request (a day's start once its rows passed usage_retention_days); null when never used" })),
   budget_resets_at: nullable(t.String({ format: "date-time" })),
@@ -112,6 +113,7 @@ export const KeySettingsFields = {
   allowed_models: t.Optional(nullable(t.Array(t.String(), { description: "Glob patterns (* and ?)", examples: [["gpt-4o*", "claude-*"]] }))),
   allowed_ips: t.Optional(nullable(t.Array(t.String(), { description: "CIDR blocks, IPv4 and IPv6", examples: [["10.0.0.0/8", "2001:db8::/32"]] }))),
   max_output_tokens: t.Optional(nullable(t.Integer({ description: "Most output tokens a request may ask for", examples: [4096] }))),
+  customer: t.Optional(nullable(t.String({ description: "The customer's name or id (null: no customer)", examples: ["acme-corp"] }))),
 };
 
 export const CreatedKeySchema = t.Composite([KeyInfoSchema, t.Object({ key: t.String({ description: "The plain key. Shown only in this response." }) })]);

@@ -1,5 +1,5 @@
 import { ApiError } from "../errors.ts";
-import { rateLimitHeaders, type LimitDecision } from "../limits/fixed-window.ts";
+import { rateLimitHeaders, type LimitDecision, type Take } from "../limits/fixed-window.ts";
 import { reportOf, type RequestReport } from "../observe/report.ts";
 import type { KeyVerifier, VerifiedKey, VerifyResult } from "./verifier.ts";
 
@@ -46,6 +46,9 @@ function toKey(result: VerifyResult): VerifiedKey {
     throw new ApiError(403, "This API key has been disabled. Contact the gateway operator.", "invalid_request_error", "api_key_disabled");
   }
   if (result.reason === "expired") throw new ApiError(401, "This API key has expired. Contact the gateway operator.", "invalid_request_error", "api_key_expired");
+  if (result.reason === "customer_disabled") {
+    throw new ApiError(403, "This API key's customer account has been disabled. Contact the gateway operator.", "invalid_request_error", "customer_disabled");
+  }
   throw invalidKey("Incorrect API key provided.");
 }
 
@@ -57,7 +60,7 @@ function toKey(result: VerifyResult): VerifiedKey {
 export function createCustomerGate(
   verify: KeyVerifier,
   // The key's other limits too: a request thread of serve --workers learns where they stand in the same call.
-  limiter: (id: string, limit: number, count: boolean, limits: VerifiedKey["limits"]) => LimitDecision | Promise<LimitDecision>,
+  limiter: (id: string, limit: number, count: Take, limits?: VerifiedKey["limits"]) => LimitDecision | Promise<LimitDecision>,
   limitHeaders?: (key: VerifiedKey, headers: Record<string, unknown>) => void,
 ) {
   return async function gate(request: Request, headers: Record<string, unknown>, { counted = true }: { counted?: boolean } = {}): Promise<VerifiedKey> {
@@ -72,6 +75,25 @@ export function createCustomerGate(
     const decision = pending instanceof Promise ? await pending : pending;
     Object.assign(headers, rateLimitHeaders(decision));
     limitHeaders?.(key, headers);
+    const customerRpm = key.customer?.rateLimitPerMinute;
+    if (decision.allowed && counted && customerRpm != null) {
+      // The customer's limit counts every key of it; a request it refuses gives its key's slot back.
+      const shared = await limiter(`c:${key.customer!.id}`, customerRpm, true);
+      if (!shared.allowed) {
+        await limiter(key.id, key.rateLimitPerMinute, "refund");
+        Object.assign(headers, rateLimitHeaders(shared));
+        const err = new ApiError(
+          429,
+          `Rate limit reached for this API key's customer: ${customerRpm} requests per minute across its keys. Retry after the window resets.`,
+          "requests",
+          "rate_limit_exceeded",
+          null,
+          { "retry-after": String(Math.max(1, Math.ceil(shared.resetMs / 1000))) },
+        );
+        err.reason = "customer_rate";
+        throw err;
+      }
+    }
     if (!decision.allowed) {
       const err = new ApiError(
         429,

@@ -108,5 +108,6 @@ function settingsOf(body: Record<string, unknown>): KeySettings {
     allowedModels: body.allowed_models,
     allowedIps: body.allowed_ips,
     maxOutputTokens: body.max_output_tokens,
+    customer: body.customer,
   };
 }

@@ -1,4 +1,5 @@
 import type { ApiKey } from "./store.ts";
+import type { CustomerStore } from "../customers/store.ts";
 import { ConflictError, NotFoundError, UserError } from "../errors.ts";
 import { UniqueViolation, type KeyStore } from "./store.ts";
 import { lookupDigest } from "./secret.ts";
@@ -27,6 +28,8 @@ export interface KeyInfo {
   max_output_tokens: number | null;
   /** The key value's last 4 characters, shown as "…Ab3x" (null for keys made before hints existed). */
   hint: string | null;
+  /** The customer the key belongs to (name), or null. */
+  customer: string | null;
   /** Spent in the current budget period (US dollars); for a key without a budget, this calendar month. */
   spent_usd: string;
   /** The key's latest recorded request, or null. */
@@ -50,6 +53,8 @@ export interface KeySettings {
   allowedModels?: unknown;
   allowedIps?: unknown;
   maxOutputTokens?: unknown;
+  /** The customer's name or id; null takes the key out of its customer. */
+  customer?: unknown;
 }
 
 export interface CreateKeyInput extends KeySettings {
@@ -72,6 +77,8 @@ export interface KeyServiceOptions {
   adminToken?: string;
   /** Called after every change to a key (the server's verifier forgets what it cached). */
   onChange?: () => void;
+  /** Where `customer` names are looked up (absent: keys cannot be given a customer). */
+  customers?: CustomerStore;
 }
 
 /** What is kept of a key's value to recognise it: its last 4 characters. */
@@ -80,7 +87,7 @@ const hintOf = (plain: string) => plain.slice(-4);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A key as shown, with what it spent in the current period (nano-dollars) and when it was last used. */
-export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number | null }, lastUsed: number | null): KeyInfo {
+export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number | null }, lastUsed: number | null, customer: string | null = null): KeyInfo {
   return {
     id: row.id,
     name: row.name,
@@ -95,6 +102,7 @@ export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number |
     allowed_ips: parseIpList(row.allowedIps)?.blocks ?? null,
     max_output_tokens: row.maxOutputTokens,
     hint: row.hint === null ? null : `…${row.hint}`,
+    customer,
     spent_usd: formatUsd(spent.nano),
     budget_resets_at: row.budgetNanoUsd === null ? null : iso(spent.resetsAt),
     last_used_at: iso(lastUsed),
@@ -126,7 +134,7 @@ function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
  * Key administration shared by the CLI and the admin HTTP API, over either store. Every method (and
  * `ready`) refuses a secret other than the one the database's keys were digested with.
  */
-export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange }: KeyServiceOptions) {
+export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange, customers }: KeyServiceOptions) {
   const ready = checkSecret(store, secret);
   ready.catch(() => {}); // surfaced by whichever call awaits it first
 
@@ -144,8 +152,20 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
     const now = clock();
     const period = row.budgetNanoUsd !== null && isBudgetPeriod(row.budgetPeriod) ? row.budgetPeriod : "month";
     const { start, end } = periodBounds(period, now);
-    const [nano, lastUsed] = await Promise.all([store.spentSince(row.id, start), store.lastUsed(row.id)]);
-    return toKeyInfo(row, { nano, resetsAt: end }, lastUsed);
+    const [nano, lastUsed, customer] = await Promise.all([store.spentSince(row.id, start), store.lastUsed(row.id), row.customerId === null ? undefined : customers?.find(row.customerId)]);
+    return toKeyInfo(row, { nano, resetsAt: end }, lastUsed, customer?.name ?? null);
+  }
+
+  /** The column changes of the settings, the customer looked up by name or id. */
+  async function changesOf(s: KeySettings, now: number): Promise<Partial<ApiKey>> {
+    const c = settingsChanges(s, now);
+    if (s.customer === null) c.customerId = null;
+    else if (s.customer !== undefined) {
+      const found = typeof s.customer === "string" && customers ? await customers.find(s.customer) : undefined;
+      if (!found) throw new NotFoundError(`no customer named or with id '${String(s.customer)}' (create it with: gateway create-customer NAME)`);
+      c.customerId = found.id;
+    }
+    return c;
   }
 
   async function assertNameFree(name: string, exceptId?: string): Promise<void> {
@@ -183,7 +203,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
       await ready;
       const name = validateName(input.name);
       const now = clock();
-      const settings = settingsChanges({ ...input, rateLimitPerMinute: input.rateLimitPerMinute ?? 60 }, now);
+      const settings = await changesOf({ ...input, rateLimitPerMinute: input.rateLimitPerMinute ?? 60 }, now);
       await assertNameFree(name);
       const value = await newValue(input.key);
       const row: ApiKey = {
@@ -208,6 +228,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         hint: hintOf(value.key),
         allowedIps: null,
         maxOutputTokens: null,
+        customerId: null,
         ...settings,
       };
       await write(store.insert(row), `a key named '${name}' or with this value already exists`);
@@ -231,7 +252,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
     async update(nameOrId: string, patch: KeyPatch): Promise<KeyInfo> {
       await ready;
       const row = await find(nameOrId);
-      const changes = settingsChanges(patch, clock());
+      const changes = await changesOf(patch, clock());
       if (patch.name !== undefined) {
         changes.name = validateName(patch.name);
         await assertNameFree(changes.name, row.id);

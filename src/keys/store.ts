@@ -30,6 +30,8 @@ export interface ApiKey {
   allowedIps: string | null;
   /** The most output tokens a request may ask for (clamped), or null. */
   maxOutputTokens: number | null;
+  /** The customer the key belongs to (its limits apply too), or null. */
+  customerId: string | null;
 }
 
 /** A write lost to a unique constraint (a name or key value taken meanwhile). */

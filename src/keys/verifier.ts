@@ -1,6 +1,7 @@
 import type { KeyLimits } from "../admission/counters.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { parseIpList, type IpAllowList } from "../admission/ip-allow-list.ts";
+import { balanceSubject, customerSubject, hasLimits } from "../admission/subjects.ts";
 import { isBudgetPeriod } from "../admission/periods.ts";
 import { lookupDigest } from "./secret.ts";
 
@@ -17,13 +18,25 @@ export interface VerifiedKey {
   allowedIps: IpAllowList | null;
   /** The most output tokens a request may ask for (larger asks are clamped), or null. */
   maxOutputTokens: number | null;
+  /** The customer the key belongs to: a request must fit its limits too. */
+  customer: CustomerOfKey | null;
+}
+
+export interface CustomerOfKey {
+  id: string;
+  name: string;
+  rateLimitPerMinute: number | null;
+  /** The customer's own limits (a subject of the counters), or null when it has none. */
+  limits: KeyLimits | null;
+  /** A prepaid customer's balance as a budget over all time whose limit is the sum of its credits. */
+  balance: KeyLimits | null;
 }
 
 export type VerifyResult =
   | { ok: true; key: VerifiedKey }
   | { ok: false; reason: "not_found" }
   /** A real key that may not be used now: its id and name are known (for the access log), never more. */
-  | { ok: false; reason: "disabled" | "expired"; id: string; name: string };
+  | { ok: false; reason: "disabled" | "expired" | "customer_disabled"; id: string; name: string };
 
 export interface KeyVerifierOptions {
   /** Where key rows come from (and are cached): the SQLite or the PostgreSQL one. */
@@ -50,6 +63,18 @@ export interface KeyRow {
   deleted_at: number | null;
   allowed_ips: string | null;
   max_output_tokens: number | null;
+  /** The key's customer (null columns when it has none). */
+  customer_id: string | null;
+  customer_name: string | null;
+  customer_active: number | boolean | null;
+  customer_rpm: number | null;
+  customer_tpm: number | null;
+  customer_parallel: number | null;
+  customer_budget: number | null;
+  customer_budget_period: string | null;
+  customer_prepaid: number | boolean | null;
+  customer_version: number | null;
+  customer_credits: number | null;
   /** 1 when the presented key is the previous value of a rotated key. */
   previous: number;
   previous_valid_until: number | null;
@@ -86,6 +111,7 @@ export function createKeyVerifier({ rows, secret, bcryptVerify = defaultVerify, 
     if (row.previous && (row.previous_valid_until === null || row.previous_valid_until <= now)) return { ok: false, reason: "not_found" };
     if (!row.is_active) return { ok: false, reason: "disabled", id: row.id, name: row.name };
     if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: "expired", id: row.id, name: row.name };
+    if (row.customer_id !== null && !row.customer_active) return { ok: false, reason: "customer_disabled", id: row.id, name: row.name };
     let key = shaped.get(row);
     if (!key) shaped.set(row, (key = toVerifiedKey(row)));
     return { ok: true, key };
@@ -139,6 +165,28 @@ function toVerifiedKey(row: KeyRow): VerifiedKey {
     allowedModels: parseModelList(row.allowed_models),
     allowedIps: parseIpList(row.allowed_ips),
     maxOutputTokens: row.max_output_tokens,
+    customer: customerOf(row),
+  };
+}
+
+function customerOf(row: KeyRow): CustomerOfKey | null {
+  if (row.customer_id === null || row.customer_name === null) return null;
+  const version = row.customer_version ?? 0;
+  const limits: KeyLimits = {
+    keyId: customerSubject(row.customer_id, version),
+    tpmLimit: row.customer_tpm,
+    maxParallel: row.customer_parallel,
+    budgetNanoUsd: row.customer_budget,
+    budgetPeriod: isBudgetPeriod(row.customer_budget_period) ? row.customer_budget_period : "month",
+  };
+  return {
+    id: row.customer_id,
+    name: row.customer_name,
+    rateLimitPerMinute: row.customer_rpm,
+    limits: hasLimits(limits) ? limits : null,
+    balance: row.customer_prepaid
+      ? { keyId: balanceSubject(row.customer_id, version), tpmLimit: null, maxParallel: null, budgetNanoUsd: Number(row.customer_credits ?? 0), budgetPeriod: "total" }
+      : null,
   };
 }
 

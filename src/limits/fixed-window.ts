@@ -18,8 +18,11 @@ export function createFixedWindowLimiter(clock: () => number = Date.now) {
   const windows = new Map<string, { start: number; count: number }>();
   let lastSweep = 0;
 
-  /** Takes one request from the key's window; with `count` false only reports where it stands. */
-  return function take(id: string, limit: number, count = true): LimitDecision {
+  /**
+   * Takes one request from the key's window; with `count` false only reports where it stands; "refund"
+   * gives back one taken this window (a request another limit refused right after).
+   */
+  return function take(id: string, limit: number, count: Take = true): LimitDecision {
     const now = clock();
     const start = now - (now % WINDOW_MS);
     if (start !== lastSweep) {
@@ -33,7 +36,8 @@ export function createFixedWindowLimiter(clock: () => number = Date.now) {
       windows.set(id, w);
     }
     const resetMs = start + WINDOW_MS - now;
-    if (!count) return { allowed: true, limit, remaining: Math.max(0, limit - w.count), resetMs };
+    if (count === "refund") w.count = Math.max(0, w.count - 1);
+    if (count !== true) return { allowed: true, limit, remaining: Math.max(0, limit - w.count), resetMs };
     if (w.count >= limit) return { allowed: false, limit, remaining: 0, resetMs };
     w.count++;
     return { allowed: true, limit, remaining: limit - w.count, resetMs };
@@ -41,6 +45,9 @@ export function createFixedWindowLimiter(clock: () => number = Date.now) {
 }
 
 export type Limiter = ReturnType<typeof createFixedWindowLimiter>;
+
+/** Count the request, only look (false), or give back one counted this window ("refund"). */
+export type Take = boolean | "refund";
 
 /** x-ratelimit-* headers in OpenAI's names and duration format ("12s"). */
 export function rateLimitHeaders(d: LimitDecision): Record<string, string> {

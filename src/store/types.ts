@@ -6,6 +6,7 @@ import type { FailureCount } from "../observe/failures.ts";
 import type { KeyRowSource } from "../keys/verifier.ts";
 import type { UsageRecorder } from "../usage/record.ts";
 import type { KeyStore } from "../keys/store.ts";
+import type { CustomerStore } from "../customers/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
 
 /** Everything the server keeps in its database, opened and closed as one. */
@@ -13,10 +14,11 @@ export interface Storage {
   /** For the start-up line: the file, or the URL without its password. */
   where: string;
   keys: KeyStore;
+  customers: CustomerStore;
   usage: UsageQueries & OverviewQuery;
   keyRows: KeyRowSource;
   recorder: UsageRecorder;
-  /** Spend committed for a key since `from`, exact (budgets). */
+  /** Spend committed for a key — or a customer's subject (admission/subjects.ts) — since `from`, exact (budgets). */
   loadSpent(keyId: string, from: number): number | Promise<number>;
   /** Runs a write, retrying it while the database is busy, within the configured bound. */
   retryWrites<T>(fn: () => T | Promise<T>): Promise<T>;
@@ -31,7 +33,7 @@ export interface Storage {
 }
 
 /** What a request thread of serve --workers opens: everything but the writing of rows (the primary's). */
-export interface ReaderStorage extends Pick<Storage, "keys" | "usage" | "keyRows" | "retryWrites"> {
+export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "usage" | "keyRows" | "retryWrites"> {
   close(): Promise<void>;
 }
 

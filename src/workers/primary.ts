@@ -7,7 +7,7 @@
 // commit and settle), and a new one takes its place.
 import type { ServerConfig } from "../config.ts";
 import type { CounterStore, KeyLimits, Ticket, Actual, Estimate } from "../admission/counters.ts";
-import type { LimitDecision } from "../limits/fixed-window.ts";
+import type { LimitDecision, Take } from "../limits/fixed-window.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { RequestReport } from "../observe/report.ts";
 import type { StorageHealth } from "../usage/health.ts";
@@ -22,7 +22,7 @@ export const STATE_EVERY_MS = 100;
 
 export interface PrimaryOptions {
   counters: CounterStore;
-  limiter: (id: string, limit: number, count: boolean) => LimitDecision | Promise<LimitDecision>;
+  limiter: (id: string, limit: number, count: Take) => LimitDecision | Promise<LimitDecision>;
   recorder: UsageRecorder;
   health: StorageHealth;
   metrics: Metrics;
@@ -48,6 +48,8 @@ const unlimited = (keyId: string): KeyLimits => ({ keyId, tpmLimit: null, maxPar
 
 interface Held {
   ticket: Ticket;
+  /** Whose counters it holds (a key's id, or a customer's subject). */
+  subject: string;
   /** Its row was handed to the recorder: the commit settles it (or the thread releases it on failure). */
   recording: boolean;
 }
@@ -67,9 +69,9 @@ export async function startRequestThreads(config: ServerConfig, opts: PrimaryOpt
   let stopping = false;
 
   function handlers(index: number, t: () => RequestThread) {
-    const hold = (ticket: Ticket) => {
+    const hold = (ticket: Ticket, subject: string) => {
       const id = nextTicket++;
-      t().held.set(id, { ticket, recording: false });
+      t().held.set(id, { ticket, subject, recording: false });
       return id;
     };
     const close = (id: number, how: (h: Held) => void) => {
@@ -80,7 +82,7 @@ export async function startRequestThreads(config: ServerConfig, opts: PrimaryOpt
     };
     const snapshotOf = (limits: KeyLimits | null) => (limits ? counters.snapshot(limits, opts.clock()) : null);
     return {
-      take: async ([id, limit, count, limits]: [string, number, boolean, KeyLimits | null]) => [await opts.limiter(id, limit, count), snapshotOf(limits)],
+      take: async ([id, limit, count, limits]: [string, number, Take, KeyLimits | null]) => [await opts.limiter(id, limit, count), snapshotOf(limits)],
       admit: async ([limits, estimate, now]: [KeyLimits, Estimate, number]): Promise<AdmitAnswer> => {
         const a = await counters.admit(limits, estimate, now);
         if (t().gone) {
@@ -92,7 +94,7 @@ export async function startRequestThreads(config: ServerConfig, opts: PrimaryOpt
           const { ok: _ok, ...refusal } = a;
           return { ok: false, refusal, snapshot };
         }
-        return { ok: true, ticket: hold(a.ticket), snapshot };
+        return { ok: true, ticket: hold(a.ticket, limits.keyId), snapshot };
       },
       settle: ([id, actual]: [number, Actual]) => close(id, (h) => h.ticket.settle(actual)),
       release: (id: number) => close(id, (h) => h.ticket.release()),
@@ -100,16 +102,19 @@ export async function startRequestThreads(config: ServerConfig, opts: PrimaryOpt
         await counters.ready(limits, now);
         return counters.snapshot(limits, opts.clock());
       },
-      record: async ([row, id, actual]: [UsageRecord, number, Actual | null]) => {
-        // A request of a key without limits was admitted there without a call: drop what the key held here.
-        if (!id) void counters.admit(unlimited(row.keyId), NOTHING, opts.clock());
-        const h = id ? t().held.get(id) : undefined;
-        if (h) h.recording = true;
+      record: async ([row, ids, actual]: [UsageRecord, number[], Actual | null]) => {
+        const mine = ids.filter((id) => t().held.has(id));
+        // A key without limits was admitted there without a call: drop what counters the key had here.
+        if (!mine.some((id) => t().held.get(id)!.subject === row.keyId)) void counters.admit(unlimited(row.keyId), NOTHING, opts.clock());
+        for (const id of mine) t().held.get(id)!.recording = true;
         try {
-          await recorder.record(row, h && actual ? () => close(id, (held) => held.ticket.settle(actual)) : undefined);
+          await recorder.record(row, actual && mine.length > 0 ? () => mine.forEach((id) => close(id, (held) => held.ticket.settle(actual))) : undefined);
         } catch (err) {
-          if (h) h.recording = false;
-          if (h && t().gone) close(id, (held) => held.ticket.release());
+          for (const id of mine) {
+            const h = t().held.get(id);
+            if (h) h.recording = false;
+            if (t().gone) close(id, (held) => held.ticket.release());
+          }
           throw err;
         }
       },

@@ -5,11 +5,12 @@
 // Exactness: every check-and-reserve happens on the primary, one at a time, as it does for one thread. A
 // ticket stays there; the row's commit settles it there, in the same step (Settlement.remote).
 import type { Admission, CounterStore, Estimate, KeyLimits, KeySnapshot, Refusal, Settlement, Ticket, Actual } from "../admission/counters.ts";
-import type { LimitDecision } from "../limits/fixed-window.ts";
+import type { LimitDecision, Take } from "../limits/fixed-window.ts";
 import type { MetricsView } from "../observe/metrics.ts";
 import type { RequestReport } from "../observe/report.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/record.ts";
 import type { Channel } from "./channel.ts";
+import { hasLimits } from "../admission/subjects.ts";
 
 /** What the primary answers to an admission: the ticket's number or the refusal, and where the key stands after it. */
 export type AdmitAnswer = { ok: true; ticket: number; snapshot: KeySnapshot } | { ok: false; refusal: Refusal; snapshot: KeySnapshot };
@@ -22,9 +23,8 @@ export interface PrimaryState {
   oldestPendingMs: number;
 }
 
-export type RemoteLimiter = (id: string, limit: number, count: boolean, limits?: KeyLimits) => Promise<LimitDecision>;
+export type RemoteLimiter = (id: string, limit: number, count: Take, limits?: KeyLimits) => Promise<LimitDecision>;
 
-const hasLimits = (l: KeyLimits) => l.tpmLimit !== null || l.budgetNanoUsd !== null || l.maxParallel !== null;
 const FREE: Admission = { ok: true, ticket: { settle() {}, release() {} } };
 
 export function remoteParts(channel: Channel) {
@@ -43,7 +43,7 @@ export function remoteParts(channel: Channel) {
       open = false;
       channel.send(name, payload);
     };
-    return { remoteId: id, settle: (actual: Actual) => close("settle", [id, actual]), release: () => close("release", id) };
+    return { remoteIds: [id], settle: (actual: Actual) => close("settle", [id, actual]), release: () => close("release", id) };
   }
 
   const counters: CounterStore = {
@@ -79,7 +79,7 @@ export function remoteParts(channel: Channel) {
       const remote = (committed as Settlement | undefined)?.remote;
       recording++;
       try {
-        await channel.call("record", [row, remote?.ticket ?? 0, remote?.actual ?? null]);
+        await channel.call("record", [row, remote?.tickets ?? [], remote?.actual ?? null]);
         if (!remote) committed?.();
       } finally {
         if (--recording === 0) drained?.();

@@ -5,7 +5,7 @@ import { UserError } from "../../errors.ts";
 import { createRollupStep } from "../sqlite/rollup.ts";
 
 const TABLES = {
-  api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until", "hint", "allowed_ips", "max_output_tokens"],
+  api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until", "hint", "allowed_ips", "max_output_tokens", "customer_id"],
   meta: ["key", "value"],
   response_items: ["item_id", "key_id", "tokens", "created_at"],
   usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens", "over_bound"],

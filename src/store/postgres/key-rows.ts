@@ -14,7 +14,7 @@ export interface PgKeyRowsOptions {
   log?: (line: string) => void;
 }
 
-const NUMERIC = ["budget_nano_usd", "expires_at", "deleted_at", "previous_valid_until"] as const;
+const NUMERIC = ["budget_nano_usd", "expires_at", "deleted_at", "previous_valid_until", "customer_budget", "customer_credits"] as const;
 
 /**
  * Key rows from PostgreSQL, cached while this process LISTENs to the api_keys trigger's channel: any

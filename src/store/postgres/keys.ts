@@ -29,6 +29,7 @@ const COLUMN: Record<keyof ApiKey, string> = {
   hint: "hint",
   allowedIps: "allowed_ips",
   maxOutputTokens: "max_output_tokens",
+  customerId: "customer_id",
 };
 const FIELDS = Object.keys(COLUMN) as (keyof ApiKey)[];
 const SELECT = FIELDS.map((f) => `${COLUMN[f]} AS "${f}"`).join(", ");

@@ -31,8 +31,37 @@ export const apiKeys = pgTable(
     hint: text("hint"),
     allowedIps: text("allowed_ips"),
     maxOutputTokens: integer("max_output_tokens"),
+    customerId: text("customer_id"),
   },
-  (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup)],
+  (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup), index("api_keys_customer_idx").on(t.customerId)],
+);
+
+export const customers = pgTable("customers", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  isActive: boolean("is_active").notNull(),
+  rateLimitPerMinute: integer("rate_limit_per_minute"),
+  tpmLimit: integer("tpm_limit"),
+  maxParallel: integer("max_parallel"),
+  budgetNanoUsd: bigint("budget_nano_usd", { mode: "number" }),
+  budgetPeriod: text("budget_period").notNull().default("month"),
+  prepaid: boolean("prepaid").notNull().default(false),
+  membersVersion: integer("members_version").notNull().default(0),
+  createdAt: ms("created_at").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+});
+
+export const creditLedger = pgTable(
+  "credit_ledger",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    customerId: text("customer_id").notNull(),
+    amountNanoUsd: bigint("amount_nano_usd", { mode: "number" }).notNull(),
+    note: text("note"),
+    actor: text("actor").notNull(),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [index("credit_ledger_customer_idx").on(t.customerId)],
 );
 
 export const usage = pgTable(

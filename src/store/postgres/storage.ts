@@ -1,6 +1,8 @@
 import { pgFailures } from "../failures.ts";
 import { pgKeyRows } from "./key-rows.ts";
 import { pgKeyStore, pgSpentSince } from "./keys.ts";
+import { pgCustomerSpentSince, pgCustomerStore } from "./customers.ts";
+import { customerOfSubject } from "../../admission/subjects.ts";
 import { createPgUsageRecorder } from "./recorder.ts";
 import { startPgRetentionJob } from "./retention.ts";
 import { pgUsageQueries } from "./usage.ts";
@@ -21,10 +23,14 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
   return {
     where: redactUrl(url),
     keys: pgKeyStore(sql),
+    customers: pgCustomerStore(sql),
     usage: pgUsageQueries(sql),
     keyRows,
     recorder,
-    loadSpent: (keyId, from) => pgSpentSince(sql, keyId, from),
+    loadSpent(subject, from) {
+      const customer = customerOfSubject(subject);
+      return customer === null ? pgSpentSince(sql, subject, from) : pgCustomerSpentSince(sql, customer, from);
+    },
     addFailures: (rows) => failures.add(rows),
     retryWrites: async (fn) => fn(),
     others: [],
@@ -46,6 +52,7 @@ export async function openPgReader(url: string, log: (line: string) => void): Pr
   await keyRows.ready;
   return {
     keys: pgKeyStore(sql),
+    customers: pgCustomerStore(sql),
     usage: pgUsageQueries(sql),
     keyRows,
     retryWrites: async (fn) => fn(),

@@ -39,7 +39,43 @@ export const apiKeys = sqliteTable(
   allowedIps: text("allowed_ips"),
   /** The most output tokens a request may ask for: larger asks are clamped, none given is sent. */
   maxOutputTokens: integer("max_output_tokens"),
-}, (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup)]);
+  /** The customer (account) the key belongs to, or null: a request must fit the customer's limits too. */
+  customerId: text("customer_id"),
+}, (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup), index("api_keys_customer_idx").on(t.customerId)]);
+
+/** A company with several keys: limits of its own shared by its keys, and optionally prepaid credit. */
+export const customers = sqliteTable("customers", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  isActive: integer("is_active", { mode: "boolean" }).notNull(),
+  // NULL means no such limit, as for keys.
+  rateLimitPerMinute: integer("rate_limit_per_minute"),
+  tpmLimit: integer("tpm_limit"),
+  maxParallel: integer("max_parallel"),
+  budgetNanoUsd: integer("budget_nano_usd"),
+  budgetPeriod: text("budget_period").notNull().default("month"),
+  /** Requests are admitted only while the balance (credits minus all spend) covers them. */
+  prepaid: integer("prepaid", { mode: "boolean" }).notNull().default(false),
+  /** Bumped whenever a key joins or leaves the customer: its counters start again from the database. */
+  membersVersion: integer("members_version").notNull().default(0),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** A customer's credits: top-ups (positive) and adjustments (negative), append-only, integer nano-dollars. */
+export const creditLedger = sqliteTable(
+  "credit_ledger",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerId: text("customer_id").notNull(),
+    amountNanoUsd: integer("amount_nano_usd").notNull(),
+    note: text("note"),
+    /** Who added it: cli, admin-api, dashboard. */
+    actor: text("actor").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("credit_ledger_customer_idx").on(t.customerId)],
+);
 
 /** One row per request that reached an upstream. Money is integer nano-dollars so sums never drift. */
 export const usage = sqliteTable(

@@ -9,6 +9,8 @@ import { spentSince } from "./reports.ts";
 import { createUsageRecorder } from "./recorder.ts";
 import { startWriterThread } from "./writer.ts";
 import { sqliteKeyStore } from "./keys.ts";
+import { customerSpentSince, sqliteCustomerStore } from "./customers.ts";
+import { customerOfSubject } from "../../admission/subjects.ts";
 import { sqliteUsageQueries } from "./usage.ts";
 import type { ReaderStorage, Storage, StorageOptions } from "../types.ts";
 
@@ -37,10 +39,14 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
     db,
     where: path,
     keys: sqliteKeyStore(db),
+    customers: sqliteCustomerStore(db),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     recorder,
-    loadSpent: (keyId, from) => spentSince(db, keyId, from),
+    loadSpent(subject, from) {
+      const customer = customerOfSubject(subject);
+      return customer === null ? spentSince(db, subject, from) : db.$client.transaction(() => customerSpentSince(db, customer, from)).deferred();
+    },
     addFailures: thread.addFailures,
     retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),
     others,
@@ -67,6 +73,7 @@ export function openSqliteReader(path: string, busyTimeoutMs: number): ReaderSto
   db.$client.run("PRAGMA cache_size = -16000");
   return {
     keys: sqliteKeyStore(db),
+    customers: sqliteCustomerStore(db),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),

@@ -1,0 +1,49 @@
+// What the customer service needs from a database; each dialect implements it (src/store/).
+
+/** A customer (account) as every dialect stores it (times in ms since the epoch, money in nano-dollars). */
+export interface Customer {
+  id: string;
+  name: string;
+  isActive: boolean;
+  rateLimitPerMinute: number | null;
+  tpmLimit: number | null;
+  maxParallel: number | null;
+  budgetNanoUsd: number | null;
+  budgetPeriod: string;
+  /** Requests are admitted only while the balance (credits minus all spend) covers their worst case. */
+  prepaid: boolean;
+  /** Bumped by the database whenever a key joins or leaves. */
+  membersVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One entry of a customer's credit ledger: a top-up (positive) or an adjustment (negative). */
+export interface CreditEntry {
+  id: number;
+  customerId: string;
+  amountNanoUsd: number;
+  note: string | null;
+  /** Who added it: cli, admin-api. */
+  actor: string;
+  createdAt: number;
+}
+
+export interface CustomerStore {
+  /** The customer whose id or name is `nameOrId`. */
+  find(nameOrId: string): Promise<Customer | undefined>;
+  /** Every customer, oldest first. */
+  list(): Promise<Customer[]>;
+  insert(row: Customer): Promise<void>;
+  update(id: string, changes: Partial<Customer>): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Keys of the customer that are not deleted. */
+  keyCount(id: string): Promise<number>;
+  /** The exact spend of the customer's keys since `from` (deleted keys' included). */
+  spentSince(id: string, from: number): Promise<number>;
+  /** The sum of the customer's ledger. */
+  credits(id: string): Promise<number>;
+  /** The customer's ledger, oldest first. */
+  ledger(id: string): Promise<CreditEntry[]>;
+  addCredit(entry: Omit<CreditEntry, "id">): Promise<void>;
+}

@@ -1,0 +1,45 @@
+// The customer store of the embedded SQLite database.
+import { asc, eq, or, sql } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import type { CustomerStore } from "../../customers/store.ts";
+import { UniqueViolation } from "../../keys/store.ts";
+import { DAY_MS } from "../../usage/time-range.ts";
+import { creditLedger, customers } from "./schema.ts";
+
+/** A customer's spend since `from`: its keys' days folded into the roll-up plus the rows above the watermark. */
+export function customerSpentSince(db: Db, customerId: string, from: number): number {
+  const row = db.$client
+    .query<{ n: number }, [string, number, string, number]>(
+      `SELECT (SELECT coalesce(sum(cost_nano_usd), 0) FROM usage_daily WHERE key_id IN (SELECT id FROM api_keys WHERE customer_id = ?1) AND day >= ?2)
+            + (SELECT coalesce(sum(cost_nano_usd), 0) FROM usage WHERE id > (SELECT coalesce(max(last_usage_id), 0) FROM rollup_state)
+                 AND +key_id IN (SELECT id FROM api_keys WHERE customer_id = ?3) AND +created_at >= ?4) AS n`,
+    )
+    .get(customerId, Math.floor(from / DAY_MS), customerId, from);
+  return row?.n ?? 0;
+}
+
+export function sqliteCustomerStore(db: Db): CustomerStore {
+  const write = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (String((err as Error).message).includes("UNIQUE")) throw new UniqueViolation((err as Error).message);
+      throw err;
+    }
+  };
+  return {
+    async find(nameOrId) {
+      const rows = db.select().from(customers).where(or(eq(customers.id, nameOrId), eq(customers.name, nameOrId))).all();
+      return rows.find((r) => r.id === nameOrId) ?? rows[0];
+    },
+    list: async () => db.select().from(customers).orderBy(asc(customers.createdAt), asc(customers.name)).all(),
+    insert: async (row) => write(() => db.insert(customers).values(row).run()),
+    update: async (id, changes) => write(() => db.update(customers).set(changes).where(eq(customers.id, id)).run()),
+    delete: async (id) => void db.delete(customers).where(eq(customers.id, id)).run(),
+    keyCount: async (id) => db.$client.query<{ n: number }, [string]>("SELECT count(*) AS n FROM api_keys WHERE customer_id = ? AND deleted_at IS NULL").get(id)!.n,
+    spentSince: async (id, from) => db.$client.transaction(() => customerSpentSince(db, id, from)).deferred(),
+    credits: async (id) => db.select({ n: sql<number>`coalesce(sum(${creditLedger.amountNanoUsd}), 0)` }).from(creditLedger).where(eq(creditLedger.customerId, id)).get()!.n,
+    ledger: async (id) => db.select().from(creditLedger).where(eq(creditLedger.customerId, id)).orderBy(asc(creditLedger.id)).all(),
+    addCredit: async (entry) => void db.insert(creditLedger).values(entry).run(),
+  };
+}
