@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UserError } from "../../src/errors.ts";
-import type { KeyInfo, KeySettings } from "../../src/keys/service.ts";
+import type { KeyInfo, KeySettings } from "../../src/keys/key-info.ts";
 import { parseDuration } from "../../src/keys/validate.ts";
 import { dbArgs, parseStrict, type StrictArgs } from "../args.ts";
 import { withKeys } from "../context.ts";

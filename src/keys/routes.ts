@@ -2,7 +2,8 @@ import { Elysia, t } from "elysia";
 import { adminErrors, CreatedKeySchema, KeyInfoSchema, KeySettingsFields, RotatedKeySchema } from "../docs/schemas.ts";
 import { UserError } from "../errors.ts";
 import { parseDuration } from "./validate.ts";
-import type { KeyService, KeySettings } from "./service.ts";
+import type { KeyService } from "./service.ts";
+import type { KeySettings } from "./key-info.ts";
 
 export interface AdminKeyRoutesOptions {
   keys: KeyService;
