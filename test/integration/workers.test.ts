@@ -99,6 +99,33 @@ describe("serve --workers 2", () => {
     }
   });
 
+  test("a customer's limits hold across its two keys and both threads: 30 of 90 at 30 rpm, 5 in flight, a prepaid balance of ten worst cases", async () => {
+    await awayFromMinuteEdge(20_000);
+    const gw = await twoWorkers();
+    try {
+      expect((await gw.cli(["create-customer", "threaded-co", "--rate-limit", "30"])).code).toBe(0);
+      expect((await gw.cli(["create-customer", "slow-co", "--max-parallel", "5", "--prepaid"])).code).toBe(0);
+      const worst = costNanoUsd(new Prices().find(["gpt-4o"]), { promptTokens: promptBound(BODY), completionTokens: 100, cachedTokens: 0 })!;
+      expect((await gw.cli(["credits", "add", "slow-co", ((10 * worst) / 1e9).toFixed(9)])).code).toBe(0);
+      const keys = await Promise.all(["a", "b"].map((n) => gw.createKey(`threaded-${n}`, 100_000, ["--customer", "threaded-co"])));
+      const answers = await Promise.all(Array.from({ length: 90 }, (_, i) => ask(gw, keys[i % 2]!.key)));
+      expect(statuses(answers, 200)).toBe(30);
+      const slow = await Promise.all(["a", "b"].map((n) => gw.createKey(`slow-${n}`, 100_000, ["--customer", "slow-co"])));
+      upstream.setHandler(async (body) => {
+        await Bun.sleep(2000);
+        return Response.json(completion(body, { prompt_tokens: promptBound(BODY), completion_tokens: 100, total_tokens: promptBound(BODY) + 100 }));
+      });
+      let passed = 0;
+      for (let wave = 0; wave < 3; wave++) passed += statuses(await Promise.all(Array.from({ length: 40 }, (_, i) => ask(gw, slow[i % 2]!.key))), 200);
+      expect(passed).toBe(10); // 5 at a time (in flight), then the balance: ten worst cases in all
+      const spent = gw.rows().filter((r) => r.key_id === slow[0]!.id || r.key_id === slow[1]!.id).reduce((n, r) => n + (r.cost_nano_usd as number), 0);
+      expect(spent).toBe(10 * worst);
+    } finally {
+      upstream.reset();
+      await gw.stop();
+    }
+  });
+
   test("a key disabled with the CLI is refused by every thread at once; GET /v1/key and /health answer from both", async () => {
     const gw = await twoWorkers();
     try {
