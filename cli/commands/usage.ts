@@ -13,7 +13,7 @@ export const usage = defineCommand({
     key: { type: "string", description: "Only this key (name or id)", valueHint: "NAME_OR_ID" },
     from: { type: "string", description: "Start, inclusive: ISO date (UTC) or date-time, e.g. 2026-11-01", valueHint: "DATE" },
     to: { type: "string", description: "End, exclusive (default: now)", valueHint: "DATE" },
-    by: { type: "string", description: "Group by key, model or day (default key)", valueHint: "key|model|day" },
+    by: { type: "string", description: "Group by key, model, day or customer (default key)", valueHint: "key|model|day|customer" },
     json: { type: "boolean", description: "Print the report as JSON" },
     csv: { type: "boolean", description: "Print the report as CSV (with a TOTAL row), for invoicing" },
     ...dbArgs,
@@ -21,7 +21,7 @@ export const usage = defineCommand({
   async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
     const by = (flags.by as string | undefined) ?? "key";
-    if (!["key", "model", "day"].includes(by)) throw new UserError(`--by must be key, model or day, got '${by}'`);
+    if (!["key", "model", "day", "customer"].includes(by)) throw new UserError(`--by must be key, model, day or customer, got '${by}'`);
     const { usage, keys, close } = await openKeys(flags);
     const keyId = flags.key === undefined ? undefined : (await keys.get(flags.key as string)).id;
     let range;
@@ -36,7 +36,8 @@ export const usage = defineCommand({
     if (flags.json) return void console.log(JSON.stringify(report, null, 2));
     if (flags.csv) return void process.stdout.write(reportCsv(report));
     console.log(`Usage ${report.from} to ${report.to} (exclusive), by ${by}`);
-    const label = (r: (typeof report.rows)[number]) => (by === "key" ? `${r.key_name ?? "?"} (${r.key_id})` : by === "model" ? r.model! : r.day!);
+    const label = (r: (typeof report.rows)[number]) =>
+      by === "key" ? `${r.key_name ?? "?"} (${r.key_id})` : by === "customer" ? (r.customer_id === null ? "(no customer)" : `${r.customer_name ?? "?"} (${r.customer_id})`) : by === "model" ? r.model! : r.day!;
     const usd = (nano: number | null) => (nano === null ? "—" : `$${(nano / 1e9).toFixed(6)}`);
     const cells = (name: string, t: (typeof report)["total"]) => [
       name,

@@ -136,11 +136,13 @@ const totals = {
 export const ReportSchema = t.Object({
   from: t.String({ format: "date-time" }),
   to: t.String({ format: "date-time" }),
-  group_by: t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day")]),
+  group_by: t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day"), t.Literal("customer")]),
   rows: t.Array(
     t.Object({
       key_id: t.Optional(t.String()),
       key_name: t.Optional(t.Union([t.String(), t.Null()])),
+      customer_id: t.Optional(t.Union([t.String(), t.Null()], { description: "group_by=customer: null for keys without a customer" })),
+      customer_name: t.Optional(t.Union([t.String(), t.Null()])),
       model: t.Optional(t.String()),
       day: t.Optional(t.String({ format: "date" })),
       ...totals,

@@ -1,6 +1,6 @@
 import { DAY_MS, isoDay, type TimeRange } from "./time-range.ts";
 
-export type GroupBy = "key" | "model" | "day";
+export type GroupBy = "key" | "model" | "day" | "customer";
 
 export interface ReportQuery extends TimeRange {
   groupBy: GroupBy;
@@ -24,6 +24,9 @@ export interface Totals {
 export interface ReportRow extends Totals {
   key_id?: string;
   key_name?: string | null;
+  /** group_by=customer: the customer of the keys (null: keys without one). */
+  customer_id?: string | null;
+  customer_name?: string | null;
   model?: string;
   day?: string;
 }
@@ -47,7 +50,8 @@ export interface RawRow {
   estimated: number;
 }
 
-const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", day: "day" };
+// A customer's rows are its keys' rows: grouped by key first, then by the keys' customer.
+const GROUP_COLUMN: Record<GroupBy, string> = { key: "key_id", model: "model", day: "day", customer: "key_id" };
 
 /** What the report's SQL says differently per dialect. */
 export interface ReportDialect {
@@ -95,7 +99,7 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
     const [table, keyCol, modelCol] =
       q.keyId !== undefined || q.model !== undefined
         ? ["usage_daily", "key_id", "model"]
-        : q.groupBy === "key"
+        : q.groupBy === "key" || q.groupBy === "customer"
           ? ["usage_daily_key", "key_id", "NULL"]
           : ["usage_daily_model", "NULL", "model"];
     params.push(firstFullDay, endFullDay);
@@ -121,7 +125,13 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
       FROM (${parts.join(" UNION ALL ")}) AS parts GROUP BY ${col}
     ) r ${q.groupBy === "key" ? "LEFT JOIN api_keys k ON k.id = r.g" : ""}
     ORDER BY ${q.groupBy === "day" ? "r.g" : "r.cost DESC, r.requests DESC, r.g"}`;
-  return { sql, params };
+  if (q.groupBy !== "customer") return { sql, params };
+  const byCustomer = `
+    SELECT k.customer_id AS g, min(c.name) AS key_name, ${sum("r.requests")} AS requests, ${sum("r.prompt_tokens")} AS prompt_tokens, ${sum("r.completion_tokens")} AS completion_tokens,
+           ${sum("r.cost")} AS cost, ${sum("r.unpriced")} AS unpriced, ${sum("r.estimated")} AS estimated
+    FROM (${sql}) r LEFT JOIN api_keys k ON k.id = r.g LEFT JOIN customers c ON c.id = k.customer_id
+    GROUP BY k.customer_id ORDER BY cost DESC, requests DESC, g`;
+  return { sql: byCustomer, params };
 }
 
 /** The report from its statement's rows. */
@@ -137,6 +147,7 @@ export function shapeReport(q: ReportQuery, found: RawRow[]): UsageReport {
     sum.estimated += r.estimated;
     if (q.groupBy === "key") return { key_id: String(r.g), key_name: r.key_name, ...totals };
     if (q.groupBy === "model") return { model: String(r.g), ...totals };
+    if (q.groupBy === "customer") return { customer_id: r.g === null ? null : String(r.g), customer_name: r.key_name, ...totals };
     return { day: isoDay(Number(r.g)), ...totals };
   });
   const total = toTotals({ g: "", key_name: null, ...sum });

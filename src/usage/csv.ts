@@ -22,6 +22,7 @@ export function reportCsv(report: UsageReport): string {
     key: [["key_id", "key_name"], (r) => [r.key_id, r.key_name]],
     model: [["model"], (r) => [r.model]],
     day: [["day"], (r) => [r.day]],
+    customer: [["customer_id", "customer_name"], (r) => [r.customer_id, r.customer_name]],
   };
   const [columns, values] = group[report.group_by];
   let out = line(["from", "to", ...columns, ...TOTAL_COLUMNS]);

@@ -11,7 +11,7 @@ export interface UsageRoutesOptions {
   gate: CustomerGate;
 }
 
-const ADMIN_GROUPS = t.Optional(t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day")], { description: "Grouping (default key)" }));
+const ADMIN_GROUPS = t.Optional(t.Union([t.Literal("key"), t.Literal("model"), t.Literal("day"), t.Literal("customer")], { description: "Grouping (default key)" }));
 const FORMAT = t.Optional(t.Union([t.Literal("json"), t.Literal("csv")], { description: "json (default) or csv (a file: the report with a TOTAL row; request rows streamed, all of the range)" }));
 
 function csvResponse(body: string | ReadableStream<Uint8Array>, filename: string): Response {

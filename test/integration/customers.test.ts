@@ -118,6 +118,11 @@ async function exactness(s: Setup) {
     if (!served) await Bun.sleep(100);
   }
   expect(served).toBe(true);
+  // The report by customer is its keys' spend, on either database.
+  const report = JSON.parse((await s.servers[0]!.cli(["usage", "--by", "customer", "--from", "2020-01-01", "--json"])).stdout) as { rows: { customer_name: string; cost_nano_usd: number }[] };
+  for (const [name, c] of [["budget-co", budget], ["prepaid-co", prepaid]] as const) {
+    expect(report.rows.find((r) => r.customer_name === name)!.cost_nano_usd).toBe(await s.spent(c.ids));
+  }
   upstream.reset();
 }
 
@@ -175,6 +180,17 @@ describe("customers on one SQLite server", () => {
       expect(shown.find((c) => c.name === "acme-corp")).toMatchObject({ tpm_limit: 1000, prepaid: true, balance_usd: formatUsd(50e9 - (await s.spent(co.ids))) });
       const keyView = (await (await admin("GET", `/admin/keys/${co.ids[0]}`)).json()) as { customer: string };
       expect(keyView.customer).toBe("acme-corp");
+
+      // Reports by customer: its keys' rows together; keys without a customer in a group of their own.
+      const loner = await gw.createKey("no-customer", 1000);
+      await ask(loner.key);
+      const report = (await (await admin("GET", "/admin/usage?group_by=customer&from=2020-01-01")).json()) as { rows: { customer_id: string | null; customer_name: string | null; requests: number; cost_nano_usd: number }[] };
+      const mine = gw.rows().filter((r) => co.ids.includes(r.key_id as string));
+      expect(report.rows.find((r) => r.customer_name === "acme-corp")).toMatchObject({ customer_id: expect.any(String), requests: mine.length, cost_nano_usd: await s.spent(co.ids) });
+      expect(report.rows.find((r) => r.customer_id === null)!.requests).toBe(gw.rows().filter((r) => !co.ids.includes(r.key_id as string)).length);
+      const csv = (await gw.cli(["usage", "--by", "customer", "--from", "2020-01-01", "--csv"])).stdout;
+      expect(csv.split("\r\n")[0]).toContain("customer_id,customer_name,requests");
+      expect(csv).toContain(",acme-corp,");
       for (const name of ["acme-corp-a", "acme-corp-b"]) expect((await gw.cli(["update-key", name, "--no-customer"])).code).toBe(0);
       expect((await admin("DELETE", "/admin/customers/acme-corp")).status).toBe(200);
       expect((await ask(co.keys[0]!)).choices).toHaveLength(1); // the keys work on without a customer
