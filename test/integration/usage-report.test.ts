@@ -266,7 +266,7 @@ test("CLI usage prints the same report as a table with totals, and as JSON", asy
   expect(total.split(/\s+/).slice(1, 5)).toEqual([String(alpha.requests), String(alpha.prompt_tokens), String(alpha.completion_tokens), `$${((alpha.cost_nano_usd ?? 0) / 1e9).toFixed(6)}`]);
   const bad = await cli("--by", "week");
   expect(bad.code).toBe(1);
-  expect(bad.stderr).toBe("error: --by must be key, model or day, got 'week'\n");
+  expect(bad.stderr).toBe("error: --by must be key, model, day or customer, got 'week'\n");
   const badDate = await cli("--from", "last-week");
   expect(badDate.stderr).toContain("error: Invalid --from");
 });
