@@ -70,6 +70,8 @@ export interface ServerConfig extends BaseConfig {
   usageRetentionDays: number | undefined;
   /** Redis shared by every instance for the per-minute request limit. */
   redisUrl: string | undefined;
+  /** How often customers' automatic refills are checked (a new period's top-up happens within this). */
+  refillCheckMs: number;
   /** Threads serving the port (serve --workers): the primary and workers - 1 request threads. */
   workers: number;
   /** The flags and environment it was loaded from: a request thread loads the same. */
@@ -175,6 +177,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     redisUrl: redisUrl(nonEmpty(env.GATEWAY_REDIS_URL) ?? file.redis_url),
     databaseUrl: databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL) ?? file.database_url),
     workers: workersSetting(flags.workers ?? nonEmpty(env.GATEWAY_WORKERS)),
+    refillCheckMs: intSetting(env, "GATEWAY_REFILL_CHECK_MS", 30_000, 100),
     loadedFrom: { flags, env: { ...env } },
   };
 }

@@ -19,6 +19,7 @@ import { createMetrics } from "./observe/metrics.ts";
 import type { RequestReport } from "./observe/report.ts";
 import { serveMetricsPort } from "./observe/routes.ts";
 import { serveApp } from "./serve-app.ts";
+import { startRefillJob } from "./customers/service.ts";
 import { startRequestThreads } from "./workers/primary.ts";
 
 export interface RunningServer {
@@ -98,6 +99,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     throw err;
   });
   listening = server;
+  const refills = startRefillJob({ store: storage.customers, retryWrites: storage.retryWrites, clock, everyMs: config.refillCheckMs, log });
   if (config.workers > 1) {
     threads = await startRequestThreads(config, { ...parts, port: server.port!, report, writeLine: logger.writeLine }).catch(async (err: unknown) => {
       await server.stop(true);
@@ -127,6 +129,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         await threads?.stop(0);
         await metricsServer?.stop(true);
         metrics.stop();
+        refills.stop();
         redis?.close();
         await failures.stop();
         await storage.close();

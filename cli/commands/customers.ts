@@ -15,6 +15,8 @@ const settingArgs = {
   budget: { type: "string", description: "Spend limit per budget period in US dollars, all its keys together", valueHint: "USD" },
   "budget-period": { type: "string", description: "day, week, month (calendar, UTC; default month) or total", valueHint: "PERIOD" },
   prepaid: { type: "boolean", description: "Admit requests only while the balance (credits minus all spend) covers them: see 'gateway credits'" },
+  refill: { type: "string", description: "At each refill period's start, top the balance up to this many US dollars (one ledger entry)", valueHint: "USD" },
+  "refill-period": { type: "string", description: "day, week or month (calendar, UTC; default month)", valueHint: "PERIOD" },
 } as const;
 
 const clearArgs = {
@@ -23,6 +25,7 @@ const clearArgs = {
   "no-max-parallel": { type: "boolean", description: "Remove the in-flight limit" },
   "no-budget": { type: "boolean", description: "Remove the budget" },
   "no-prepaid": { type: "boolean", description: "Stop requiring a balance" },
+  "no-refill": { type: "boolean", description: "Stop the automatic refill" },
 } as const;
 
 function settingsFrom(flags: StrictArgs["flags"]): CustomerSettings {
@@ -38,6 +41,8 @@ function settingsFrom(flags: StrictArgs["flags"]): CustomerSettings {
     budgetUsd: pick("budget", "no-budget"),
     budgetPeriod: flags["budget-period"],
     prepaid: prepaid === null ? false : prepaid === true ? true : undefined,
+    refillUsd: pick("refill", "no-refill"),
+    refillPeriod: flags["refill-period"],
   };
 }
 
@@ -47,6 +52,7 @@ function describe(c: CustomerInfo): string[] {
   if (c.tpm_limit !== null) lines.push(`Tokens per minute: ${c.tpm_limit}`);
   if (c.max_parallel !== null) lines.push(`Max parallel requests: ${c.max_parallel}`);
   if (c.budget_usd !== null) lines.push(`Budget: $${c.budget_usd} per ${c.budget_period === "total" ? "lifetime (never resets)" : c.budget_period} ($${c.spent_usd} spent this period)`);
+  if (c.refill_usd !== null) lines.push(`Refill: to $${c.refill_usd} at the start of each ${c.refill_period}`);
   if (c.prepaid) lines.push(`Prepaid: balance $${c.balance_usd ?? "0.00"} (add credits with: gateway credits add ${c.name} USD)`);
   return lines;
 }

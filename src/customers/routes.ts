@@ -21,6 +21,8 @@ export const CustomerInfoSchema = t.Object({
   budget_resets_at: nullable(t.String({ format: "date-time" })),
   balance_usd: nullable(t.String({ description: "Credits minus every cost recorded (null: no credits and not prepaid)" })),
   keys: t.Integer({ description: "Keys that belong to it (not deleted)" }),
+  refill_usd: nullable(t.String({ description: "At each refill period's start the balance is topped up to this" })),
+  refill_period: nullable(t.Union([t.Literal("day"), t.Literal("week"), t.Literal("month")])),
   created_at: t.String({ format: "date-time" }),
   updated_at: t.String({ format: "date-time" }),
 });
@@ -40,10 +42,12 @@ const settings = {
   budget_usd: t.Optional(nullable(t.Union([t.String(), t.Number()], { examples: ["500"] }))),
   budget_period: t.Optional(period),
   prepaid: t.Optional(t.Boolean()),
+  refill_usd: t.Optional(nullable(t.Union([t.String(), t.Number()], { examples: ["100"] }))),
+  refill_period: t.Optional(t.Union([t.Literal("day"), t.Literal("week"), t.Literal("month")])),
 };
 
 function settingsOf(body: Record<string, unknown>): CustomerSettings {
-  return { rateLimitPerMinute: body.rate_limit_per_minute, tpmLimit: body.tpm_limit, maxParallel: body.max_parallel, budgetUsd: body.budget_usd, budgetPeriod: body.budget_period, prepaid: body.prepaid };
+  return { rateLimitPerMinute: body.rate_limit_per_minute, tpmLimit: body.tpm_limit, maxParallel: body.max_parallel, budgetUsd: body.budget_usd, budgetPeriod: body.budget_period, prepaid: body.prepaid, refillUsd: body.refill_usd, refillPeriod: body.refill_period };
 }
 
 const idParam = t.Object({ id: t.String({ description: "Customer id (or name)" }) });

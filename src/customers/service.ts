@@ -24,6 +24,9 @@ export interface CustomerInfo {
   /** Credits minus every cost ever recorded (a prepaid customer's requests must fit in it); null when the customer has no credits and is not prepaid. */
   balance_usd: string | null;
   keys: number;
+  /** At each period's start the balance is topped up to this amount. */
+  refill_usd: string | null;
+  refill_period: "day" | "week" | "month" | null;
   created_at: string;
   updated_at: string;
 }
@@ -35,7 +38,14 @@ export interface CustomerSettings {
   budgetUsd?: unknown;
   budgetPeriod?: unknown;
   prepaid?: unknown;
+  /** null removes the refill. */
+  refillUsd?: unknown;
+  refillPeriod?: unknown;
 }
+
+const REFILL_PERIODS = ["day", "week", "month"] as const;
+type RefillPeriod = (typeof REFILL_PERIODS)[number];
+const isRefillPeriod = (v: unknown): v is RefillPeriod => typeof v === "string" && (REFILL_PERIODS as readonly string[]).includes(v);
 
 export interface CreditView {
   customer: string;
@@ -56,6 +66,12 @@ function settingsChanges(s: CustomerSettings): Partial<Customer> {
   if (s.budgetPeriod !== undefined) {
     if (!isBudgetPeriod(s.budgetPeriod)) throw new UserError(`budget period must be one of ${BUDGET_PERIODS.join(", ")}, got '${String(s.budgetPeriod)}'`);
     c.budgetPeriod = s.budgetPeriod;
+  }
+  if (s.refillUsd !== undefined) c.refillNanoUsd = s.refillUsd === null ? null : parseUsd(s.refillUsd, "refill");
+  if (s.refillUsd === null) c.refillPeriod = null;
+  if (s.refillPeriod !== undefined && s.refillPeriod !== null) {
+    if (!isRefillPeriod(s.refillPeriod)) throw new UserError(`refill period must be one of ${REFILL_PERIODS.join(", ")}, got '${String(s.refillPeriod)}'`);
+    c.refillPeriod = s.refillPeriod;
   }
   if (s.prepaid !== undefined) {
     if (typeof s.prepaid !== "boolean") throw new UserError("prepaid must be true or false");
@@ -98,6 +114,8 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
       budget_resets_at: c.budgetNanoUsd === null ? null : iso(end),
       balance_usd: c.prepaid || credits !== 0 ? formatUsd(credits - total) : null,
       keys,
+      refill_usd: c.refillNanoUsd === null ? null : formatUsd(c.refillNanoUsd),
+      refill_period: c.refillNanoUsd === null ? null : isRefillPeriod(c.refillPeriod) ? c.refillPeriod : "month",
       created_at: new Date(c.createdAt).toISOString(),
       updated_at: new Date(c.updatedAt).toISOString(),
     };
@@ -121,7 +139,7 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
       await assertNameFree(name);
       const row: Customer = {
         id: crypto.randomUUID(), name, isActive: true, rateLimitPerMinute: null, tpmLimit: null, maxParallel: null, budgetNanoUsd: null,
-        budgetPeriod: "month", prepaid: false, membersVersion: 0, createdAt: now, updatedAt: now, ...changes,
+        budgetPeriod: "month", prepaid: false, membersVersion: 0, refillNanoUsd: null, refillPeriod: null, refilledFrom: null, createdAt: now, updatedAt: now, ...changes,
       };
       await store.insert(row);
       return info(row);
@@ -191,3 +209,37 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
 }
 
 export type CustomerService = ReturnType<typeof createCustomerService>;
+
+/** The period a refill belongs to now: its start. */
+export function refillPeriodStart(c: Customer, now: number): number | null {
+  if (c.refillNanoUsd === null) return null;
+  return periodBounds(isRefillPeriod(c.refillPeriod) ? c.refillPeriod : "month", now).start;
+}
+
+/**
+ * Tops every refilling customer's balance up at each period's start, once per period whichever server
+ * gets there first (the claim and the ledger entry are one transaction). Checks every `everyMs`.
+ */
+export function startRefillJob({ store, retryWrites, clock = Date.now, everyMs, log }: { store: CustomerStore; retryWrites: <T>(fn: () => Promise<T>) => Promise<T>; clock?: () => number; everyMs: number; log: (line: string) => void }) {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      for (const c of await store.list()) {
+        const start = refillPeriodStart(c, clock());
+        if (start === null || (c.refilledFrom !== null && c.refilledFrom >= start)) continue;
+        const added = await retryWrites(() => store.refillOnce(c.id, start, c.refillNanoUsd!, clock()));
+        if (added !== null) log(`[gateway] refilled customer '${c.name}' to $${formatUsd(c.refillNanoUsd!)}: added $${formatUsd(added)}`);
+      }
+    } catch (err) {
+      log(`[gateway] customer refill failed (retried in ${everyMs} ms): ${(err as Error).message}`);
+    } finally {
+      running = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -14,6 +14,11 @@ export interface Customer {
   prepaid: boolean;
   /** Bumped by the database whenever a key joins or leaves. */
   membersVersion: number;
+  /** At each period's start the balance is topped up to this amount (null: no refill). */
+  refillNanoUsd: number | null;
+  refillPeriod: string | null;
+  /** The start of the last period refilled. */
+  refilledFrom: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -27,6 +32,11 @@ export interface CreditEntry {
   /** Who added it: cli, admin-api. */
   actor: string;
   createdAt: number;
+}
+
+/** The ledger note of an automatic refill. */
+export function refillNote(target: number, periodStart: number): string {
+  return `refill to $${(target / 1e9).toFixed(2)} for the period from ${new Date(periodStart).toISOString().slice(0, 10)}`;
 }
 
 export interface CustomerStore {
@@ -46,4 +56,10 @@ export interface CustomerStore {
   /** The customer's ledger, oldest first. */
   ledger(id: string): Promise<CreditEntry[]>;
   addCredit(entry: Omit<CreditEntry, "id">): Promise<void>;
+  /**
+   * Tops the balance up to `target` for the period starting at `periodStart`, once: only the first caller
+   * (of any server) for that period writes, in one transaction with its claim. Returns the amount added
+   * (0 when the balance was already there), or null when the period was refilled already.
+   */
+  refillOnce(id: string, periodStart: number, target: number, now: number): Promise<number | null>;
 }

@@ -202,6 +202,27 @@ describe("customers on one SQLite server", () => {
   });
 });
 
+describe("automatic refill", () => {
+  test("two servers on one database refill a customer once for the period (one ledger entry), and its keys are served from it", async () => {
+    const env = { GATEWAY_REFILL_CHECK_MS: "100" };
+    const a = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env });
+    const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, dir: a.dir });
+    try {
+      const made = await a.cli(["create-customer", "refill-co", "--prepaid", "--refill", "2", "--refill-period", "day"]);
+      expect(made.stdout).toContain("Refill: to $2.00 at the start of each day");
+      const { key } = await a.createKey("refill-key", 1000, ["--customer", "refill-co"]);
+      const ledger = async () => (JSON.parse((await a.cli(["credits", "show", "refill-co", "--json"])).stdout) as { balance_usd: string; ledger: { amount_usd: string; actor: string }[] });
+      for (let until = Date.now() + 10_000; (await ledger()).ledger.length === 0 && Date.now() < until; ) await Bun.sleep(100);
+      await Bun.sleep(500); // several more checks by both servers
+      expect((await ledger()).ledger.map((e) => [e.amount_usd, e.actor])).toEqual([["2.00", "refill"]]);
+      expect((await send({ servers: [b], spent: async () => 0, stop: async () => {} }, key, 0)).status).toBe(200);
+      expect(Number((await ledger()).balance_usd)).toBeLessThan(2);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
 describe("customers on three servers over PostgreSQL + Redis", () => {
   test("two keys of one customer share its requests and tokens per minute, requests in flight, budget and prepaid balance exactly across three servers", async () => {
     const url = await pg.createDatabase();

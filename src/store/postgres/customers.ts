@@ -4,6 +4,7 @@ import type { CreditEntry, Customer, CustomerStore } from "../../customers/store
 import { UniqueViolation } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import { isUniqueViolation } from "./client.ts";
+import { refillNote } from "../../customers/store.ts";
 
 const COLUMN: Record<keyof Customer, string> = {
   id: "id",
@@ -16,6 +17,9 @@ const COLUMN: Record<keyof Customer, string> = {
   budgetPeriod: "budget_period",
   prepaid: "prepaid",
   membersVersion: "members_version",
+  refillNanoUsd: "refill_nano_usd",
+  refillPeriod: "refill_period",
+  refilledFrom: "refilled_from",
   createdAt: "created_at",
   updatedAt: "updated_at",
 };
@@ -23,7 +27,7 @@ const FIELDS = Object.keys(COLUMN) as (keyof Customer)[];
 const SELECT = FIELDS.map((f) => `${COLUMN[f]} AS "${f}"`).join(", ");
 
 function toCustomer(row: Record<string, unknown>): Customer {
-  for (const f of ["budgetNanoUsd", "createdAt", "updatedAt"] as const) if (row[f] !== null && row[f] !== undefined) row[f] = Number(row[f]);
+  for (const f of ["budgetNanoUsd", "createdAt", "updatedAt", "refillNanoUsd", "refilledFrom"] as const) if (row[f] !== null && row[f] !== undefined) row[f] = Number(row[f]);
   return row as unknown as Customer;
 }
 
@@ -65,5 +69,14 @@ export function pgCustomerStore(sql: SQL): CustomerStore {
       return rows.map((r): CreditEntry => ({ id: Number(r.id), customerId: r.customer_id!, amountNanoUsd: Number(r.amount_nano_usd), note: r.note ?? null, actor: r.actor!, createdAt: Number(r.created_at) }));
     },
     addCredit: async (e) => void (await sql`INSERT INTO credit_ledger (customer_id, amount_nano_usd, note, actor, created_at) VALUES (${e.customerId}, ${e.amountNanoUsd}, ${e.note}, ${e.actor}, ${e.createdAt})`),
+    refillOnce: (id, periodStart, target, now) =>
+      sql.begin(async (tx) => {
+        const claimed = (await tx`UPDATE customers SET refilled_from = ${periodStart} WHERE id = ${id} AND (refilled_from IS NULL OR refilled_from < ${periodStart}) RETURNING id`) as unknown[];
+        if (claimed.length === 0) return null;
+        const [row] = (await tx`SELECT coalesce((SELECT sum(amount_nano_usd) FROM credit_ledger WHERE customer_id = ${id}), 0) AS credits`) as { credits: string }[];
+        const amount = target - (Number(row!.credits) - (await pgCustomerSpentSince(tx as unknown as SQL, id, 0)));
+        if (amount > 0) await tx`INSERT INTO credit_ledger (customer_id, amount_nano_usd, note, actor, created_at) VALUES (${id}, ${amount}, ${refillNote(target, periodStart)}, 'refill', ${now})`;
+        return Math.max(0, amount);
+      }),
   };
 }

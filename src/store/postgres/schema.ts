@@ -47,6 +47,9 @@ export const customers = pgTable("customers", {
   budgetPeriod: text("budget_period").notNull().default("month"),
   prepaid: boolean("prepaid").notNull().default(false),
   membersVersion: integer("members_version").notNull().default(0),
+  refillNanoUsd: bigint("refill_nano_usd", { mode: "number" }),
+  refillPeriod: text("refill_period"),
+  refilledFrom: ms("refilled_from"),
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
 });

@@ -1,7 +1,7 @@
 // The customer store of the embedded SQLite database.
 import { asc, eq, or, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import type { CustomerStore } from "../../customers/store.ts";
+import { refillNote, type CustomerStore } from "../../customers/store.ts";
 import { UniqueViolation } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import { creditLedger, customers } from "./schema.ts";
@@ -41,5 +41,16 @@ export function sqliteCustomerStore(db: Db): CustomerStore {
     credits: async (id) => db.select({ n: sql<number>`coalesce(sum(${creditLedger.amountNanoUsd}), 0)` }).from(creditLedger).where(eq(creditLedger.customerId, id)).get()!.n,
     ledger: async (id) => db.select().from(creditLedger).where(eq(creditLedger.customerId, id)).orderBy(asc(creditLedger.id)).all(),
     addCredit: async (entry) => void db.insert(creditLedger).values(entry).run(),
+    refillOnce: async (id, periodStart, target, now) =>
+      db.$client
+        .transaction(() => {
+          const claimed = db.$client.query("UPDATE customers SET refilled_from = ?1 WHERE id = ?2 AND (refilled_from IS NULL OR refilled_from < ?1)").run(periodStart, id);
+          if (claimed.changes === 0) return null;
+          const credits = db.$client.query<{ n: number }, [string]>("SELECT coalesce(sum(amount_nano_usd), 0) AS n FROM credit_ledger WHERE customer_id = ?").get(id)!.n;
+          const amount = target - (credits - customerSpentSince(db, id, 0));
+          if (amount > 0) db.insert(creditLedger).values({ customerId: id, amountNanoUsd: amount, note: refillNote(target, periodStart), actor: "refill", createdAt: now }).run();
+          return Math.max(0, amount);
+        })
+        .immediate(),
   };
 }

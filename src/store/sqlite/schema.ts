@@ -58,6 +58,11 @@ export const customers = sqliteTable("customers", {
   prepaid: integer("prepaid", { mode: "boolean" }).notNull().default(false),
   /** Bumped whenever a key joins or leaves the customer: its counters start again from the database. */
   membersVersion: integer("members_version").notNull().default(0),
+  /** Automatic refill: at each period's start the balance is topped up to this amount (one ledger entry). */
+  refillNanoUsd: integer("refill_nano_usd"),
+  refillPeriod: text("refill_period"),
+  /** The start of the last period refilled (claimed by whichever server got there first). */
+  refilledFrom: integer("refilled_from"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
