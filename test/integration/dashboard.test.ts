@@ -33,6 +33,7 @@ afterAll(async () => {
 const gatewayPage = () => offlinePage(browser, new URL(gw.url).origin);
 
 const shot = (page: Page, name: string) => screenshot(page, gw.dir, name);
+const sdk = (key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
 
 async function signIn(page: Page, token: string): Promise<void> {
   await page.goto(`${gw.url}/dashboard`);
@@ -78,7 +79,6 @@ describe("dashboard", () => {
 
   test("overview from known traffic, a key created and used, its spend shown, disabled from the table and refused", async () => {
     const seeded = await gw.createKey("seeded-traffic");
-    const sdk = (key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
     for (let i = 0; i < 4; i++) await sdk(seeded.key).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
 
     const { page, blocked } = await gatewayPage();
@@ -145,6 +145,43 @@ describe("dashboard", () => {
     await page.waitForFunction(() => document.querySelector("#requests-table tbody")?.textContent?.includes("None yet."));
     await shot(page, "requests");
     expect(blocked).toEqual([]);
+    await page.close();
+  });
+
+  test("customers page: create a prepaid customer, add credits, its key's spend, balance and keys equal the database's, disable it and its key is refused", async () => {
+    const { page } = await gatewayPage();
+    await signIn(page, ADMIN);
+    await page.waitForSelector("#top-models");
+    await page.click("a[href='#/customers']");
+    await page.fill("#create-customer input[name=name]", "browser-co");
+    await page.fill("#create-customer input[name=budget]", "20");
+    await page.check("#create-customer input[name=prepaid]");
+    await page.click("#create-customer button[type=submit]");
+    const row = page.locator("#customers-table tr[data-customer='browser-co']");
+    await row.waitFor();
+    const answers = ["10", "invoice 7"];
+    page.on("dialog", (d) => void (d.type() === "prompt" ? d.accept(answers.shift()) : d.accept()));
+    await row.locator("button.credit").click();
+    await page.waitForFunction(() => document.querySelector("#customers-table tr[data-customer='browser-co'] .balance")?.textContent === "$10.00 prepaid");
+    const { key, id } = await gw.createKey("browser-co-key", 100, ["--customer", "browser-co"]);
+    await sdk(key).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] });
+    await page.reload();
+    await row.waitFor();
+    const spent = gw.rows().filter((r) => r.key_id === id).reduce((n, r) => n + (r.cost_nano_usd as number), 0);
+    expect(spent).toBe(COST * 1e9);
+    const cells = await row.locator("td").allTextContents();
+    expect(cells[2]).toBe("1"); // keys
+    expect(cells[5]).toBe(`$${COST.toFixed(2)}`);
+    expect(cells[6]).toBe(`$${((10e9 - spent) / 1e9).toFixed(5)} prepaid`);
+    await shot(page, "customers");
+    await page.click("a[href='#/keys']");
+    await page.locator("#keys-table tr[data-key='browser-co-key'] td.customer").waitFor();
+    expect(await page.textContent("#keys-table tr[data-key='browser-co-key'] td.customer")).toBe("browser-co");
+    await page.click("a[href='#/customers']");
+    await row.locator("button.toggle").click();
+    await page.waitForSelector("#customers-table tr[data-customer='browser-co'] .status-disabled");
+    const refused = await sdk(key).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
     await page.close();
   });
 });

@@ -5,6 +5,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, TOKEN } from "./api.ts";
+import { Customers } from "./customers-page.tsx";
 import { KeyDetail, Keys } from "./keys-page.tsx";
 import { Overview } from "./overview-page.tsx";
 import { Requests } from "./requests-page.tsx";
@@ -63,6 +64,7 @@ function App() {
       <header>
         <strong>Gateway</strong>
         {link("#/overview", "Overview")}
+        {link("#/customers", "Customers")}
         {link("#/keys", "Keys")}
         {link("#/requests", "Requests")}
         <button
@@ -74,7 +76,7 @@ function App() {
           Sign out
         </button>
       </header>
-      <main>{keyId ? <KeyDetail id={decodeURIComponent(keyId)} /> : route.startsWith("#/keys") ? <Keys /> : route.startsWith("#/requests") ? <Requests /> : <Overview />}</main>
+      <main>{keyId ? <KeyDetail id={decodeURIComponent(keyId)} /> : route.startsWith("#/keys") ? <Keys /> : route.startsWith("#/customers") ? <Customers /> : route.startsWith("#/requests") ? <Requests /> : <Overview />}</main>
     </div>
   );
 }

@@ -81,6 +81,7 @@ export function Keys() {
             <tr>
               <th>Name</th>
               <th title="The key value's last 4 characters">Hint</th>
+              <th>Customer</th>
               <th>Status</th>
               <th class="num">Req/min</th>
               <th>Budget</th>
@@ -97,6 +98,7 @@ export function Keys() {
                   <a href={`#/keys/${k.id}`}>{k.name}</a>
                 </td>
                 <td class="hint">{k.hint ?? "-"}</td>
+                <td class="customer">{k.customer ?? "—"}</td>
                 <td class={k.is_active ? "status-active" : "status-disabled"}>{k.is_active ? "active" : "disabled"}</td>
                 <td class="num">{k.rate_limit_per_minute}</td>
                 <td>
@@ -147,7 +149,7 @@ export function KeyDetail({ id }: { id: string }) {
         <p>
           {key.is_active ? "Active" : "Disabled"} · {key.rate_limit_per_minute} requests/min · tokens/min {key.tpm_limit ?? "unlimited"} · parallel {key.max_parallel ?? "unlimited"} · budget <BudgetBar k={key} /> · models{" "}
           {key.allowed_models?.join(", ") ?? "all"} · addresses {key.allowed_ips?.join(", ") ?? "any"} · output cap {key.max_output_tokens ?? "none"} · expires{" "}
-          {key.expires_at ?? "never"} · hint {key.hint ?? "-"}
+          {key.expires_at ?? "never"} · hint {key.hint ?? "-"} · customer {key.customer ?? "none"}
         </p>
       </section>
       <section>
