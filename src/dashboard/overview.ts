@@ -12,6 +12,8 @@ export interface Overview {
   days: string[];
   by_model: { name: string; cost_usd: number[] }[];
   by_key: { id: string; name: string; cost_usd: number[] }[];
+  /** Per customer (keys without one together, id null). */
+  by_customer: { id: string | null; name: string; cost_usd: number[] }[];
   top_keys: { id: string; name: string; requests: number; cost_usd: number; unpriced: number }[];
   top_models: { name: string; requests: number; cost_usd: number; unpriced: number }[];
   /** Failed requests of the last 24 hours by kind, including those that left no usage row. */
@@ -27,6 +29,8 @@ export interface Cell {
   day: number;
   key_id: string;
   key_name: string | null;
+  customer_id: string | null;
+  customer_name: string | null;
   model: string;
   requests: number;
   cost: number;
@@ -51,9 +55,10 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Omit<
   const days = Array.from({ length: 30 }, (_, i) => new Date((first + i) * DAY_MS).toISOString().slice(0, 10));
   const models = new Map<string, number[]>();
   const keys = new Map<string, { name: string; cost: number[] }>();
+  const customers = new Map<string | null, { name: string; cost: number[] }>();
   const topKeys = new Map<string, Overview["top_keys"][number]>();
   const topModels = new Map<string, Overview["top_models"][number]>();
-  const result: Omit<Overview, "failures"> = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0 }, days, by_model: [], by_key: [], top_keys: [], top_models: [] };
+  const result: Omit<Overview, "failures"> = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0 }, days, by_model: [], by_key: [], by_customer: [], top_keys: [], top_models: [] };
   for (const c of cells) {
     const unpriced = Number(c.unpriced ?? 0);
     if (c.day === today) {
@@ -72,6 +77,9 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Omit<
     m[c.day - first]! += usd(c.cost);
     const k = keys.get(c.key_id) ?? keys.set(c.key_id, { name, cost: new Array<number>(30).fill(0) }).get(c.key_id)!;
     k.cost[c.day - first]! += usd(c.cost);
+    const cid = c.customer_id ?? null;
+    const cu = customers.get(cid) ?? customers.set(cid, { name: cid === null ? "(no customer)" : (c.customer_name ?? cid), cost: new Array<number>(30).fill(0) }).get(cid)!;
+    cu.cost[c.day - first]! += usd(c.cost);
     const tk = topKeys.get(c.key_id) ?? topKeys.set(c.key_id, { id: c.key_id, name, requests: 0, cost_usd: 0, unpriced: 0 }).get(c.key_id)!;
     tk.requests += c.requests;
     tk.cost_usd += usd(c.cost);
@@ -83,6 +91,7 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Omit<
   }
   result.by_model = [...models].map(([name, cost_usd]) => ({ name, cost_usd }));
   result.by_key = [...keys].map(([id, k]) => ({ id, name: k.name, cost_usd: k.cost }));
+  result.by_customer = [...customers].map(([id, c]) => ({ id, name: c.name, cost_usd: c.cost }));
   const top = <T extends { cost_usd: number; requests: number }>(xs: Iterable<T>) => [...xs].sort((a, b) => b.cost_usd - a.cost_usd || b.requests - a.requests).slice(0, 10);
   result.top_keys = top(topKeys.values());
   result.top_models = top(topModels.values());

@@ -21,6 +21,7 @@ export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: O
           days: t.Array(t.String({ format: "date" })),
           by_model: t.Array(t.Object({ name: t.String(), cost_usd: Series })),
           by_key: t.Array(t.Object({ id: t.String(), name: t.String(), cost_usd: Series })),
+          by_customer: t.Array(t.Object({ id: t.Union([t.String(), t.Null()]), name: t.String(), cost_usd: Series }), { description: "Keys without a customer together (id null)" }),
           top_keys: t.Array(t.Object({ id: t.String(), name: t.String(), requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced })),
           top_models: t.Array(t.Object({ name: t.String(), requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced })),
           refusals: t.Record(t.String(), t.Number(), { description: "Refusals by reason since the server started" }),

@@ -177,6 +177,14 @@ describe("dashboard", () => {
     await page.click("a[href='#/keys']");
     await page.locator("#keys-table tr[data-key='browser-co-key'] td.customer").waitFor();
     expect(await page.textContent("#keys-table tr[data-key='browser-co-key'] td.customer")).toBe("browser-co");
+    // The overview stacks spend by customer too; its numbers are the rows'.
+    const overview = (await (await fetch(`${gw.url}/admin/overview`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { by_customer: { name: string; cost_usd: number[] }[] };
+    expect(overview.by_customer.find((c) => c.name === "browser-co")!.cost_usd.reduce((a, b) => a + b, 0)).toBeCloseTo(spent / 1e9, 9);
+    expect(overview.by_customer.map((c) => c.name)).toContain("(no customer)");
+    await page.click("a[href='#/overview']");
+    await page.selectOption("#stack-by", "customer");
+    await page.waitForFunction(() => document.querySelector("#spend-chart")?.textContent?.includes("browser-co"));
+    expect(await page.textContent("#spend-chart")).toContain("(no customer)");
     await page.click("a[href='#/customers']");
     await row.locator("button.toggle").click();
     await page.waitForSelector("#customers-table tr[data-customer='browser-co'] .status-disabled");

@@ -1,5 +1,5 @@
 /** @jsxImportSource preact */
-// The first page: spend and requests today and this month, 30 days of spend stacked by model or key, top
+// The first page: spend and requests today and this month, 30 days of spend stacked by model, key or customer, top
 // keys and models, refusals.
 import { useEffect, useState } from "preact/hooks";
 import { api, spend, type Json } from "./api.ts";
@@ -16,12 +16,12 @@ const KINDS = [
 
 export function Overview() {
   const [data, setData] = useState<Json>(null);
-  const [by, setBy] = useState<"model" | "key">("model");
+  const [by, setBy] = useState<"model" | "key" | "customer">("model");
   const [error, setError] = useState("");
   useEffect(() => void api("/admin/overview").then(setData, (e) => setError(e.message)), []);
   if (error) return <p class="error">{error}</p>;
   if (!data) return <p>Loading…</p>;
-  const series = (by === "model" ? data.by_model : data.by_key).map((s: Json) => ({ name: s.name, values: s.cost_usd }));
+  const series = (by === "model" ? data.by_model : by === "key" ? data.by_key : data.by_customer).map((s: Json) => ({ name: s.name, values: s.cost_usd }));
   const errorRate = data.today.requests ? (100 * data.today.errors) / data.today.requests : 0;
   return (
     <div>
@@ -38,9 +38,10 @@ export function Overview() {
           <strong>Spend per day, last 30 days</strong>
           <label>
             Stacked by
-            <select id="stack-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as "model" | "key")}>
+            <select id="stack-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as "model" | "key" | "customer")}>
               <option value="model">model</option>
               <option value="key">key</option>
+              <option value="customer">customer</option>
             </select>
           </label>
         </div>
