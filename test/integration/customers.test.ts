@@ -242,6 +242,23 @@ describe("customers on three servers over PostgreSQL + Redis", () => {
     };
     try {
       await exactness(s);
+      // Redis gone: a customer's budget or balance shared by several servers cannot be checked alone: 503,
+      // clearly; back: served again.
+      const { key } = await servers[1]!.createKey("prepaid-co-late", 1000, ["--customer", "prepaid-co"]);
+      await redis.stop();
+      try {
+        const down = await send(s, key, 0);
+        expect(down.status).toBe(503);
+        expect(await down.json()).toMatchObject({ error: { code: "budget_unavailable" } });
+      } finally {
+        await redis.start();
+      }
+      let back = false;
+      for (let i = 0; i < 60 && !back; i++) {
+        back = (await send(s, key, i)).status === 200;
+        if (!back) await Bun.sleep(200);
+      }
+      expect(back).toBe(true);
     } finally {
       upstream.reset();
       await s.stop();
