@@ -23,7 +23,7 @@ beforeAll(async () => {
     env: { FAKE_KEY: PROVIDER_KEY },
     configToml: [
       `[[providers]]\nname = "claude"\ntype = "anthropic"\nbase_url = "${claude.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["claude-*"]\n`,
-      `[[providers]]\nname = "oai"\nbase_url = "${upstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["gpt-*", "unpriced-*"]\n`,
+      `[[providers]]\nname = "oai"\nbase_url = "${upstream.url}"\napi_key_env = "FAKE_KEY"\nmodels = ["gpt-*", "unpriced-*", "text-embedding-*"]\n`,
       `[models."gpt-resp"]\ninput_cost_per_token = 0.000001\noutput_cost_per_token = 0.000002\ncache_read_input_token_cost = 0.0000001\n`,
     ].join("\n"),
   });
@@ -54,6 +54,14 @@ describe("what each answer cost", () => {
     const unpriced = await openai().chat.completions.create({ model: "unpriced-model", messages: [{ role: "user", content: "hi" }] }).withResponse();
     expect(gw.rows().find((r) => r.request_id === unpriced.response.headers.get("x-request-id"))!.cost_nano_usd).toBeNull();
     expect(unpriced.response.headers.get("x-gateway-cost-usd")).toBeNull();
+  });
+
+  test("embeddings: x-gateway-cost-usd is the row's cost", async () => {
+    const { data, response } = await openai().embeddings.create({ model: "text-embedding-3-small", input: ["a", "b"] }).withResponse();
+    expect(data.data).toHaveLength(2);
+    const cost = costOf(response.headers.get("x-request-id"));
+    expect(cost).toBeGreaterThan(0);
+    expect(response.headers.get("x-gateway-cost-usd")).toBe(formatUsd(cost));
   });
 
   test("chat, streamed with include_usage: the usage chunk the SDK parses has cost = the row's; without include_usage no usage and no cost", async () => {
