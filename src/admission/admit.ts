@@ -170,25 +170,14 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
   }
 
   async function describe(key: VerifiedKey): Promise<KeyView> {
-    await counters.ready(key.limits, clock());
-    const s = counters.snapshot(key.limits, clock());
-    const b = s.budget;
-    const customer = await customerView(key);
+    const [limits, customer] = await Promise.all([limitsView(key.limits), customerView(key)]);
+    const b = counters.snapshot(key.limits, clock()).budget;
     return {
       id: key.id,
       name: key.name,
       rate_limit_per_minute: key.rateLimitPerMinute,
-      tpm_limit: key.limits.tpmLimit,
-      tokens_remaining_this_minute: s.tokens ? Math.max(0, s.tokens.limit - s.tokens.used - s.tokens.reserved) : null,
-      max_parallel: key.limits.maxParallel,
-      in_flight: s.inFlight,
-      budget_usd: b ? formatUsd(b.limitNano) : null,
-      budget_period: key.limits.budgetPeriod,
-      spent_usd: b ? formatUsd(b.spentNano) : null,
-      reserved_usd: b ? formatUsd(b.reservedNano) : null,
-      remaining_usd: b ? formatUsd(Math.max(0, b.limitNano - b.spentNano)) : null,
+      ...limits,
       period_start: b ? new Date(b.periodStart).toISOString() : null,
-      budget_resets_at: b && b.periodEnd !== null ? new Date(b.periodEnd).toISOString() : null,
       expires_at: key.expiresAt === null ? null : new Date(key.expiresAt).toISOString(),
       allowed_models: key.allowedModels,
       max_output_tokens: key.maxOutputTokens,
@@ -200,21 +189,11 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
   return { admit, limitHeaders, describe };
 }
 
-export interface KeyView {
+export interface KeyView extends LimitsView {
   id: string;
   name: string;
   rate_limit_per_minute: number;
-  tpm_limit: number | null;
-  tokens_remaining_this_minute: number | null;
-  max_parallel: number | null;
-  in_flight: number;
-  budget_usd: string | null;
-  budget_period: string;
-  spent_usd: string | null;
-  reserved_usd: string | null;
-  remaining_usd: string | null;
   period_start: string | null;
-  budget_resets_at: string | null;
   expires_at: string | null;
   allowed_models: string[] | null;
   max_output_tokens: number | null;

@@ -5,6 +5,7 @@ import { formatUsd, MAX_BUDGET_NANO, parseUsd } from "../admission/money.ts";
 import { BUDGET_PERIODS, isBudgetPeriod, periodBounds, type BudgetPeriod } from "../admission/periods.ts";
 import { validateName, validatePositiveInt, validateRateLimit } from "../keys/validate.ts";
 import { hasHiddenCharacters } from "../text.ts";
+import { UniqueViolation } from "../keys/store.ts";
 import type { CreditEntry, Customer, CustomerStore } from "./store.ts";
 
 /** What is shown of a customer (CLI --json and admin API). */
@@ -121,6 +122,16 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
     };
   }
 
+  /** A write that lost a race for its name: the 409 the check before it would have given. */
+  async function unique(write: Promise<void>, name: string): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw new ConflictError(`a customer named '${name}' already exists`);
+      throw err;
+    }
+  }
+
   async function assertNameFree(name: string, exceptId?: string) {
     const other = await store.find(name);
     if (other && other.name === name && other.id !== exceptId) throw new ConflictError(`a customer named '${name}' already exists`);
@@ -141,7 +152,7 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
         id: crypto.randomUUID(), name, isActive: true, rateLimitPerMinute: null, tpmLimit: null, maxParallel: null, budgetNanoUsd: null,
         budgetPeriod: "month", prepaid: false, membersVersion: 0, refillNanoUsd: null, refillPeriod: null, refilledFrom: null, createdAt: now, updatedAt: now, ...changes,
       };
-      await store.insert(row);
+      await unique(store.insert(row), name);
       return info(row);
     },
 
@@ -166,7 +177,7 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
       }
       if (Object.keys(changes).length === 0) throw new UserError("nothing to change: give at least one setting to change");
       const updatedAt = clock();
-      await store.update(c.id, { ...changes, updatedAt });
+      await unique(store.update(c.id, { ...changes, updatedAt }), String(changes.name ?? c.name));
       return info({ ...c, ...changes, updatedAt });
     },
 

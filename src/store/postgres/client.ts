@@ -1,6 +1,7 @@
 import { SQL } from "bun";
 import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
 import { ApiError, classifyErrorsWith, UserError } from "../../errors.ts";
+import { UniqueViolation } from "../../keys/store.ts";
 
 const MIGRATIONS = embeddedMigrations("postgres");
 // pg_advisory_xact_lock key: N instances starting at once on an empty database apply migrations one
@@ -62,6 +63,16 @@ export function describePgError(err: unknown): string {
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: string };
   return e?.errno === "23505" || e?.code === "23505" || /duplicate key value/.test(String((err as Error)?.message));
+}
+
+/** Runs a write; a unique constraint it breaks (a name or value taken meanwhile) becomes UniqueViolation. */
+export async function writeUnique(run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolation((err as Error).message);
+    throw err;
+  }
 }
 
 /**

@@ -1,9 +1,8 @@
 // The customer store of a shared PostgreSQL database.
 import type { SQL } from "bun";
 import type { CreditEntry, Customer, CustomerStore } from "../../customers/store.ts";
-import { UniqueViolation } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
-import { isUniqueViolation } from "./client.ts";
+import { writeUnique } from "./client.ts";
 import { refillNote } from "../../customers/store.ts";
 
 const COLUMN: Record<keyof Customer, string> = {
@@ -41,14 +40,7 @@ export async function pgCustomerSpentSince(sql: SQL, customerId: string, from: n
 }
 
 export function pgCustomerStore(sql: SQL): CustomerStore {
-  const write = async (run: () => Promise<unknown>) => {
-    try {
-      await run();
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new UniqueViolation((err as Error).message);
-      throw err;
-    }
-  };
+  const write = writeUnique;
   return {
     async find(nameOrId) {
       const rows = ((await sql.unsafe(`SELECT ${SELECT} FROM customers WHERE id = $1 OR name = $1`, [nameOrId])) as Record<string, unknown>[]).map(toCustomer);

@@ -1,8 +1,8 @@
 import type { SQL } from "bun";
 import type { ApiKey } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
-import { isUniqueViolation } from "./client.ts";
-import { UniqueViolation, type KeyStore } from "../../keys/store.ts";
+import { writeUnique } from "./client.ts";
+import type { KeyStore } from "../../keys/store.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
 
@@ -43,14 +43,7 @@ export function toApiKey(row: Record<string, unknown>): ApiKey {
 
 /** The key store of a shared PostgreSQL database. */
 export function pgKeyStore(sql: SQL): KeyStore {
-  const write = async (run: () => Promise<unknown>) => {
-    try {
-      await run();
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new UniqueViolation((err as Error).message);
-      throw err;
-    }
-  };
+  const write = writeUnique;
   const fingerprint = async () => ((await sql`SELECT value FROM meta WHERE key = ${SECRET_CHECK}`) as { value: string }[])[0]?.value;
   return {
     find: async (nameOrId) => ((await sql.unsafe(`SELECT ${SELECT} FROM api_keys WHERE id = $1 OR name = $1`, [nameOrId])) as Record<string, unknown>[]).map(toApiKey),

@@ -4,6 +4,7 @@ import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
 import * as schema from "./schema.ts";
 import { ApiError, classifyErrorsWith, UserError } from "../../errors.ts";
+import { UniqueViolation } from "../../keys/store.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -95,6 +96,16 @@ export async function retryBusy<T>(fn: () => T | Promise<T>, budgetMs: number): 
 
 // The event loop never waits for another process's lock (reads almost never meet one): a 503 to retry.
 classifyErrorsWith((err) => (isBusy(err) ? new ApiError(503, "The database is busy; retry shortly.", "server_error", "database_busy", null, { "retry-after": "1" }) : undefined));
+
+/** Runs a write; a unique constraint it breaks (a name or value taken meanwhile) becomes UniqueViolation. */
+export function writeUnique(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (String((err as Error).message).includes("UNIQUE")) throw new UniqueViolation((err as Error).message);
+    throw err;
+  }
+}
 
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";

@@ -1,8 +1,7 @@
 // The customer store of the embedded SQLite database.
 import { asc, eq, or, sql } from "drizzle-orm";
-import type { Db } from "./client.ts";
+import { writeUnique, type Db } from "./client.ts";
 import { refillNote, type CustomerStore } from "../../customers/store.ts";
-import { UniqueViolation } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import { creditLedger, customers } from "./schema.ts";
 
@@ -19,14 +18,7 @@ export function customerSpentSince(db: Db, customerId: string, from: number): nu
 }
 
 export function sqliteCustomerStore(db: Db): CustomerStore {
-  const write = (fn: () => void) => {
-    try {
-      fn();
-    } catch (err) {
-      if (String((err as Error).message).includes("UNIQUE")) throw new UniqueViolation((err as Error).message);
-      throw err;
-    }
-  };
+  const write = writeUnique;
   return {
     async find(nameOrId) {
       const rows = db.select().from(customers).where(or(eq(customers.id, nameOrId), eq(customers.name, nameOrId))).all();

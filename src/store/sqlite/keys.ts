@@ -1,23 +1,16 @@
 import { eq, or } from "drizzle-orm";
-import { isBusy, type Db } from "./client.ts";
+import { isBusy, writeUnique, type Db } from "./client.ts";
 import type { ApiKey } from "../../keys/store.ts";
 import { apiKeys, meta } from "./schema.ts";
 import { spentSince } from "./reports.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
-import { UniqueViolation, type KeyStore } from "../../keys/store.ts";
+import type { KeyStore } from "../../keys/store.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
 
 /** The key store of the embedded SQLite database (synchronous underneath). */
 export function sqliteKeyStore(db: Db): KeyStore {
-  const write = (fn: () => void) => {
-    try {
-      fn();
-    } catch (err) {
-      if (String((err as Error).message).includes("UNIQUE")) throw new UniqueViolation((err as Error).message);
-      throw err;
-    }
-  };
+  const write = writeUnique;
   const fingerprint = () => db.select().from(meta).where(eq(meta.key, SECRET_CHECK)).get()?.value;
   return {
     find: async (nameOrId) => db.select().from(apiKeys).where(or(eq(apiKeys.id, nameOrId), eq(apiKeys.name, nameOrId))).all(),
