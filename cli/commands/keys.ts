@@ -123,10 +123,11 @@ export const listKeys = defineCommand({
     if (flags.json) return void console.log(JSON.stringify(list, null, 2));
     if (list.length === 0) return void console.log(flags.hint === undefined ? "No keys yet. Create one with: gateway create-key NAME [KEY] [RATE_LIMIT]" : `No key's value ends with '${String(flags.hint).replace(/^(…|\.\.\.)/, "")}'.`);
     printTable(
-      ["NAME", "HINT", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "LAST USED", "EXPIRES", "MODELS", "CREATED"],
+      ["NAME", "HINT", "CUSTOMER", "ID", "ACTIVE", "RATE LIMIT", "TPM", "PARALLEL", "BUDGET", "SPENT", "LAST USED", "EXPIRES", "MODELS", "CREATED"],
       list.map((k: KeyInfo) => [
         k.name,
         k.hint ?? "-",
+        k.customer ?? "-",
         k.id,
         k.deleted_at ? "deleted" : k.is_active ? "yes" : "no",
         `${k.rate_limit_per_minute}/min`,

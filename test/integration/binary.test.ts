@@ -42,8 +42,8 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
   const table = await run("list-keys");
   expect(table.code).toBe(0);
   const lines = table.stdout.trim().split("\n");
-  expect(lines[0]).toMatch(/^NAME\s+HINT\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+LAST USED\s+EXPIRES\s+MODELS\s+CREATED$/);
-  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+…cdef\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+\\$0\\.00 \\(month\\)\\s+never\\s+-\\s+all\\s+\\d{4}-`));
+  expect(lines[0]).toMatch(/^NAME\s+HINT\s+CUSTOMER\s+ID\s+ACTIVE\s+RATE LIMIT\s+TPM\s+PARALLEL\s+BUDGET\s+SPENT\s+LAST USED\s+EXPIRES\s+MODELS\s+CREATED$/);
+  expect(lines[1]).toMatch(new RegExp(`^customer-acme-corp\\s+…cdef\\s+-\\s+${id}\\s+yes\\s+200/min\\s+-\\s+-\\s+-\\s+\\$0\\.00 \\(month\\)\\s+never\\s+-\\s+all\\s+\\d{4}-`));
   expect(table.stdout).not.toContain(plain);
   expect(table.stdout).not.toContain("$2");
 
