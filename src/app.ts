@@ -4,6 +4,7 @@ import { ApiError } from "./errors.ts";
 import type { AdminGuard } from "./keys/admin-auth.ts";
 import type { CustomerGate } from "./keys/auth.ts";
 import { adminKeyRoutes } from "./keys/routes.ts";
+import { claimRoutes } from "./keys/claim-routes.ts";
 import type { KeyService } from "./keys/service.ts";
 import type { CustomerService } from "./customers/service.ts";
 import { adminCustomerRoutes } from "./customers/routes.ts";
@@ -122,7 +123,8 @@ export function createApp(deps: AppDeps) {
     .use(usageRoutes({ usage: deps.usage, gate: deps.gate }))
     .use(keyRoutes({ gate: deps.gate, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }))
-    .use(adminCustomerRoutes({ customers: deps.customers, retryWrites: deps.retryWrites }));
+    .use(adminCustomerRoutes({ customers: deps.customers, retryWrites: deps.retryWrites }))
+    .use(claimRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }));
 }
 
 /** The customer routes, named in the 404 of an unknown /v1 path so a client sees what it can call. */

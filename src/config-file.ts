@@ -68,6 +68,8 @@ export const ConfigFileSchema = t.Object(
     /** Redis shared by several instances (same as GATEWAY_REDIS_URL). */
     redis_url: t.Optional(t.String({ minLength: 1 })),
     database_url: t.Optional(t.String({ minLength: 1 })),
+    /** The origin customers reach the gateway at: one-time key links are built on it (same as GATEWAY_PUBLIC_URL). */
+    public_url: t.Optional(t.String({ minLength: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

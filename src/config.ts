@@ -29,6 +29,8 @@ export interface BaseConfig {
   secretFile: string;
   /** Enables /admin/*; also never accepted as a customer key. */
   adminToken: string | undefined;
+  /** The origin customers reach the gateway at (one-time key links): GATEWAY_PUBLIC_URL (or public_url); unset: the listen address. */
+  publicUrl: string | undefined;
 }
 
 export interface ServerConfig extends BaseConfig {
@@ -91,7 +93,14 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
     secret: nonEmpty(env.GATEWAY_SECRET),
     secretFile: nonEmpty(env.GATEWAY_SECRET_FILE) ?? join(dirname(dbPath), `${basename(dbPath)}.secret`),
     adminToken: nonEmpty(env.GATEWAY_ADMIN_TOKEN),
+    publicUrl: publicUrl(nonEmpty(env.GATEWAY_PUBLIC_URL)),
   };
+}
+
+function publicUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(url)) throw new UserError(`GATEWAY_PUBLIC_URL must look like https://gateway.example.com, got '${url}'`);
+  return trimSlash(url);
 }
 
 /** `keysRequired: false` reads a config to describe it (`gateway prices`), without the provider keys it names. */
@@ -176,6 +185,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     usageRetentionDays: file.usage_retention_days,
     redisUrl: redisUrl(nonEmpty(env.GATEWAY_REDIS_URL) ?? file.redis_url),
     databaseUrl: databaseUrl(nonEmpty(env.GATEWAY_DATABASE_URL) ?? file.database_url),
+    publicUrl: publicUrl(nonEmpty(env.GATEWAY_PUBLIC_URL) ?? file.public_url),
     workers: workersSetting(flags.workers ?? nonEmpty(env.GATEWAY_WORKERS)),
     refillCheckMs: intSetting(env, "GATEWAY_REFILL_CHECK_MS", 30_000, 100),
     loadedFrom: { flags, env: { ...env } },

@@ -20,6 +20,13 @@ export class ConflictError extends UserError {
   override readonly code = "conflict";
 }
 
+/** The thing existed but is gone for good (a one-time link already used, or expired). */
+export class GoneError extends UserError {
+  override name = "GoneError";
+  override readonly status = 410;
+  override readonly code = "gone";
+}
+
 /** An error an HTTP client sees, rendered in OpenAI's error shape. */
 export class ApiError extends Error {
   override name = "ApiError";

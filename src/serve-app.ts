@@ -48,7 +48,8 @@ export interface ServeParts {
 /** Builds the app over the parts and listens; resolves to the listening server. */
 export async function serveApp(config: ServerConfig, parts: ServeParts): Promise<Server<unknown>> {
   const { storage, counters, recorder, health, clock, log } = parts;
-  const { verifier, keys } = await keyServices(storage, config, clock);
+  let server: Server<unknown> | undefined;
+  const { verifier, keys } = await keyServices(storage, config, clock, () => server);
   const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, defaultMaxInputTokens: config.defaultMaxInputTokens, clock });
   // What every inbound API's proxy shares.
@@ -104,14 +105,19 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
     // body is in (the upstream timeout governs from then on).
     idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
   });
-  return app.server!;
+  server = app.server!;
+  return server;
 }
 
 /** The verifier and the key service over the storage, once the lookup secret is known to be the database's. */
-async function keyServices(storage: ServeParts["storage"], config: ServerConfig, clock: () => number) {
+async function keyServices(storage: ServeParts["storage"], config: ServerConfig, clock: () => number, listening: () => Server<unknown> | undefined) {
+  const listenUrl = () => {
+    const s = listening();
+    return s ? `http://${s.hostname === "0.0.0.0" || s.hostname === "::" ? "localhost" : s.hostname}:${s.port}` : `http://localhost:${config.port}`;
+  };
   const secret = await storageSecret(config, () => storage.keys.secretInUse());
   const verifier = createKeyVerifier({ rows: storage.keyRows, secret, clock });
-  const keys = createKeyService({ store: storage.keys, customers: storage.customers, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate });
+  const keys = createKeyService({ store: storage.keys, customers: storage.customers, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate, publicUrl: () => config.publicUrl ?? listenUrl() });
   await keys.ready; // refuses a secret other than the database's
   return { verifier, keys };
 }

@@ -1,10 +1,17 @@
 import { defineCommand } from "citty";
 import { UserError } from "../../src/errors.ts";
 import type { KeyInfo, KeySettings } from "../../src/keys/key-info.ts";
+import type { NewValue } from "../../src/keys/service.ts";
 import { parseDuration } from "../../src/keys/validate.ts";
 import { dbArgs, parseStrict, type StrictArgs } from "../args.ts";
 import { withKeys } from "../context.ts";
 import { printTable } from "../table.ts";
+
+const SHARE_ARG = {
+  type: "string",
+  description: "Print a one-time link to the key instead of the key (valid this long, e.g. 24h; at most 30d): the customer opens it once (GATEWAY_PUBLIC_URL sets its origin)",
+  valueHint: "DURATION",
+} as const;
 
 const target = {
   key: { type: "positional", description: "Name or id of the key", valueHint: "NAME_OR_ID" },
@@ -78,6 +85,7 @@ export const createKey = defineCommand({
     key: { type: "positional", required: false, description: "The key (8-256 visible ASCII chars). '-' reads it from stdin; omit it to generate one; put '--' before a key that starts with '-'" },
     rate_limit: { type: "positional", required: false, description: "Requests per minute (default 60)", valueHint: "RATE_LIMIT" },
     generate: { type: "boolean", description: "Generate a secure random key (32 random bytes, URL-safe)" },
+    share: SHARE_ARG,
     ...settingArgs,
     ...dbArgs,
   },
@@ -96,10 +104,10 @@ export const createKey = defineCommand({
       key = second === "-" ? await readStdinKey() : second;
       rateLimit = third;
     }
-    const created = await withKeys(flags, (keys) => keys.create({ name, key, ...settingsFrom(flags), rateLimitPerMinute: rateLimit }), { create: true });
+    const created = await withKeys(flags, (keys) => keys.create({ name, key, ...settingsFrom(flags), rateLimitPerMinute: rateLimit, share: flags.share }), { create: true });
     console.log(`API key '${created.name}' created successfully!`);
     console.log(`Key ID: ${created.id}`);
-    console.log(`Plain key (save this securely): ${created.key}`);
+    printValue(created, "Plain key (save this securely)");
     console.log(`Hint (shown in listings): ${created.hint}`);
     for (const line of describeLimits(created)) console.log(line);
   },
@@ -175,6 +183,7 @@ export const rotateKey = defineCommand({
     value: { type: "positional", required: false, description: "The new key; '-' reads it from stdin; omit it to generate one", valueHint: "KEY" },
     generate: { type: "boolean", description: "Generate the new key (the default)" },
     grace: { type: "string", description: "How long the old value keeps working, e.g. 24h or 30m (default: not at all)", valueHint: "DURATION" },
+    share: SHARE_ARG,
     ...dbArgs,
   },
   async run({ rawArgs, cmd }) {
@@ -184,9 +193,9 @@ export const rotateKey = defineCommand({
     const graceMs = flags.grace === undefined ? 0 : parseDuration(String(flags.grace));
     if (graceMs === null) throw new UserError(`--grace must be a duration such as 24h or 30m, got '${flags.grace}'`);
     const key = given === "-" ? await readStdinKey() : given;
-    const rotated = await withKeys(flags, (keys) => keys.rotate(target!, { key, graceMs }));
+    const rotated = await withKeys(flags, (keys) => keys.rotate(target!, { key, graceMs, share: flags.share }));
     console.log(`API key '${rotated.name}' (${rotated.id}) rotated.`);
-    console.log(`New plain key (save this securely): ${rotated.key}`);
+    printValue(rotated, "New plain key (save this securely)");
     console.log(`Hint (shown in listings): ${rotated.hint}`);
     console.log(rotated.previous_valid_until ? `The old key works until ${rotated.previous_valid_until}.` : "The old key no longer works.");
   },
@@ -235,6 +244,12 @@ export const setRateLimit = defineCommand({
     console.log(`API key '${info.name}' (${info.id}) rate limit: ${info.rate_limit_per_minute} requests/minute.`);
   },
 });
+
+/** The new value: the key itself, or the one-time link that shows it. */
+function printValue(v: NewValue, label: string): void {
+  if ("key" in v) return void console.log(`${label}: ${v.key}`);
+  console.log(`One-time link for the customer (shows the key once, until ${v.claim_expires_at}): ${v.claim_url}`);
+}
 
 async function readStdinKey(): Promise<string> {
   const text = await Bun.stdin.text();

@@ -116,7 +116,14 @@ export const KeySettingsFields = {
   customer: t.Optional(nullable(t.String({ description: "The customer's name or id (null: no customer)", examples: ["acme-corp"] }))),
 };
 
-export const CreatedKeySchema = t.Composite([KeyInfoSchema, t.Object({ key: t.String({ description: "The plain key. Shown only in this response." }) })]);
+export const CreatedKeySchema = t.Composite([
+  KeyInfoSchema,
+  t.Object({
+    key: t.Optional(t.String({ description: "The plain key. Shown only in this response (absent with `share`)." })),
+    claim_url: t.Optional(t.String({ description: "With `share`: the one-time link that shows the key to whoever opens it first" })),
+    claim_expires_at: t.Optional(t.String({ format: "date-time" })),
+  }),
+]);
 
 export const RotatedKeySchema = t.Composite([
   CreatedKeySchema,

@@ -12,6 +12,7 @@ export interface AdminKeyRoutesOptions {
 }
 
 const security = [{ adminToken: [] }];
+const SHARE_FIELD = t.Optional(t.String({ description: "Return a one-time link to the key (claim_url) instead of the key, valid this long (at most 30d)", examples: ["24h"] }));
 
 /** /admin/keys: the same key service, validation and errors as the CLI. */
 // The admin token and the body's declared size were checked before routing (app.ts): a body is only
@@ -29,7 +30,7 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
     .post(
       "/admin/keys",
       async ({ body, set }) => {
-        const created = await write(() => keys.create({ name: body.name, key: body.key, ...settingsOf(body) }));
+        const created = await write(() => keys.create({ name: body.name, key: body.key, share: body.share, ...settingsOf(body) }));
         set.status = 201;
         return created;
       },
@@ -38,6 +39,7 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
           {
             name: t.String({ description: "Unique name", examples: ["customer-acme-corp"] }),
             key: t.Optional(t.String({ description: "The plain key (8-256 visible ASCII). Omit to generate a random one." })),
+            share: SHARE_FIELD,
             ...KeySettingsFields,
           },
           { additionalProperties: false },
@@ -73,7 +75,7 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
       async ({ params, body }) => {
         const graceMs = body?.grace === undefined ? 0 : parseDuration(body.grace);
         if (graceMs === null) throw new UserError(`grace must be a duration such as 24h or 30m, got '${body?.grace}'`);
-        return write(() => keys.rotate(params.id, { key: body?.key, graceMs }));
+        return write(() => keys.rotate(params.id, { key: body?.key, graceMs, share: body?.share }));
       },
       {
         params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
@@ -82,6 +84,7 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
             {
               key: t.Optional(t.String({ description: "The new plain key; omit to generate one" })),
               grace: t.Optional(t.String({ description: "How long the old value keeps working, e.g. 24h (default: not at all)", examples: ["24h"] })),
+              share: SHARE_FIELD,
             },
             { additionalProperties: false },
           ),

@@ -1,10 +1,11 @@
 import type { ApiKey } from "./store.ts";
 import type { CustomerStore } from "../customers/store.ts";
-import { ConflictError, NotFoundError, UserError } from "../errors.ts";
+import { ConflictError, GoneError, NotFoundError, UserError } from "../errors.ts";
+import { hashToken, openShare, sealShare } from "./share.ts";
 import { UniqueViolation, type KeyStore } from "./store.ts";
 import { lookupDigest } from "./secret.ts";
 import { isBudgetPeriod, periodBounds } from "../admission/periods.ts";
-import { generateKey, validateName, validatePlainKey } from "./validate.ts";
+import { generateKey, parseDuration, validateName, validatePlainKey } from "./validate.ts";
 import { hintOf, iso, settingsChanges, toKeyInfo, type CreateKeyInput, type KeyInfo, type KeyPatch, type KeySettings } from "./key-info.ts";
 
 export interface KeyServiceOptions {
@@ -18,13 +19,33 @@ export interface KeyServiceOptions {
   onChange?: () => void;
   /** Where `customer` names are looked up (absent: keys cannot be given a customer). */
   customers?: CustomerStore;
+  /** The origin of one-time hand-over links (GATEWAY_PUBLIC_URL, else the listen address). */
+  publicUrl?: string | (() => string);
 }
+
+/** A new key value as given back: the key itself, or a one-time link to it (`share`). */
+export type NewValue = { key: string } | { claim_url: string; claim_expires_at: string };
+
+/** The longest a hand-over link may stay open. */
+const MAX_SHARE_MS = 30 * 86_400_000;
 
 /**
  * Key administration shared by the CLI and the admin HTTP API, over either store. Every method (and
  * `ready`) refuses a secret other than the one the database's keys were digested with.
  */
-export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange, customers }: KeyServiceOptions) {
+export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange, customers, publicUrl = "http://localhost:8080" }: KeyServiceOptions) {
+  /** The key to show, or (`share`: a duration such as 24h) a one-time link to it. */
+  async function handOver(plain: string, keyId: string, share: unknown): Promise<NewValue> {
+    if (share === undefined || share === null) return { key: plain };
+    const ttl = typeof share === "string" ? parseDuration(share) : null;
+    if (ttl === null || ttl <= 0 || ttl > MAX_SHARE_MS) throw new UserError(`share must be a duration of at most 30d such as 24h or 30m, got '${String(share)}'`);
+    const now = clock();
+    const { token, share: row } = sealShare(plain, keyId, ttl, now);
+    await store.insertShare(row);
+    const origin = typeof publicUrl === "function" ? publicUrl() : publicUrl;
+    return { claim_url: `${origin.replace(/\/+$/, "")}/claim/${token}`, claim_expires_at: new Date(row.expiresAt).toISOString() };
+  }
+
   const ready = checkSecret(store, secret);
   ready.catch(() => {}); // surfaced by whichever call awaits it first
 
@@ -89,7 +110,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
     /** Resolves once the secret is checked against the database; rejects with the mismatch. */
     ready,
 
-    async create(input: CreateKeyInput): Promise<KeyInfo & { key: string }> {
+    async create(input: CreateKeyInput & { share?: unknown }): Promise<KeyInfo & NewValue> {
       await ready;
       const name = validateName(input.name);
       const now = clock();
@@ -122,7 +143,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         ...settings,
       };
       await write(store.insert(row), `a key named '${name}' or with this value already exists`);
-      return { ...(await info(row)), key: value.key };
+      return { ...(await info(row)), ...(await handOver(value.key, row.id, input.share)) };
     },
 
     /** Keys not deleted (`all`: those too); `hint`: only those whose value ends with it ("Ab3x", "…Ab3x"). */
@@ -161,7 +182,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
      * A new value for the key (same id: usage, budget and limits carry over). The old value keeps
      * working for `graceMs` (0: refused at once).
      */
-    async rotate(nameOrId: string, { key, graceMs = 0 }: { key?: unknown; graceMs?: number } = {}): Promise<KeyInfo & { key: string; previous_valid_until: string | null }> {
+    async rotate(nameOrId: string, { key, graceMs = 0, share }: { key?: unknown; graceMs?: number; share?: unknown } = {}): Promise<KeyInfo & NewValue & { previous_valid_until: string | null }> {
       await ready;
       const row = await find(nameOrId);
       const value = await newValue(key);
@@ -177,7 +198,23 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         updatedAt: now,
       };
       await write(store.update(row.id, changes), "another key already has this value; choose a different key");
-      return { ...(await info({ ...row, ...changes })), key: value.key, previous_valid_until: iso(changes.previousValidUntil ?? null) };
+      return { ...(await info({ ...row, ...changes })), ...(await handOver(value.key, row.id, share)), previous_valid_until: iso(changes.previousValidUntil ?? null) };
+    },
+
+    /** Where a hand-over link stands, without using it up. */
+    async shareState(token: string): Promise<"open" | "unknown" | "claimed" | "expired"> {
+      return /^[A-Za-z0-9_-]{43}$/.test(token) ? store.shareState(hashToken(token), clock()) : "unknown";
+    },
+
+    /** Opens a hand-over link once: the key and its name; 410 once used or expired, 404 for no such link. */
+    async claim(token: string, from: string | null): Promise<{ key: string; name: string }> {
+      const found = /^[A-Za-z0-9_-]{43}$/.test(token) ? await store.claimShare(hashToken(token), clock(), from) : ({ ok: false, reason: "unknown" } as const);
+      if (!found.ok) {
+        if (found.reason === "unknown") throw new NotFoundError("No such key link.");
+        throw new GoneError(found.reason === "claimed" ? "This key link was already opened: a key is shown only once. Ask the operator for a new one." : "This key link has expired. Ask the operator for a new one.");
+      }
+      const [row] = await store.find(found.share.keyId);
+      return { key: openShare(token, found.share.sealed!), name: row?.name ?? "" };
     },
 
     /** The key stops working at once and leaves the listings; its usage rows and reports stay. */

@@ -1,4 +1,5 @@
 // What the key service needs from a database; each dialect implements it (src/store/).
+import type { ShareStore } from "./share.ts";
 
 /** A key's row as every dialect stores it (times in ms since the epoch, money in nano-dollars). */
 export interface ApiKey {
@@ -37,8 +38,8 @@ export interface ApiKey {
 /** A write lost to a unique constraint (a name or key value taken meanwhile). */
 export class UniqueViolation extends Error {}
 
-/** Rows of `api_keys` and the database's secret fingerprint. */
-export interface KeyStore {
+/** Rows of `api_keys`, their one-time hand-overs, and the database's secret fingerprint. */
+export interface KeyStore extends ShareStore {
   /** Keys whose id or name is `nameOrId` (deleted ones included). */
   find(nameOrId: string): Promise<ApiKey[]>;
   /** The key that has this name, deleted or not. */

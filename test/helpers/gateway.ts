@@ -112,7 +112,7 @@ export async function startGateway(opts: GatewayOptions): Promise<TestGateway> {
         return parseCreated(r.stdout);
       }
       const k = await keys.create({ name, rateLimitPerMinute: rateLimit });
-      return { id: k.id, key: k.key };
+      return { id: k.id, key: (k as { key: string }).key };
     },
     cli: (args, stdin) => runCli([...args, ...(onPostgres ? [] : ["--db", dbPath])], { cwd: dir, env, stdin }),
     rows,

@@ -38,6 +38,7 @@ export function Keys() {
     const form = new FormData(e.target as HTMLFormElement);
     const body: Json = { name: form.get("name"), rate_limit_per_minute: Number(form.get("rate") || 60) };
     if (form.get("budget")) body.budget_usd = String(form.get("budget"));
+    if (form.get("share") === "on") body.share = "24h";
     void act(api("/admin/keys", { method: "POST", body: JSON.stringify(body) }).then(setCreated), `Created ${body.name}.`);
   };
   const edit = (k: Json) => {
@@ -63,11 +64,20 @@ export function Keys() {
             Budget (USD / month)
             <input name="budget" placeholder="none" />
           </label>
+          <label title="The customer opens the link once to see the key; you never see it">
+            <input name="share" type="checkbox" /> One-time link (24 h)
+          </label>
           <button class="primary" type="submit">
             Create key
           </button>
         </form>
-        {created && (
+        {created?.claim_url && (
+          <div class="newkey" id="new-key-link">
+            Link for <strong>{created.name}</strong> — give it to the customer; it shows the key once, until {created.claim_expires_at}: <code id="new-key-url">{created.claim_url}</code>{" "}
+            <button onClick={() => void navigator.clipboard?.writeText(created.claim_url)}>Copy</button> <button onClick={() => setCreated(null)}>Done</button>
+          </div>
+        )}
+        {created?.key && (
           <div class="newkey" id="new-key">
             Key for <strong>{created.name}</strong> — shown only now: <code id="new-key-value">{created.key}</code>{" "}
             <button onClick={() => void navigator.clipboard?.writeText(created.key)}>Copy</button> <button onClick={() => setCreated(null)}>Done</button>

@@ -3,6 +3,7 @@ import type { ApiKey } from "../../keys/store.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import { writeUnique } from "./client.ts";
 import type { KeyStore } from "../../keys/store.ts";
+import type { Claim } from "../../keys/share.ts";
 
 const SECRET_CHECK = "lookup_secret_check";
 
@@ -72,6 +73,24 @@ export function pgKeyStore(sql: SQL): KeyStore {
       await sql`INSERT INTO meta (key, value) VALUES (${SECRET_CHECK}, ${value}) ON CONFLICT (key) DO NOTHING`;
       return (await fingerprint()) ?? value;
     },
+    insertShare: async (s) =>
+      void (await sql`INSERT INTO key_shares (token_hash, key_id, sealed, created_at, expires_at) VALUES (${s.tokenHash}, ${s.keyId}, ${s.sealed}, ${s.createdAt}, ${s.expiresAt})`),
+    async shareState(tokenHash, now) {
+      const [s] = (await sql`SELECT sealed, expires_at, claimed_at FROM key_shares WHERE token_hash = ${tokenHash}`) as Record<string, string | null>[];
+      return !s ? "unknown" : s.claimed_at !== null || s.sealed === null ? "claimed" : Number(s.expires_at) <= now ? "expired" : "open";
+    },
+    claimShare: (tokenHash, now, from) =>
+      sql.begin(async (tx): Promise<Claim> => {
+        const [row] = (await tx`SELECT key_id, sealed, created_at, expires_at, claimed_at FROM key_shares WHERE token_hash = ${tokenHash} FOR UPDATE`) as Record<string, string | null>[];
+        if (!row) return { ok: false, reason: "unknown" };
+        if (row.claimed_at !== null || row.sealed === null) return { ok: false, reason: "claimed" };
+        if (Number(row.expires_at) <= now) {
+          await tx`UPDATE key_shares SET sealed = NULL WHERE token_hash = ${tokenHash}`;
+          return { ok: false, reason: "expired" };
+        }
+        await tx`UPDATE key_shares SET claimed_at = ${now}, claimed_from = ${from}, sealed = NULL WHERE token_hash = ${tokenHash}`;
+        return { ok: true, share: { tokenHash, keyId: row.key_id!, sealed: row.sealed ?? null, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at), claimedAt: null, claimedFrom: null } };
+      }),
     secretInUse: async () => ((await sql`SELECT 1 FROM api_keys UNION ALL SELECT 1 FROM meta WHERE key = ${SECRET_CHECK} LIMIT 1`) as unknown[]).length > 0,
   };
 }

@@ -36,6 +36,16 @@ export const apiKeys = pgTable(
   (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup), index("api_keys_customer_idx").on(t.customerId)],
 );
 
+export const keyShares = pgTable("key_shares", {
+  tokenHash: text("token_hash").primaryKey(),
+  keyId: text("key_id").notNull(),
+  sealed: text("sealed"),
+  createdAt: ms("created_at").notNull(),
+  expiresAt: ms("expires_at").notNull(),
+  claimedAt: ms("claimed_at"),
+  claimedFrom: text("claimed_from"),
+});
+
 export const customers = pgTable("customers", {
   id: text("id").primaryKey(),
   name: text("name").notNull().unique(),

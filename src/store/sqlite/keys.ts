@@ -1,7 +1,8 @@
 import { eq, or } from "drizzle-orm";
 import { isBusy, writeUnique, type Db } from "./client.ts";
 import type { ApiKey } from "../../keys/store.ts";
-import { apiKeys, meta } from "./schema.ts";
+import { apiKeys, keyShares, meta } from "./schema.ts";
+import type { Claim } from "../../keys/share.ts";
 import { spentSince } from "./reports.ts";
 import { DAY_MS } from "../../usage/time-range.ts";
 import type { KeyStore } from "../../keys/store.ts";
@@ -37,6 +38,25 @@ export function sqliteKeyStore(db: Db): KeyStore {
       return fingerprint() ?? value;
     },
     secretInUse: async () => sqliteSecretInUse(db),
+    insertShare: async (share) => void db.insert(keyShares).values(share).run(),
+    async shareState(tokenHash, now) {
+      const s = db.select().from(keyShares).where(eq(keyShares.tokenHash, tokenHash)).get();
+      return !s ? "unknown" : s.claimedAt !== null || s.sealed === null ? "claimed" : s.expiresAt <= now ? "expired" : "open";
+    },
+    claimShare: async (tokenHash, now, from) =>
+      db.$client
+        .transaction((): Claim => {
+          const share = db.select().from(keyShares).where(eq(keyShares.tokenHash, tokenHash)).get();
+          if (!share) return { ok: false, reason: "unknown" };
+          if (share.claimedAt !== null || share.sealed === null) return { ok: false, reason: "claimed" };
+          if (share.expiresAt <= now) {
+            db.update(keyShares).set({ sealed: null }).where(eq(keyShares.tokenHash, tokenHash)).run();
+            return { ok: false, reason: "expired" };
+          }
+          db.update(keyShares).set({ claimedAt: now, claimedFrom: from, sealed: null }).where(eq(keyShares.tokenHash, tokenHash)).run();
+          return { ok: true, share };
+        })
+        .immediate(),
   };
 }
 

@@ -43,6 +43,17 @@ export const apiKeys = sqliteTable(
   customerId: text("customer_id"),
 }, (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup), index("api_keys_customer_idx").on(t.customerId)]);
 
+/** One-time key hand-overs (keys/share.ts): the link's token only as a hash, the key sealed under it until shown. */
+export const keyShares = sqliteTable("key_shares", {
+  tokenHash: text("token_hash").primaryKey(),
+  keyId: text("key_id").notNull(),
+  sealed: text("sealed"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  claimedAt: integer("claimed_at"),
+  claimedFrom: text("claimed_from"),
+});
+
 /** A company with several keys: limits of its own shared by its keys, and optionally prepaid credit. */
 export const customers = sqliteTable("customers", {
   id: text("id").primaryKey(),
