@@ -13,7 +13,7 @@ import type { StrictArgs } from "./args.ts";
 export async function openKeys(flags: StrictArgs["flags"], { create = false }: { create?: boolean } = {}): Promise<{ keys: ReturnType<typeof createKeyService>; usage: UsageQueries; close(): Promise<void> }> {
   const config = loadBaseConfig({ db: flags.db as string | undefined });
   const opened = await openStores(config, { create });
-  const keys = createKeyService({ store: opened.keys, customers: opened.customers, secret: opened.secret, adminToken: config.adminToken, publicUrl: config.publicUrl ?? `http://localhost:${process.env.PORT ?? 8080}` });
+  const keys = createKeyService({ store: opened.keys, customers: opened.customers, secret: opened.secret, adminTokens: config.adminToken === undefined ? [] : [config.adminToken], publicUrl: config.publicUrl ?? `http://localhost:${process.env.PORT ?? 8080}` });
   try {
     await keys.ready;
   } catch (err) {

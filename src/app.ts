@@ -3,7 +3,7 @@ import { docsPlugin } from "./docs/plugin.ts";
 import { ApiError } from "./errors.ts";
 import type { AdminGuard } from "./keys/admin-auth.ts";
 import type { CustomerGate } from "./keys/auth.ts";
-import { adminKeyRoutes } from "./keys/routes.ts";
+import { adminKeyRoutes, adminWhoamiRoute } from "./keys/routes.ts";
 import { claimRoutes } from "./keys/claim-routes.ts";
 import type { KeyService } from "./keys/service.ts";
 import type { CustomerService } from "./customers/service.ts";
@@ -124,6 +124,7 @@ export function createApp(deps: AppDeps) {
     .use(keyRoutes({ gate: deps.gate, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }))
     .use(adminCustomerRoutes({ customers: deps.customers, retryWrites: deps.retryWrites }))
+    .use(adminWhoamiRoute(deps.requireAdmin))
     .use(claimRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }));
 }
 

@@ -45,9 +45,16 @@ const Route = t.Object(
 );
 
 /** The TOML config file, as written by the operator. */
+/** A named admin token (the token itself from the environment), with its role. */
+const Admin = t.Object(
+  { name: t.String({ minLength: 1, maxLength: 100 }), token_env: t.String({ minLength: 1 }), role: t.Optional(t.Union([t.Literal("admin"), t.Literal("viewer")])) },
+  { additionalProperties: false },
+);
+
 export const ConfigFileSchema = t.Object(
   {
     providers: t.Optional(t.Array(Provider)),
+    admins: t.Optional(t.Array(Admin)),
     routes: t.Optional(t.Array(Route)),
     /** A provider that failed this many requests in a row (after its retries) is skipped for cooldown_ms. */
     cooldown_failures: t.Optional(t.Integer({ minimum: 1 })),

@@ -59,6 +59,8 @@ export interface ServerConfig extends BaseConfig {
   bodyTimeoutMs: number;
   /** Failed admin authentications per client address and minute before it gets 429. */
   adminFailuresPerMinute: number;
+  /** Who may use /admin/*: GATEWAY_ADMIN_TOKEN as "admin", and the config file's [[admins]]. */
+  admins: AdminConfig[];
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Client addresses from X-Forwarded-For. */
@@ -176,6 +178,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     idleTimeoutMs: Math.min(intSetting(env, "GATEWAY_IDLE_TIMEOUT_MS", 30_000, 1000), MAX_IDLE_TIMEOUT_MS),
     bodyTimeoutMs: intSetting(env, "GATEWAY_BODY_TIMEOUT_MS", 30_000, 100),
     adminFailuresPerMinute: intSetting(env, "GATEWAY_ADMIN_FAILURES_PER_MINUTE", 20, 1),
+    admins: adminsOf(file, configPath, adminToken, env),
     logFormat: oneOf("--log-format / GATEWAY_LOG_FORMAT", flags["log-format"] ?? nonEmpty(env.GATEWAY_LOG_FORMAT), ["json", "pretty"] as const, "json"),
     logLevel: oneOf("GATEWAY_LOG_LEVEL", nonEmpty(env.GATEWAY_LOG_LEVEL), LOG_LEVELS, "info"),
     trustProxy: file.trust_proxy ?? env.GATEWAY_TRUST_PROXY === "1",
@@ -200,6 +203,27 @@ function workersSetting(value: string | undefined): number {
   if (value === "auto") return Math.min(MAX_WORKERS, availableParallelism());
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_WORKERS) throw new UserError(`--workers / GATEWAY_WORKERS must be 'auto' or an integer 1-${MAX_WORKERS}, got '${value}'`);
   return Number(value);
+}
+
+/** A named admin: `viewer` may only read (GET), `admin` may change too. */
+export interface AdminConfig {
+  name: string;
+  token: string;
+  role: "admin" | "viewer";
+}
+
+function adminsOf(file: ConfigFile, path: string | undefined, envToken: string | undefined, env: Env): AdminConfig[] {
+  const admins: AdminConfig[] = envToken === undefined ? [] : [{ name: "admin", token: envToken, role: "admin" }];
+  for (const [i, a] of (file.admins ?? []).entries()) {
+    const where = `config file ${path}: admins[${i}] ('${a.name}')`;
+    const token = nonEmpty(env[a.token_env]);
+    if (token === undefined) throw new UserError(`${where}: environment variable ${a.token_env} is not set`);
+    if (!strongToken(token)) throw new UserError(`${where}: its token must be at least ${MIN_ADMIN_TOKEN} random characters, 128 bits or more (e.g. openssl rand -hex 24)`);
+    if (admins.some((b) => b.name === a.name)) throw new UserError(`${where}: another admin has this name`);
+    if (admins.some((b) => b.token === token)) throw new UserError(`${where}: another admin has this token`);
+    admins.push({ name: a.name, token, role: a.role ?? "admin" });
+  }
+  return admins;
 }
 
 function databaseUrl(url: string | undefined): string | undefined {

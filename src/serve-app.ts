@@ -75,8 +75,8 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
     keys,
     customers: createCustomerService({ store: storage.customers, clock }),
     gate: createCustomerGate(verifier, parts.limiter, admission.limitHeaders),
-    adminEnabled: config.adminToken !== undefined,
-    requireAdmin: createAdminGuard(config.adminToken, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
+    adminEnabled: config.admins.length > 0,
+    requireAdmin: createAdminGuard(config.admins, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),
     health,
     writer: recorder,
     admission,
@@ -117,7 +117,7 @@ async function keyServices(storage: ServeParts["storage"], config: ServerConfig,
   };
   const secret = await storageSecret(config, () => storage.keys.secretInUse());
   const verifier = createKeyVerifier({ rows: storage.keyRows, secret, clock });
-  const keys = createKeyService({ store: storage.keys, customers: storage.customers, secret, clock, adminToken: config.adminToken, onChange: verifier.invalidate, publicUrl: () => config.publicUrl ?? listenUrl() });
+  const keys = createKeyService({ store: storage.keys, customers: storage.customers, secret, clock, adminTokens: config.admins.map((a) => a.token), onChange: verifier.invalidate, publicUrl: () => config.publicUrl ?? listenUrl() });
   await keys.ready; // refuses a secret other than the database's
   return { verifier, keys };
 }

@@ -4,6 +4,7 @@ import { UserError } from "../errors.ts";
 import { parseDuration } from "./validate.ts";
 import type { KeyService } from "./service.ts";
 import type { KeySettings } from "./key-info.ts";
+import type { AdminGuard } from "./admin-auth.ts";
 
 export interface AdminKeyRoutesOptions {
   keys: KeyService;
@@ -98,6 +99,14 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
       response: { 200: KeyInfoSchema, ...adminErrors(401, 404) },
       detail: { tags: ["Admin"], summary: "Delete a key: it stops working at once; its usage and reports stay", security },
     });
+}
+
+/** GET /admin/whoami: the admin token's name and role (the dashboard hides what a viewer cannot do). */
+export function adminWhoamiRoute(requireAdmin: AdminGuard) {
+  return new Elysia({ name: "admin-whoami" }).get("/admin/whoami", ({ request }) => requireAdmin(request), {
+    response: { 200: t.Object({ name: t.String(), role: t.Union([t.Literal("admin"), t.Literal("viewer")], { description: "viewer: every GET, no change (403 insufficient_role)" }) }), ...adminErrors(401) },
+    detail: { tags: ["Admin"], summary: "Which admin token this is: its name and role", security },
+  });
 }
 
 /** The settings fields of an admin body, as the key service takes them. */

@@ -13,8 +13,8 @@ export interface KeyServiceOptions {
   secret: string;
   clock?: () => number;
   bcryptCost?: number;
-  /** The admin token: a customer key may never equal it. */
-  adminToken?: string;
+  /** The admin tokens: a customer key may never equal one. */
+  adminTokens?: string[];
   /** Called after every change to a key (the server's verifier forgets what it cached). */
   onChange?: () => void;
   /** Where `customer` names are looked up (absent: keys cannot be given a customer). */
@@ -33,7 +33,7 @@ const MAX_SHARE_MS = 30 * 86_400_000;
  * Key administration shared by the CLI and the admin HTTP API, over either store. Every method (and
  * `ready`) refuses a secret other than the one the database's keys were digested with.
  */
-export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminToken, onChange, customers, publicUrl = "http://localhost:8080" }: KeyServiceOptions) {
+export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminTokens = [], onChange, customers, publicUrl = "http://localhost:8080" }: KeyServiceOptions) {
   /** The key to show, or (`share`: a duration such as 24h) a one-time link to it. */
   async function handOver(plain: string, keyId: string, share: unknown): Promise<NewValue> {
     if (share === undefined || share === null) return { key: plain };
@@ -89,7 +89,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
   /** A validated new key value: its lookup digest is free and it is not the admin token. */
   async function newValue(key: unknown): Promise<{ key: string; lookup: string; keyHash: string }> {
     const plain = key === undefined ? generateKey() : validatePlainKey(key);
-    if (adminToken !== undefined && plain === adminToken) throw new UserError("a customer key must not equal the admin token");
+    if (adminTokens.includes(plain)) throw new UserError("a customer key must not equal the admin token");
     const lookup = lookupDigest(secret, plain);
     if (await store.valueTaken(lookup)) throw new ConflictError("another key already has this value; choose a different key");
     return { key: plain, lookup, keyHash: await Bun.password.hash(plain, { algorithm: "bcrypt", cost: bcryptCost }) };

@@ -13,7 +13,7 @@ export function accessLog(logger: Logger): (r: RequestReport) => void {
     if (logger.format === "json") return logger.writeLine(jsonLine(r, level));
     const row = r.row;
     logger.log(level, "request", {
-      request_id: r.id, method: r.method, path: r.path, status: r.status, error: r.error, key_id: r.keyId, key_name: r.keyName, client: r.client,
+      request_id: r.id, method: r.method, path: r.path, status: r.status, error: r.error, key_id: r.keyId, key_name: r.keyName, client: r.client, admin: r.admin,
       model: row?.modelRequested ?? r.modelRequested, model_answered: row?.modelAnswered ?? undefined, provider: row?.provider, attempts: row?.attempts,
       prompt_tokens: row?.promptTokens, completion_tokens: row?.completionTokens, cost_usd: row?.costNanoUsd == null ? undefined : row.costNanoUsd / 1e9,
       estimated: row?.estimated || undefined, latency_ms: round(elapsedMs(r)), upstream_ms: r.upstreamMs === undefined ? undefined : round(r.upstreamMs),
@@ -33,6 +33,7 @@ function jsonLine(r: RequestReport, level: LogLevel): string {
   if (r.error !== undefined) line += `,"error":"${r.error}"`;
   if (r.keyId !== undefined) line += `,"key_id":"${r.keyId}","key_name":${jsonValue(r.keyName ?? null)}`;
   if (r.client !== undefined) line += `,"client":${jsonValue(r.client)}`;
+  if (r.admin !== undefined) line += `,"admin":${jsonValue(r.admin)}`;
   const model = row?.modelRequested ?? r.modelRequested;
   if (model !== undefined) line += `,"model":${jsonValue(model)}`;
   if (row) {

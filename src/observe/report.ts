@@ -12,6 +12,8 @@ export interface RequestReport {
   client?: string;
   keyId?: string;
   keyName?: string;
+  /** The admin token's name, for /admin requests. */
+  admin?: string;
   modelRequested?: string;
   status?: number;
   /** The error code answered (invalid_api_key, rate_limit_exceeded, ...). */

@@ -60,7 +60,7 @@ describe("secrets", () => {
     const { createAdminGuard } = await import("../../src/keys/admin-auth.ts");
     const spy = spyOn(nodeCrypto, "timingSafeEqual");
     try {
-      const guard = createAdminGuard(ADMIN);
+      const guard = createAdminGuard([{ name: "admin", token: ADMIN, role: "admin" }]);
       const req = (t: string) => new Request("http://localhost/admin/keys", { headers: { authorization: `Bearer ${t}` } });
       expect(() => guard(req(ADMIN))).not.toThrow();
       for (const wrong of ["x", `${ADMIN}x`, ADMIN.slice(0, -1), "y".repeat(5000)]) expect(() => guard(req(wrong))).toThrow();

@@ -52,6 +52,15 @@ function App() {
     addEventListener("hashchange", on);
     return () => removeEventListener("hashchange", on);
   }, []);
+  const [me, setMe] = useState<{ name: string; role: string } | null>(null);
+  useEffect(() => {
+    if (!signedIn) return;
+    // A viewer's token may read everything and change nothing: what would change something is hidden.
+    api("/admin/whoami").then((who: { name: string; role: string }) => {
+      setMe(who);
+      document.body.classList.toggle("viewer", who.role === "viewer");
+    }, () => {});
+  }, [signedIn]);
   if (!signedIn) return <SignIn onIn={() => setSignedIn(true)} message="" />;
   const keyId = /^#\/keys\/(.+)$/.exec(route)?.[1];
   const link = (hash: string, text: string) => (
@@ -67,6 +76,12 @@ function App() {
         {link("#/customers", "Customers")}
         {link("#/keys", "Keys")}
         {link("#/requests", "Requests")}
+        {me && (
+          <span id="whoami">
+            {me.name}
+            {me.role === "viewer" ? " (viewer)" : ""}
+          </span>
+        )}
         <button
           onClick={() => {
             sessionStorage.removeItem(TOKEN);

@@ -40,7 +40,7 @@ export function Customers() {
   return (
     <div>
       <section>
-        <form class="row" id="create-customer" onSubmit={create}>
+        <form class="row admin-only" id="create-customer" onSubmit={create}>
           <label>
             Name
             <input name="name" required placeholder="acme-corp" />
@@ -91,7 +91,7 @@ export function Customers() {
                   {cents(Number(c.spent_usd))}
                 </td>
                 <td class="num balance">{c.balance_usd === null ? "—" : `$${c.balance_usd}${c.prepaid ? " prepaid" : ""}`}</td>
-                <td>
+                <td class="admin-only">
                   <button class="credit" onClick={() => credit(c)}>
                     Add credits
                   </button>{" "}

@@ -51,7 +51,7 @@ export function Keys() {
   return (
     <div>
       <section>
-        <form class="row" id="create-key" onSubmit={create}>
+        <form class="row admin-only" id="create-key" onSubmit={create}>
           <label>
             Name
             <input name="name" required placeholder="customer-acme" />
@@ -119,7 +119,7 @@ export function Keys() {
                 </td>
                 <td class="last-used">{k.last_used_at ? k.last_used_at.slice(0, 16).replace("T", " ") : "never"}</td>
                 <td>{k.expires_at ? k.expires_at.slice(0, 16).replace("T", " ") : "never"}</td>
-                <td>
+                <td class="admin-only">
                   <button class="toggle" onClick={() => void act(api(`/admin/keys/${k.id}`, { method: "PATCH", body: JSON.stringify({ is_active: !k.is_active }) }), `${k.is_active ? "Disabled" : "Enabled"} ${k.name}.`)}>
                     {k.is_active ? "Disable" : "Enable"}
                   </button>{" "}
