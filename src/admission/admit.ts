@@ -7,10 +7,9 @@ import { estimatePromptTokens } from "../usage/estimate.ts";
 import type { Prices } from "../usage/pricing.ts";
 import { modelAllowed } from "./allow-list.ts";
 import { answersOf, promptBound, requestedOutputCap, worstCostNano } from "./bound.ts";
-import { joined, type CounterStore, type Estimate, type KeyLimits, type KeySnapshot, type Ticket } from "./counters.ts";
+import { hasLimits, joined, type CounterStore, type Estimate, type KeyLimits, type KeySnapshot, type Ticket } from "./counters.ts";
 import { formatUsd } from "./money.ts";
 import { refusal, subjectsOf } from "./refusals.ts";
-import { hasLimits } from "./subjects.ts";
 
 export interface AdmissionOptions {
   counters: CounterStore;

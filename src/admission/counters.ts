@@ -56,6 +56,9 @@ export function settleOnCommit(ticket: Ticket, actual: Actual): Settlement {
   return run;
 }
 
+/** Whether the key (or customer) has any limit the counters keep. */
+export const hasLimits = (l: KeyLimits): boolean => l.tpmLimit !== null || l.budgetNanoUsd !== null || l.maxParallel !== null;
+
 export type Refusal =
   | { reason: "budget_exhausted" }
   | { reason: "budget_reserved" }
@@ -151,7 +154,7 @@ export function createMemoryCounters({ loadSpent }: MemoryCountersOptions): Coun
   }
 
   function admit(limits: KeyLimits, estimate: Estimate, now: number): Admission | Promise<Admission> {
-    if (limits.budgetNanoUsd === null && limits.tpmLimit === null && limits.maxParallel === null) {
+    if (!hasLimits(limits)) {
       keys.delete(limits.keyId); // a limit set later starts from the database, not from stale counts
       return { ok: true, ticket: NO_HOLD };
     }

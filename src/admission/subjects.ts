@@ -2,8 +2,6 @@
 // for a prepaid customer, its balance (a budget over all time whose limit is the sum of its credits).
 // Each is a subject of the CounterStore with an id of its own; a customer's ids carry its members
 // version, so a key joining or leaving starts its counters again from the database.
-import type { KeyLimits } from "./counters.ts";
-
 const CUSTOMER = /^[cp]:([^:]+):\d+$/;
 
 /** The customer a subject id belongs to (its spend is its keys' spend), or null for a key's own id. */
@@ -20,5 +18,3 @@ export function customerSubject(customerId: string, version: number): string {
 export function balanceSubject(customerId: string, version: number): string {
   return `p:${customerId}:${version}`;
 }
-
-export const hasLimits = (l: KeyLimits): boolean => l.tpmLimit !== null || l.budgetNanoUsd !== null || l.maxParallel !== null;

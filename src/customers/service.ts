@@ -2,8 +2,9 @@
 // of its own that its keys share, and optionally prepaid credit (a ledger).
 import { ConflictError, NotFoundError, UserError } from "../errors.ts";
 import { formatUsd, MAX_BUDGET_NANO, parseUsd } from "../admission/money.ts";
-import { BUDGET_PERIODS, isBudgetPeriod, periodBounds, type BudgetPeriod } from "../admission/periods.ts";
-import { validateName, validatePositiveInt, validateRateLimit } from "../keys/validate.ts";
+import { isBudgetPeriod, periodBounds, type BudgetPeriod } from "../admission/periods.ts";
+import { validateName, validateRateLimit } from "../keys/validate.ts";
+import { iso, limitChanges } from "../keys/key-info.ts";
 import { hasHiddenCharacters } from "../text.ts";
 import { UniqueViolation } from "../keys/store.ts";
 import type { CreditEntry, Customer, CustomerStore } from "./store.ts";
@@ -56,18 +57,9 @@ export interface CreditView {
   ledger: { id: number; amount_usd: string; note: string | null; actor: string; created_at: string }[];
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function settingsChanges(s: CustomerSettings): Partial<Customer> {
-  const c: Partial<Customer> = {};
+  const c: Partial<Customer> = limitChanges(s);
   if (s.rateLimitPerMinute !== undefined) c.rateLimitPerMinute = s.rateLimitPerMinute === null ? null : validateRateLimit(s.rateLimitPerMinute);
-  if (s.tpmLimit !== undefined) c.tpmLimit = s.tpmLimit === null ? null : validatePositiveInt(s.tpmLimit, "tokens per minute");
-  if (s.maxParallel !== undefined) c.maxParallel = s.maxParallel === null ? null : validatePositiveInt(s.maxParallel, "max parallel requests", 100_000);
-  if (s.budgetUsd !== undefined) c.budgetNanoUsd = s.budgetUsd === null ? null : parseUsd(s.budgetUsd);
-  if (s.budgetPeriod !== undefined) {
-    if (!isBudgetPeriod(s.budgetPeriod)) throw new UserError(`budget period must be one of ${BUDGET_PERIODS.join(", ")}, got '${String(s.budgetPeriod)}'`);
-    c.budgetPeriod = s.budgetPeriod;
-  }
   if (s.refillUsd !== undefined) c.refillNanoUsd = s.refillUsd === null ? null : parseUsd(s.refillUsd, "refill");
   if (s.refillUsd === null) c.refillPeriod = null;
   if (s.refillPeriod !== undefined && s.refillPeriod !== null) {

@@ -98,10 +98,9 @@ export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number |
   };
 }
 
-/** The columns a settings object changes, validated; undefined fields are left out. */
-export function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
-  const c: Partial<ApiKey> = {};
-  if (s.rateLimitPerMinute !== undefined) c.rateLimitPerMinute = validateRateLimit(s.rateLimitPerMinute);
+/** The limits keys and customers both have (tokens per minute, in flight, budget and its period), validated. */
+export function limitChanges(s: Pick<KeySettings, "tpmLimit" | "maxParallel" | "budgetUsd" | "budgetPeriod">) {
+  const c: { tpmLimit?: number | null; maxParallel?: number | null; budgetNanoUsd?: number | null; budgetPeriod?: BudgetPeriod } = {};
   if (s.budgetUsd !== undefined) c.budgetNanoUsd = s.budgetUsd === null ? null : parseUsd(s.budgetUsd);
   if (s.budgetPeriod !== undefined) {
     if (!isBudgetPeriod(s.budgetPeriod)) throw new UserError(`budget period must be one of ${BUDGET_PERIODS.join(", ")}, got '${String(s.budgetPeriod)}'`);
@@ -109,6 +108,13 @@ export function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
   }
   if (s.tpmLimit !== undefined) c.tpmLimit = s.tpmLimit === null ? null : validatePositiveInt(s.tpmLimit, "tokens per minute");
   if (s.maxParallel !== undefined) c.maxParallel = s.maxParallel === null ? null : validatePositiveInt(s.maxParallel, "max parallel requests", 100_000);
+  return c;
+}
+
+/** The columns a settings object changes, validated; undefined fields are left out. */
+export function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
+  const c: Partial<ApiKey> = limitChanges(s);
+  if (s.rateLimitPerMinute !== undefined) c.rateLimitPerMinute = validateRateLimit(s.rateLimitPerMinute);
   if (s.expiresAt !== undefined) c.expiresAt = s.expiresAt === null ? null : validateExpiry(s.expiresAt, now);
   if (s.allowedModels !== undefined) c.allowedModels = s.allowedModels === null ? null : validateModelList(s.allowedModels);
   if (s.allowedIps !== undefined) c.allowedIps = s.allowedIps === null ? null : validateIpList(s.allowedIps);

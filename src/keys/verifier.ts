@@ -1,7 +1,7 @@
-import type { KeyLimits } from "../admission/counters.ts";
+import { hasLimits, type KeyLimits } from "../admission/counters.ts";
 import { parseModelList } from "../admission/allow-list.ts";
 import { parseIpList, type IpAllowList } from "../admission/ip-allow-list.ts";
-import { balanceSubject, customerSubject, hasLimits } from "../admission/subjects.ts";
+import { balanceSubject, customerSubject } from "../admission/subjects.ts";
 import { isBudgetPeriod } from "../admission/periods.ts";
 import { lookupDigest } from "./secret.ts";
 

@@ -10,7 +10,7 @@ import type { MetricsView } from "../observe/metrics.ts";
 import type { RequestReport } from "../observe/report.ts";
 import type { UsageRecord, UsageRecorder } from "../usage/record.ts";
 import type { Channel } from "./channel.ts";
-import { hasLimits } from "../admission/subjects.ts";
+import { hasLimits } from "../admission/counters.ts";
 
 /** What the primary answers to an admission: the ticket's number or the refusal, and where the key stands after it. */
 export type AdmitAnswer = { ok: true; ticket: number; snapshot: KeySnapshot } | { ok: false; refusal: Refusal; snapshot: KeySnapshot };

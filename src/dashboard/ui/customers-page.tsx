@@ -1,25 +1,13 @@
 /** @jsxImportSource preact */
 // The customers page: each customer's limits, spend this period, balance and keys; create one, add
 // credits, disable or enable it.
-import { useEffect, useState } from "preact/hooks";
 import { api, cents, type Json } from "./api.ts";
+import { useAdminList } from "./admin-list.ts";
 
 const limit = (v: number | null) => (v === null ? "—" : String(v));
 
 export function Customers() {
-  const [customers, setCustomers] = useState<Json[]>([]);
-  const [message, setMessage] = useState("");
-  const load = () => api("/admin/customers").then(setCustomers, (e) => setMessage(e.message));
-  useEffect(() => void load(), []);
-  const act = async (work: Promise<unknown>, done: string) => {
-    try {
-      await work;
-      setMessage(done);
-      await load();
-    } catch (e) {
-      setMessage((e as Error).message);
-    }
-  };
+  const { items: customers, message, act } = useAdminList("/admin/customers");
   const create = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);

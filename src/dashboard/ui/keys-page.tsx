@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, cents, type Json } from "./api.ts";
 import { StackedChart } from "./chart.tsx";
 import { Requests } from "./requests-page.tsx";
+import { useAdminList } from "./admin-list.ts";
 
 function BudgetBar({ k }: { k: Json }) {
   if (!k.budget_usd) return <span>none</span>;
@@ -19,20 +20,8 @@ function BudgetBar({ k }: { k: Json }) {
 }
 
 export function Keys() {
-  const [keys, setKeys] = useState<Json[]>([]);
+  const { items: keys, message, act } = useAdminList("/admin/keys");
   const [created, setCreated] = useState<Json>(null);
-  const [message, setMessage] = useState("");
-  const load = () => api("/admin/keys").then(setKeys, (e) => setMessage(e.message));
-  useEffect(() => void load(), []);
-  const act = async (work: Promise<unknown>, done: string) => {
-    try {
-      await work;
-      setMessage(done);
-      await load();
-    } catch (e) {
-      setMessage((e as Error).message);
-    }
-  };
   const create = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.target as HTMLFormElement);
