@@ -109,6 +109,10 @@ const cases: Case[] = [
   { name: "admin deeply nested", method: "POST", path: "/admin/keys", auth: "admin", body: `{"name":${deep(20000)}}`, headers: { "content-type": "application/json" }, status: 400 },
   { name: "admin patch unknown", method: "PATCH", path: "/admin/keys/%00", auth: "admin", body: "{}", headers: { "content-type": "application/json" }, status: 404 },
   { name: "admin injection in key id", path: `/admin/keys/${encodeURIComponent("' OR 1=1 --")}`, auth: "admin", status: 404 },
+  { name: "admin customer credits wrong types", method: "POST", path: "/admin/customers/x/credits", auth: "admin", body: JSON.stringify({ amount_usd: [] }), headers: { "content-type": "application/json" }, status: 400 },
+  { name: "admin customer injection in id", path: `/admin/customers/${encodeURIComponent("' OR 1=1 --")}`, auth: "admin", status: 404 },
+  // One-time key links: nobody signs in, so any token must be a clean 404 (the GET is an HTML page: key-handover.test.ts)
+  { name: "claim POST, 5000-character token", method: "POST", path: `/claim/${"A".repeat(5000)}`, auth: "none", status: 404 },
   // Query strings with injection attempts
   ...["from=' OR 1=1 --", "to=2026-01-01'; DROP TABLE usage; --", "group_by=key;DELETE FROM api_keys", "key_id=' UNION SELECT key_hash FROM api_keys --", "from=2026-02-30", "from=99999-01-01", "from=%00", "limit=-1", "limit=1e9", "cursor=%27%20OR%201%3D1"].map(
     // A key_id that matches nothing is an empty report, not an error: what matters is that it is taken literally.
