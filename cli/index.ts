@@ -24,6 +24,7 @@ const main = defineCommand({
     "enable-customer": () => import("./commands/customers.ts").then((m) => m.enableCustomer),
     "delete-customer": () => import("./commands/customers.ts").then((m) => m.deleteCustomer),
     credits: () => import("./commands/credits.ts").then((m) => m.credits),
+    audit: () => import("./commands/audit.ts").then((m) => m.audit),
     usage: () => import("./commands/usage.ts").then((m) => m.usage),
     prices: () => import("./commands/prices.ts").then((m) => m.prices),
     "migrate-db": () => import("./commands/migrate-db.ts").then((m) => m.migrateDb),

@@ -8,6 +8,8 @@ import { claimRoutes } from "./keys/claim-routes.ts";
 import type { KeyService } from "./keys/service.ts";
 import type { CustomerService } from "./customers/service.ts";
 import { adminCustomerRoutes } from "./customers/routes.ts";
+import { adminAuditRoutes } from "./audit/routes.ts";
+import type { AuditService } from "./audit/service.ts";
 import type { ChatProxy } from "./surfaces/chat/proxy.ts";
 import type { EmbeddingsProxy } from "./surfaces/embeddings/proxy.ts";
 import type { ResponsesProxy } from "./surfaces/responses/proxy.ts";
@@ -35,6 +37,7 @@ export interface AppDeps {
   usage: UsageQueries & OverviewQuery;
   keys: KeyService;
   customers: CustomerService;
+  audit: AuditService;
   gate: CustomerGate;
   requireAdmin: AdminGuard;
   chat: ChatProxy;
@@ -124,6 +127,7 @@ export function createApp(deps: AppDeps) {
     .use(keyRoutes({ gate: deps.gate, admission: deps.admission }))
     .use(adminKeyRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }))
     .use(adminCustomerRoutes({ customers: deps.customers, retryWrites: deps.retryWrites }))
+    .use(adminAuditRoutes({ audit: deps.audit }))
     .use(adminWhoamiRoute(deps.requireAdmin))
     .use(claimRoutes({ keys: deps.keys, retryWrites: deps.retryWrites }));
 }

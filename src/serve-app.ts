@@ -11,6 +11,7 @@ import { createAdmission } from "./admission/admit.ts";
 import type { CounterStore, KeyLimits } from "./admission/counters.ts";
 import { createKeyService } from "./keys/service.ts";
 import { createCustomerService } from "./customers/service.ts";
+import { createAuditService } from "./audit/service.ts";
 import { createKeyVerifier } from "./keys/verifier.ts";
 import { createAdminGuard } from "./keys/admin-auth.ts";
 import { createCustomerGate } from "./keys/auth.ts";
@@ -28,7 +29,7 @@ import type { UsageRecorder } from "./usage/record.ts";
 import { VERSION } from "./version.ts";
 
 export interface ServeParts {
-  storage: Pick<Storage, "keys" | "customers" | "usage" | "keyRows" | "retryWrites">;
+  storage: Pick<Storage, "keys" | "customers" | "audit" | "usage" | "keyRows" | "retryWrites">;
   counters: CounterStore;
   /** The per-minute request limit (in process, Redis, or the primary's). */
   limiter: (id: string, limit: number, count: Take, limits?: KeyLimits) => LimitDecision | Promise<LimitDecision>;
@@ -74,6 +75,7 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
     usage: storage.usage,
     keys,
     customers: createCustomerService({ store: storage.customers, clock }),
+    audit: createAuditService({ store: storage.audit, clock }),
     gate: createCustomerGate(verifier, parts.limiter, admission.limitHeaders),
     adminEnabled: config.admins.length > 0,
     requireAdmin: createAdminGuard(config.admins, { log, maxFailuresPerMinute: config.adminFailuresPerMinute }),

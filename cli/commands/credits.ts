@@ -21,7 +21,7 @@ const add = defineCommand({
   },
   async run({ rawArgs, cmd }) {
     const { positionals, flags } = parseStrict(rawArgs, cmd.args as never);
-    const v = await withCustomers(flags, (s) => s.addCredits(positionals[0]!, { amountUsd: positionals[1], note: flags.note, actor: "cli" }));
+    const v = await withCustomers(flags, (s) => s.addCredits(positionals[0]!, { amountUsd: positionals[1], note: flags.note }));
     console.log(`Added $${v.ledger.at(-1)!.amount_usd} to '${v.customer}': balance $${v.balance_usd}.`);
   },
 });

@@ -1,6 +1,7 @@
 // /admin/customers: the customer service of the CLI over HTTP, with the same validation and errors.
 import { Elysia, t } from "elysia";
 import { adminErrors } from "../docs/schemas.ts";
+import { adminActor } from "../keys/admin-auth.ts";
 import type { CustomerService, CustomerSettings } from "./service.ts";
 
 const security = [{ adminToken: [] }];
@@ -60,8 +61,8 @@ export function adminCustomerRoutes({ customers, retryWrites: write }: { custome
     })
     .post(
       "/admin/customers",
-      async ({ body, set }) => {
-        const created = await write(() => customers.create({ name: body.name, ...settingsOf(body) }));
+      async ({ body, set, request }) => {
+        const created = await write(() => customers.create({ name: body.name, ...settingsOf(body) }, adminActor(request)));
         set.status = 201;
         return created;
       },
@@ -76,13 +77,13 @@ export function adminCustomerRoutes({ customers, retryWrites: write }: { custome
       response: { 200: CustomerInfoSchema, ...adminErrors(401, 404) },
       detail: { tags: ["Admin"], summary: "Get one customer", security },
     })
-    .patch("/admin/customers/:id", ({ params, body }) => write(() => customers.update(params.id, { name: body.name, isActive: body.is_active, ...settingsOf(body) })), {
+    .patch("/admin/customers/:id", ({ params, body, request }) => write(() => customers.update(params.id, { name: body.name, isActive: body.is_active, ...settingsOf(body) }, adminActor(request))), {
       params: idParam,
       body: t.Object({ name: t.Optional(t.String()), is_active: t.Optional(t.Boolean({ description: "false: every key of it is refused (403 customer_disabled)" })), ...settings }, { additionalProperties: false }),
       response: { 200: CustomerInfoSchema, ...adminErrors(400, 401, 404, 409) },
       detail: { tags: ["Admin"], summary: "Rename, re-limit, disable or enable a customer (null clears a limit)", security },
     })
-    .delete("/admin/customers/:id", ({ params }) => write(() => customers.delete(params.id)), {
+    .delete("/admin/customers/:id", ({ params, request }) => write(() => customers.delete(params.id, adminActor(request))), {
       params: idParam,
       response: { 200: CustomerInfoSchema, ...adminErrors(401, 404, 409) },
       detail: { tags: ["Admin"], summary: "Delete a customer that has no keys left", security },
@@ -94,8 +95,8 @@ export function adminCustomerRoutes({ customers, retryWrites: write }: { custome
     })
     .post(
       "/admin/customers/:id/credits",
-      async ({ params, body, set }) => {
-        const v = await write(() => customers.addCredits(params.id, { amountUsd: body.amount_usd, note: body.note, actor: "admin-api" }));
+      async ({ params, body, set, request }) => {
+        const v = await write(() => customers.addCredits(params.id, { amountUsd: body.amount_usd, note: body.note, by: adminActor(request) }));
         set.status = 201;
         return v;
       },

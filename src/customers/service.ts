@@ -82,7 +82,7 @@ export function parseSignedUsd(value: unknown): number {
   return negative ? -nano : nano;
 }
 
-export function createCustomerService({ store, clock = Date.now }: { store: CustomerStore; clock?: () => number }) {
+export function createCustomerService({ store, clock = Date.now, actor = "unknown" }: { store: CustomerStore; clock?: () => number; actor?: string }) {
   async function find(nameOrId: string): Promise<Customer> {
     const c = await store.find(nameOrId);
     if (!c) throw new NotFoundError(`no customer named or with id '${nameOrId}'`);
@@ -135,7 +135,7 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
       return (await find(nameOrId)).id;
     },
 
-    async create(input: CustomerSettings & { name: unknown }): Promise<CustomerInfo> {
+    async create(input: CustomerSettings & { name: unknown }, by = actor): Promise<CustomerInfo> {
       const name = validateName(input.name).trim();
       const now = clock();
       const changes = settingsChanges(input);
@@ -144,7 +144,7 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
         id: crypto.randomUUID(), name, isActive: true, rateLimitPerMinute: null, tpmLimit: null, maxParallel: null, budgetNanoUsd: null,
         budgetPeriod: "month", prepaid: false, membersVersion: 0, refillNanoUsd: null, refillPeriod: null, refilledFrom: null, createdAt: now, updatedAt: now, ...changes,
       };
-      await unique(store.insert(row), name);
+      await unique(store.insert(row, by), name);
       return info(row);
     },
 
@@ -156,7 +156,7 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
       return info(await find(nameOrId));
     },
 
-    async update(nameOrId: string, patch: CustomerSettings & { name?: unknown; isActive?: unknown }): Promise<CustomerInfo> {
+    async update(nameOrId: string, patch: CustomerSettings & { name?: unknown; isActive?: unknown }, by = actor): Promise<CustomerInfo> {
       const c = await find(nameOrId);
       const changes = settingsChanges(patch);
       if (patch.name !== undefined) {
@@ -169,27 +169,27 @@ export function createCustomerService({ store, clock = Date.now }: { store: Cust
       }
       if (Object.keys(changes).length === 0) throw new UserError("nothing to change: give at least one setting to change");
       const updatedAt = clock();
-      await unique(store.update(c.id, { ...changes, updatedAt }), String(changes.name ?? c.name));
+      await unique(store.update(c.id, { ...changes, updatedAt }, by), String(changes.name ?? c.name));
       return info({ ...c, ...changes, updatedAt });
     },
 
     /** Refused while the customer has keys (move or delete them first). */
-    async delete(nameOrId: string): Promise<CustomerInfo> {
+    async delete(nameOrId: string, by = actor): Promise<CustomerInfo> {
       const c = await find(nameOrId);
       const keys = await store.keyCount(c.id);
       if (keys > 0) throw new ConflictError(`customer '${c.name}' still has ${keys} key${keys === 1 ? "" : "s"}: delete them or move them to another customer first (update-key NAME --no-customer)`);
       const shown = await info(c);
-      await store.delete(c.id);
+      await store.delete(c.id, by);
       return shown;
     },
 
-    async addCredits(nameOrId: string, { amountUsd, note, actor }: { amountUsd: unknown; note?: unknown; actor: string }): Promise<CreditView> {
+    async addCredits(nameOrId: string, { amountUsd, note, by = actor }: { amountUsd: unknown; note?: unknown; by?: string }): Promise<CreditView> {
       const c = await find(nameOrId);
       const amountNanoUsd = parseSignedUsd(amountUsd);
       if (note !== undefined && note !== null && (typeof note !== "string" || note.length > 500 || hasHiddenCharacters(note))) {
         throw new UserError("note must be text of at most 500 characters without control or invisible formatting characters");
       }
-      await store.addCredit({ customerId: c.id, amountNanoUsd, note: (note as string | undefined) ?? null, actor, createdAt: clock() });
+      await store.addCredit({ customerId: c.id, amountNanoUsd, note: (note as string | undefined) ?? null, actor: by, createdAt: clock() });
       return credits(c);
     },
 

@@ -44,9 +44,10 @@ export interface CustomerStore {
   find(nameOrId: string): Promise<Customer | undefined>;
   /** Every customer, oldest first. */
   list(): Promise<Customer[]>;
-  insert(row: Customer): Promise<void>;
-  update(id: string, changes: Partial<Customer>): Promise<void>;
-  delete(id: string): Promise<void>;
+  /** `by`: who makes the change, for the audit log (the database's trigger records it). */
+  insert(row: Customer, by: string): Promise<void>;
+  update(id: string, changes: Partial<Customer>, by: string): Promise<void>;
+  delete(id: string, by: string): Promise<void>;
   /** Keys of the customer that are not deleted. */
   keyCount(id: string): Promise<number>;
   /** The exact spend of the customer's keys since `from` (deleted keys' included). */

@@ -69,3 +69,9 @@ export function createAdminGuard(admins: Admin[], { maxFailuresPerMinute = 20, c
 }
 
 export type AdminGuard = ReturnType<typeof createAdminGuard>;
+
+/** Who makes an admin request's change, for the audit log: the admin token's name, through the dashboard or the API. */
+export function adminActor(request: Request): string {
+  const via = request.headers.get("x-gateway-client") === "dashboard" ? "dashboard" : "admin";
+  return `${via}:${reportOf(request)?.admin ?? "unknown"}`;
+}

@@ -4,7 +4,7 @@ import { UserError } from "../errors.ts";
 import { parseDuration } from "./validate.ts";
 import type { KeyService } from "./service.ts";
 import type { KeySettings } from "./key-info.ts";
-import type { AdminGuard } from "./admin-auth.ts";
+import { adminActor, type AdminGuard } from "./admin-auth.ts";
 
 export interface AdminKeyRoutesOptions {
   keys: KeyService;
@@ -30,8 +30,8 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
     })
     .post(
       "/admin/keys",
-      async ({ body, set }) => {
-        const created = await write(() => keys.create({ name: body.name, key: body.key, share: body.share, ...settingsOf(body) }));
+      async ({ body, set, request }) => {
+        const created = await write(() => keys.create({ name: body.name, key: body.key, share: body.share, ...settingsOf(body), by: adminActor(request) }));
         set.status = 201;
         return created;
       },
@@ -56,7 +56,7 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
     })
     .patch(
       "/admin/keys/:id",
-      ({ params, body }) => write(() => keys.update(params.id, { name: body.name, isActive: body.is_active, ...settingsOf(body) })),
+      ({ params, body, request }) => write(() => keys.update(params.id, { name: body.name, isActive: body.is_active, ...settingsOf(body) }, adminActor(request))),
       {
         params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
         body: t.Object(
@@ -73,10 +73,10 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
     )
     .post(
       "/admin/keys/:id/rotate",
-      async ({ params, body }) => {
+      async ({ params, body, request }) => {
         const graceMs = body?.grace === undefined ? 0 : parseDuration(body.grace);
         if (graceMs === null) throw new UserError(`grace must be a duration such as 24h or 30m, got '${body?.grace}'`);
-        return write(() => keys.rotate(params.id, { key: body?.key, graceMs, share: body?.share }));
+        return write(() => keys.rotate(params.id, { key: body?.key, graceMs, share: body?.share, by: adminActor(request) }));
       },
       {
         params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
@@ -94,7 +94,7 @@ export function adminKeyRoutes({ keys, retryWrites: write }: AdminKeyRoutesOptio
         detail: { tags: ["Admin"], summary: "Give a key a new value (same id, usage, budget and limits); the new value is returned once", security },
       },
     )
-    .delete("/admin/keys/:id", ({ params }) => write(() => keys.delete(params.id)), {
+    .delete("/admin/keys/:id", ({ params, request }) => write(() => keys.delete(params.id, adminActor(request))), {
       params: t.Object({ id: t.String({ description: "Key id (or name)" }) }),
       response: { 200: KeyInfoSchema, ...adminErrors(401, 404) },
       detail: { tags: ["Admin"], summary: "Delete a key: it stops working at once; its usage and reports stay", security },

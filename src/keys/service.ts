@@ -21,6 +21,8 @@ export interface KeyServiceOptions {
   customers?: CustomerStore;
   /** The origin of one-time hand-over links (GATEWAY_PUBLIC_URL, else the listen address). */
   publicUrl?: string | (() => string);
+  /** Who makes the changes, for the audit log, unless a call names someone (the admin API names the admin). */
+  actor?: string;
 }
 
 /** A new key value as given back: the key itself, or a one-time link to it (`share`). */
@@ -33,7 +35,7 @@ const MAX_SHARE_MS = 30 * 86_400_000;
  * Key administration shared by the CLI and the admin HTTP API, over either store. Every method (and
  * `ready`) refuses a secret other than the one the database's keys were digested with.
  */
-export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminTokens = [], onChange, customers, publicUrl = "http://localhost:8080" }: KeyServiceOptions) {
+export function createKeyService({ store, secret, clock = Date.now, bcryptCost = 10, adminTokens = [], onChange, customers, publicUrl = "http://localhost:8080", actor = "unknown" }: KeyServiceOptions) {
   /** The key to show, or (`share`: a duration such as 24h) a one-time link to it. */
   async function handOver(plain: string, keyId: string, share: unknown): Promise<NewValue> {
     if (share === undefined || share === null) return { key: plain };
@@ -110,7 +112,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
     /** Resolves once the secret is checked against the database; rejects with the mismatch. */
     ready,
 
-    async create(input: CreateKeyInput & { share?: unknown }): Promise<KeyInfo & NewValue> {
+    async create(input: CreateKeyInput & { share?: unknown; by?: string }): Promise<KeyInfo & NewValue> {
       await ready;
       const name = validateName(input.name);
       const now = clock();
@@ -142,7 +144,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         customerId: null,
         ...settings,
       };
-      await write(store.insert(row), `a key named '${name}' or with this value already exists`);
+      await write(store.insert(row, input.by ?? actor), `a key named '${name}' or with this value already exists`);
       return { ...(await info(row)), ...(await handOver(value.key, row.id, input.share)) };
     },
 
@@ -160,7 +162,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
       return info(await find(nameOrId));
     },
 
-    async update(nameOrId: string, patch: KeyPatch): Promise<KeyInfo> {
+    async update(nameOrId: string, patch: KeyPatch, by = actor): Promise<KeyInfo> {
       await ready;
       const row = await find(nameOrId);
       const changes = await changesOf(patch, clock());
@@ -174,7 +176,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
       }
       if (Object.keys(changes).length === 0) throw new UserError("nothing to change: give at least one setting to change");
       const updated = { ...row, ...changes, updatedAt: clock() };
-      await write(store.update(row.id, { ...changes, updatedAt: updated.updatedAt }), `a key named '${String(changes.name)}' already exists`);
+      await write(store.update(row.id, { ...changes, updatedAt: updated.updatedAt }, by), `a key named '${String(changes.name)}' already exists`);
       return info(updated);
     },
 
@@ -182,7 +184,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
      * A new value for the key (same id: usage, budget and limits carry over). The old value keeps
      * working for `graceMs` (0: refused at once).
      */
-    async rotate(nameOrId: string, { key, graceMs = 0, share }: { key?: unknown; graceMs?: number; share?: unknown } = {}): Promise<KeyInfo & NewValue & { previous_valid_until: string | null }> {
+    async rotate(nameOrId: string, { key, graceMs = 0, share, by = actor }: { key?: unknown; graceMs?: number; share?: unknown; by?: string } = {}): Promise<KeyInfo & NewValue & { previous_valid_until: string | null }> {
       await ready;
       const row = await find(nameOrId);
       const value = await newValue(key);
@@ -197,7 +199,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         hint: hintOf(value.key),
         updatedAt: now,
       };
-      await write(store.update(row.id, changes), "another key already has this value; choose a different key");
+      await write(store.update(row.id, changes, by), "another key already has this value; choose a different key");
       return { ...(await info({ ...row, ...changes })), ...(await handOver(value.key, row.id, share)), previous_valid_until: iso(changes.previousValidUntil ?? null) };
     },
 
@@ -218,12 +220,12 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
     },
 
     /** The key stops working at once and leaves the listings; its usage rows and reports stay. */
-    async delete(nameOrId: string): Promise<KeyInfo> {
+    async delete(nameOrId: string, by = actor): Promise<KeyInfo> {
       await ready;
       const row = await find(nameOrId);
       const now = clock();
       const changes: Partial<ApiKey> = { deletedAt: now, isActive: false, previousLookup: null, previousKeyHash: null, previousValidUntil: null, updatedAt: now };
-      await write(store.update(row.id, changes), "conflict");
+      await write(store.update(row.id, changes, by), "conflict");
       return info({ ...row, ...changes });
     },
   };

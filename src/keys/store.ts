@@ -46,8 +46,9 @@ export interface KeyStore extends ShareStore {
   nameOwner(name: string): Promise<{ id: string; deletedAt: number | null } | undefined>;
   /** True when a key's current or previous value has this lookup digest. */
   valueTaken(lookup: string): Promise<boolean>;
-  insert(row: ApiKey): Promise<void>;
-  update(id: string, changes: Partial<ApiKey>): Promise<void>;
+  /** `by`: who makes the change, for the audit log (the database's trigger records it). */
+  insert(row: ApiKey, by: string): Promise<void>;
+  update(id: string, changes: Partial<ApiKey>, by: string): Promise<void>;
   /** Every key, oldest first. */
   list(): Promise<ApiKey[]>;
   /** A key's exact spend (nano-dollars) since `from`. */

@@ -7,6 +7,7 @@ import type { KeyRowSource } from "../keys/verifier.ts";
 import type { UsageRecorder } from "../usage/record.ts";
 import type { KeyStore } from "../keys/store.ts";
 import type { CustomerStore } from "../customers/store.ts";
+import type { AuditStore } from "../audit/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
 
 /** Everything the server keeps in its database, opened and closed as one. */
@@ -15,6 +16,7 @@ export interface Storage {
   where: string;
   keys: KeyStore;
   customers: CustomerStore;
+  audit: AuditStore;
   usage: UsageQueries & OverviewQuery;
   keyRows: KeyRowSource;
   recorder: UsageRecorder;
@@ -33,7 +35,7 @@ export interface Storage {
 }
 
 /** What a request thread of serve --workers opens: everything but the writing of rows (the primary's). */
-export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "usage" | "keyRows" | "retryWrites"> {
+export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "audit" | "usage" | "keyRows" | "retryWrites"> {
   close(): Promise<void>;
 }
 

@@ -174,7 +174,7 @@ describe("customers on one SQLite server", () => {
       expect(acme.spent_usd).toBe(formatUsd(await s.spent(co.ids)));
       const added = await admin("POST", "/admin/customers/acme-corp/credits", { amount_usd: "50", note: "invoice 42" });
       expect(added.status).toBe(201);
-      expect(await added.json()).toMatchObject({ customer: "acme-corp", credits_usd: "50.00", ledger: [{ amount_usd: "50.00", note: "invoice 42", actor: "admin-api" }] });
+      expect(await added.json()).toMatchObject({ customer: "acme-corp", credits_usd: "50.00", ledger: [{ amount_usd: "50.00", note: "invoice 42", actor: "admin:admin" }] });
       expect((await admin("PATCH", "/admin/customers/acme-corp", { tpm_limit: 1000, prepaid: true })).status).toBe(200);
       const shown = JSON.parse((await gw.cli(["list-customers", "--json"])).stdout) as { name: string; tpm_limit: number; prepaid: boolean; balance_usd: string }[];
       expect(shown.find((c) => c.name === "acme-corp")).toMatchObject({ tpm_limit: 1000, prepaid: true, balance_usd: formatUsd(50e9 - (await s.spent(co.ids))) });

@@ -57,13 +57,13 @@ describe("customers", () => {
     spend(b.id, 200, Date.now());
     spend(other.id, 1000, Date.now());
     expect(await store.spentSince(c.id, 0)).toBe(500);
-    await customers.addCredits("acme", { amountUsd: "0.000001", note: "first", actor: "cli" });
+    await customers.addCredits("acme", { amountUsd: "0.000001", note: "first" });
     expect(await customers.credits("acme")).toMatchObject({ credits_usd: "0.000001", spent_usd: "0.0000005", balance_usd: "0.0000005" });
     await keys.update("b", { customer: null });
     expect(await store.spentSince(c.id, 0)).toBe(300);
     expect((await customers.get("acme")).keys).toBe(1);
-    await expect(customers.addCredits("acme", { amountUsd: "0", actor: "cli" })).rejects.toThrow("amount must be more than 0");
-    await expect(customers.addCredits("acme", { amountUsd: "-0.0000002", actor: "cli" })).resolves.toMatchObject({ credits_usd: "0.0000008" });
+    await expect(customers.addCredits("acme", { amountUsd: "0" })).rejects.toThrow("amount must be more than 0");
+    await expect(customers.addCredits("acme", { amountUsd: "-0.0000002" })).resolves.toMatchObject({ credits_usd: "0.0000008" });
   });
 
   for (const dialect of ["sqlite", "postgres"] as const) {
@@ -77,7 +77,7 @@ describe("customers", () => {
         expect(await store.refillOnce(c.id, day1, 2e9, day1 + 6)).toBeNull();
         await spend(k.id, 0.5e9, day1 + 1000);
         expect(await store.refillOnce(c.id, day1 + DAY, 2e9, day1 + DAY + 5)).toBe(0.5e9);
-        await customers.addCredits("refilled", { amountUsd: "10", actor: "cli" });
+        await customers.addCredits("refilled", { amountUsd: "10", by: "cli" });
         expect(await store.refillOnce(c.id, day1 + 2 * DAY, 2e9, day1 + 2 * DAY + 5)).toBe(0);
         const ledger = (await customers.credits("refilled")).ledger;
         expect(ledger.map((e) => [e.amount_usd, e.actor])).toEqual([["2.00", "refill"], ["0.50", "refill"], ["10.00", "cli"]]);

@@ -13,7 +13,7 @@ export class ApiFailure extends Error {
 }
 
 export async function api(path: string, init: RequestInit = {}): Promise<Json> {
-  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN) ?? ""}`, "content-type": "application/json", ...init.headers } });
+  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN) ?? ""}`, "content-type": "application/json", "x-gateway-client": "dashboard", ...init.headers } });
   const body = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
   if (res.status === 401) throw new ApiFailure(401, "That admin token was refused. Use the gateway's GATEWAY_ADMIN_TOKEN.");
   if (res.status === 404 && path.startsWith("/admin/overview")) throw new ApiFailure(404, "The admin API is off: start the gateway with GATEWAY_ADMIN_TOKEN set.");

@@ -47,12 +47,18 @@ export function pgCustomerStore(sql: SQL): CustomerStore {
       return rows.find((r) => r.id === nameOrId) ?? rows[0];
     },
     list: async () => ((await sql.unsafe(`SELECT ${SELECT} FROM customers ORDER BY created_at, name`)) as Record<string, unknown>[]).map(toCustomer),
-    insert: (row) => write(() => sql.unsafe(`INSERT INTO customers (${FIELDS.map((f) => COLUMN[f]).join(", ")}) VALUES (${FIELDS.map((_, i) => `$${i + 1}`).join(", ")})`, FIELDS.map((f) => row[f]))),
-    update(id, changes) {
+    insert: (row, by) =>
+      write(() => sql.unsafe(`INSERT INTO customers (${FIELDS.map((f) => COLUMN[f]).join(", ")}, audit_actor) VALUES (${FIELDS.map((_, i) => `$${i + 1}`).join(", ")}, $${FIELDS.length + 1})`, [...FIELDS.map((f) => row[f]), by])),
+    update(id, changes, by) {
       const fields = Object.keys(changes) as (keyof Customer)[];
-      return write(() => sql.unsafe(`UPDATE customers SET ${fields.map((f, i) => `${COLUMN[f]} = $${i + 2}`).join(", ")} WHERE id = $1`, [id, ...fields.map((f) => changes[f])]));
+      return write(() => sql.unsafe(`UPDATE customers SET ${fields.map((f, i) => `${COLUMN[f]} = $${i + 3}`).join(", ")}, audit_actor = $2 WHERE id = $1`, [id, by, ...fields.map((f) => changes[f])]));
     },
-    delete: async (id) => void (await sql`DELETE FROM customers WHERE id = ${id}`),
+    // The delete trigger reads the actor from the transaction's setting (a row being deleted cannot carry it).
+    delete: (id, by) =>
+      sql.begin(async (tx) => {
+        await tx`SELECT set_config('gateway.actor', ${by}, true)`;
+        await tx`DELETE FROM customers WHERE id = ${id}`;
+      }),
     keyCount: async (id) => Number(((await sql`SELECT count(*) AS n FROM api_keys WHERE customer_id = ${id} AND deleted_at IS NULL`) as { n: string }[])[0]!.n),
     spentSince: (id, from) => pgCustomerSpentSince(sql, id, from),
     credits: async (id) => Number(((await sql`SELECT coalesce(sum(amount_nano_usd), 0) AS n FROM credit_ledger WHERE customer_id = ${id}`) as { n: string }[])[0]!.n),

@@ -53,15 +53,15 @@ export function pgKeyStore(sql: SQL): KeyStore {
       return row && { id: row.id, deletedAt: row.deleted_at === null ? null : Number(row.deleted_at) };
     },
     valueTaken: async (lookup) => ((await sql`SELECT 1 FROM api_keys WHERE lookup = ${lookup} OR previous_lookup = ${lookup} LIMIT 1`) as unknown[]).length > 0,
-    insert: (row) =>
+    insert: (row, by) =>
       write(() => {
         const fields = FIELDS.filter((f) => row[f] !== undefined);
-        return sql.unsafe(`INSERT INTO api_keys (${fields.map((f) => COLUMN[f]).join(", ")}) VALUES (${fields.map((_, i) => `$${i + 1}`).join(", ")})`, fields.map((f) => row[f]));
+        return sql.unsafe(`INSERT INTO api_keys (${fields.map((f) => COLUMN[f]).join(", ")}, audit_actor) VALUES (${fields.map((_, i) => `$${i + 1}`).join(", ")}, $${fields.length + 1})`, [...fields.map((f) => row[f]), by]);
       }),
-    update: (id, changes) =>
+    update: (id, changes, by) =>
       write(() => {
         const fields = (Object.keys(changes) as (keyof ApiKey)[]).filter((f) => changes[f] !== undefined);
-        return sql.unsafe(`UPDATE api_keys SET ${fields.map((f, i) => `${COLUMN[f]} = $${i + 2}`).join(", ")} WHERE id = $1`, [id, ...fields.map((f) => changes[f])]);
+        return sql.unsafe(`UPDATE api_keys SET ${fields.map((f, i) => `${COLUMN[f]} = $${i + 3}`).join(", ")}, audit_actor = $2 WHERE id = $1`, [id, by, ...fields.map((f) => changes[f])]);
       }),
     list: async () => ((await sql.unsafe(`SELECT ${SELECT} FROM api_keys ORDER BY created_at, name`)) as Record<string, unknown>[]).map(toApiKey),
     spentSince: (keyId, from) => pgSpentSince(sql, keyId, from),

@@ -32,6 +32,7 @@ export const apiKeys = pgTable(
     allowedIps: text("allowed_ips"),
     maxOutputTokens: integer("max_output_tokens"),
     customerId: text("customer_id"),
+    auditActor: text("audit_actor"),
   },
   (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup), index("api_keys_customer_idx").on(t.customerId)],
 );
@@ -62,7 +63,24 @@ export const customers = pgTable("customers", {
   refilledFrom: ms("refilled_from"),
   createdAt: ms("created_at").notNull(),
   updatedAt: ms("updated_at").notNull(),
+  auditActor: text("audit_actor"),
 });
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    at: ms("at").notNull(),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    subjectType: text("subject_type").notNull(),
+    subjectId: text("subject_id").notNull(),
+    subjectName: text("subject_name").notNull(),
+    before: text("before"),
+    after: text("after"),
+  },
+  (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_subject_idx").on(t.subjectId)],
+);
 
 export const creditLedger = pgTable(
   "credit_ledger",

@@ -1,3 +1,4 @@
+import { pgAuditStore } from "./audit.ts";
 import { pgFailures } from "../failures.ts";
 import { pgKeyRows } from "./key-rows.ts";
 import { pgKeyStore, pgSpentSince } from "./keys.ts";
@@ -24,6 +25,7 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
     where: redactUrl(url),
     keys: pgKeyStore(sql),
     customers: pgCustomerStore(sql),
+    audit: pgAuditStore(sql),
     usage: pgUsageQueries(sql),
     keyRows,
     recorder,
@@ -53,6 +55,7 @@ export async function openPgReader(url: string, log: (line: string) => void): Pr
   return {
     keys: pgKeyStore(sql),
     customers: pgCustomerStore(sql),
+    audit: pgAuditStore(sql),
     usage: pgUsageQueries(sql),
     keyRows,
     retryWrites: async (fn) => fn(),

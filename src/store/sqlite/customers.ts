@@ -25,9 +25,16 @@ export function sqliteCustomerStore(db: Db): CustomerStore {
       return rows.find((r) => r.id === nameOrId) ?? rows[0];
     },
     list: async () => db.select().from(customers).orderBy(asc(customers.createdAt), asc(customers.name)).all(),
-    insert: async (row) => write(() => db.insert(customers).values(row).run()),
-    update: async (id, changes) => write(() => db.update(customers).set(changes).where(eq(customers.id, id)).run()),
-    delete: async (id) => void db.delete(customers).where(eq(customers.id, id)).run(),
+    insert: async (row, by) => write(() => db.insert(customers).values({ ...row, auditActor: by }).run()),
+    update: async (id, changes, by) => write(() => db.update(customers).set({ ...changes, auditActor: by }).where(eq(customers.id, id)).run()),
+    // The actor is written first (no audited field changes, so no entry) for the delete trigger to read.
+    delete: async (id, by) =>
+      db.$client
+        .transaction(() => {
+          db.update(customers).set({ auditActor: by }).where(eq(customers.id, id)).run();
+          db.delete(customers).where(eq(customers.id, id)).run();
+        })
+        .immediate(),
     keyCount: async (id) => db.$client.query<{ n: number }, [string]>("SELECT count(*) AS n FROM api_keys WHERE customer_id = ? AND deleted_at IS NULL").get(id)!.n,
     spentSince: async (id, from) => db.$client.transaction(() => customerSpentSince(db, id, from)).deferred(),
     credits: async (id) => db.select({ n: sql<number>`coalesce(sum(${creditLedger.amountNanoUsd}), 0)` }).from(creditLedger).where(eq(creditLedger.customerId, id)).get()!.n,

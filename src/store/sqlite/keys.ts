@@ -17,8 +17,8 @@ export function sqliteKeyStore(db: Db): KeyStore {
     find: async (nameOrId) => db.select().from(apiKeys).where(or(eq(apiKeys.id, nameOrId), eq(apiKeys.name, nameOrId))).all(),
     nameOwner: async (name) => db.select({ id: apiKeys.id, deletedAt: apiKeys.deletedAt }).from(apiKeys).where(eq(apiKeys.name, name)).get(),
     valueTaken: async (lookup) => db.$client.query("SELECT 1 FROM api_keys WHERE lookup = ?1 OR previous_lookup = ?1").get(lookup) !== null,
-    insert: async (row: ApiKey) => write(() => db.insert(apiKeys).values(row).run()),
-    update: async (id, changes) => write(() => db.update(apiKeys).set(changes).where(eq(apiKeys.id, id)).run()),
+    insert: async (row: ApiKey, by) => write(() => db.insert(apiKeys).values({ ...row, auditActor: by }).run()),
+    update: async (id, changes, by) => write(() => db.update(apiKeys).set({ ...changes, auditActor: by }).where(eq(apiKeys.id, id)).run()),
     list: async () => db.select().from(apiKeys).orderBy(apiKeys.createdAt, apiKeys.name).all(),
     spentSince: async (keyId, from) => spentSince(db, keyId, from),
     async lastUsed(keyId) {

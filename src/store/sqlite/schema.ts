@@ -41,6 +41,8 @@ export const apiKeys = sqliteTable(
   maxOutputTokens: integer("max_output_tokens"),
   /** The customer (account) the key belongs to, or null: a request must fit the customer's limits too. */
   customerId: text("customer_id"),
+  /** Who is making the change being written (audit log); the database's trigger records it and clears it. */
+  auditActor: text("audit_actor"),
 }, (t) => [index("api_keys_previous_lookup_idx").on(t.previousLookup), index("api_keys_customer_idx").on(t.customerId)]);
 
 /** One-time key hand-overs (keys/share.ts): the link's token only as a hash, the key sealed under it until shown. */
@@ -76,7 +78,30 @@ export const customers = sqliteTable("customers", {
   refilledFrom: integer("refilled_from"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  /** Who is making the change being written (audit log); the database's trigger records it and clears it. */
+  auditActor: text("audit_actor"),
 });
+
+/**
+ * Every change to keys, customers, credits and hand-over links, written by the database's triggers (so a
+ * direct UPDATE is recorded too, by actor 'database'), append-only. `before`/`after` are JSON objects of
+ * the row's fields, never a key value, hash or lookup digest.
+ */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at").notNull(),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    subjectType: text("subject_type").notNull(),
+    subjectId: text("subject_id").notNull(),
+    subjectName: text("subject_name").notNull(),
+    before: text("before"),
+    after: text("after"),
+  },
+  (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_subject_idx").on(t.subjectId)],
+);
 
 /** A customer's credits: top-ups (positive) and adjustments (negative), append-only, integer nano-dollars. */
 export const creditLedger = sqliteTable(

@@ -1,3 +1,4 @@
+import { sqliteAuditStore } from "./audit.ts";
 import { statSync } from "node:fs";
 import { startCheckpointer } from "./checkpointer.ts";
 import { describeSqliteError, openDatabase, probeWrite, retryBusy, type Db } from "./client.ts";
@@ -40,6 +41,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
     where: path,
     keys: sqliteKeyStore(db),
     customers: sqliteCustomerStore(db),
+    audit: sqliteAuditStore(db),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     recorder,
@@ -74,6 +76,7 @@ export function openSqliteReader(path: string, busyTimeoutMs: number): ReaderSto
   return {
     keys: sqliteKeyStore(db),
     customers: sqliteCustomerStore(db),
+    audit: sqliteAuditStore(db),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),
