@@ -327,6 +327,11 @@ describe("gateway migrate-db", () => {
     const sqliteGw = await startGateway({ mode: "binary", upstreamUrl: upstream.url });
     const { key } = await sqliteGw.createKey("moving", 1000, ["--budget", "5"]);
     const { key: other } = await sqliteGw.createKey("moving-too", 1000);
+    expect((await sqliteGw.cli(["create-customer", "moving-co", "--budget", "7"])).code).toBe(0);
+    expect((await sqliteGw.cli(["credits", "add", "moving-co", "3"])).code).toBe(0);
+    expect((await sqliteGw.cli(["update-key", "moving-too", "--customer", "moving-co"])).code).toBe(0);
+    const trail = JSON.parse((await sqliteGw.cli(["audit", "--json"])).stdout) as unknown[];
+    expect(trail).toHaveLength(5);
     for (let i = 0; i < 12; i++) expect((await chat(sqliteGw, i % 3 ? key : other)).status).toBe(200);
     const before = (await (await fetch(`${sqliteGw.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
     await sqliteGw.stop();
@@ -337,6 +342,8 @@ describe("gateway migrate-db", () => {
     expect(copied.code).toBe(0);
     expect(copied.stdout).toContain("usage: 12 rows copied");
     expect(copied.stdout).toContain("api_keys: 2 rows copied");
+    expect(copied.stdout).toContain("customers: 1 rows copied");
+    expect(copied.stdout).toContain("audit_log: 5 rows copied");
     expect(copied.stdout).toContain("counts and sums match");
 
     const ambiguous = await sqliteGw.cli(["list-keys", "--db", "gateway.db"], undefined);
@@ -354,6 +361,12 @@ describe("gateway migrate-db", () => {
       expect(listing.stderr).toBe("");
       const listed = JSON.parse(listing.stdout) as { name: string }[];
       expect(listed.map((k) => k.name).sort()).toEqual(["moving", "moving-too"]);
+      // Customers, credits and the audit log came along; the copy itself is no one's change.
+      expect(JSON.parse((await pgGw.cli(["audit", "--json"])).stdout)).toEqual(trail);
+      expect((await pgGw.cli(["credits", "show", "moving-co", "--json"])).stdout).toContain('"credits_usd": "3.00"');
+      expect(JSON.parse((await pgGw.cli(["list-keys", "--json"])).stdout).find((k: { name: string }) => k.name === "moving-too").customer).toBe("moving-co");
+      expect((await pgGw.cli(["credits", "add", "moving-co", "1"])).code).toBe(0);
+      expect(JSON.parse((await pgGw.cli(["audit", "--json", "--limit", "1"])).stdout)[0]).toMatchObject({ action: "credits.added", id: (trail[0] as { id: number }).id + 1 });
       const after = (await (await fetch(`${pgGw.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${key}` } })).json()) as { total: unknown };
       expect(after.total).toEqual(before.total);
       expect((await chat(pgGw, key)).status).toBe(200);
