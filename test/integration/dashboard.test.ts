@@ -131,6 +131,18 @@ describe("dashboard", () => {
     const refused = await sdk(plain).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
 
+    // The audit page names the dashboard and the admin token's name, and what changed.
+    await page.click("a[href='#/audit']");
+    await page.fill("#audit-subject", "browser-made");
+    await page.locator("#audit-subject").dispatchEvent("change");
+    await page.waitForFunction(() => document.querySelector("#audit-table tbody tr td:nth-child(3)")?.textContent === "key.disabled");
+    const newest = await page.locator("#audit-table tbody tr").first().locator("td").allTextContents();
+    expect(newest.slice(1)).toEqual(["dashboard:admin", "key.disabled", "browser-made", "is_active: true → false"]);
+    expect(await page.locator("#audit-table tbody tr").last().locator("td").nth(2).textContent()).toBe("key.created");
+    await shot(page, "audit");
+    await page.click("a[href='#/keys']");
+    await row.waitFor();
+
     // Key detail and the request log.
     await row.locator("a").click();
     await page.waitForSelector("#key-chart canvas");

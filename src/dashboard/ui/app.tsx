@@ -6,6 +6,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, TOKEN } from "./api.ts";
 import { Customers } from "./customers-page.tsx";
+import { Audit } from "./audit-page.tsx";
 import { KeyDetail, Keys } from "./keys-page.tsx";
 import { Overview } from "./overview-page.tsx";
 import { Requests } from "./requests-page.tsx";
@@ -76,6 +77,7 @@ function App() {
         {link("#/customers", "Customers")}
         {link("#/keys", "Keys")}
         {link("#/requests", "Requests")}
+        {link("#/audit", "Audit")}
         {me && (
           <span id="whoami">
             {me.name}
@@ -91,7 +93,7 @@ function App() {
           Sign out
         </button>
       </header>
-      <main>{keyId ? <KeyDetail id={decodeURIComponent(keyId)} /> : route.startsWith("#/keys") ? <Keys /> : route.startsWith("#/customers") ? <Customers /> : route.startsWith("#/requests") ? <Requests /> : <Overview />}</main>
+      <main>{keyId ? <KeyDetail id={decodeURIComponent(keyId)} /> : route.startsWith("#/keys") ? <Keys /> : route.startsWith("#/customers") ? <Customers /> : route.startsWith("#/requests") ? <Requests /> : route.startsWith("#/audit") ? <Audit /> : <Overview />}</main>
     </div>
   );
 }
