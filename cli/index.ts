@@ -25,6 +25,7 @@ const main = defineCommand({
     "delete-customer": () => import("./commands/customers.ts").then((m) => m.deleteCustomer),
     credits: () => import("./commands/credits.ts").then((m) => m.credits),
     audit: () => import("./commands/audit.ts").then((m) => m.audit),
+    webhooks: () => import("./commands/webhooks.ts").then((m) => m.webhooks),
     usage: () => import("./commands/usage.ts").then((m) => m.usage),
     prices: () => import("./commands/prices.ts").then((m) => m.prices),
     "migrate-db": () => import("./commands/migrate-db.ts").then((m) => m.migrateDb),

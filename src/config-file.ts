@@ -2,6 +2,7 @@ import { Value } from "@sinclair/typebox/value";
 import { t } from "elysia";
 import { readFileSync } from "node:fs";
 import { UserError } from "./errors.ts";
+import { AlertsSchema, WebhookSchema } from "./webhooks/config.ts";
 
 const Price = t.Object(
   {
@@ -55,6 +56,9 @@ export const ConfigFileSchema = t.Object(
   {
     providers: t.Optional(t.Array(Provider)),
     admins: t.Optional(t.Array(Admin)),
+    /** Signed (Standard Webhooks) event deliveries. */
+    webhooks: t.Optional(t.Array(WebhookSchema)),
+    alerts: t.Optional(AlertsSchema),
     routes: t.Optional(t.Array(Route)),
     /** A provider that failed this many requests in a row (after its retries) is skipped for cooldown_ms. */
     cooldown_failures: t.Optional(t.Integer({ minimum: 1 })),

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./config-file.ts";
+import { webhooksOf, type WebhookSettings } from "./webhooks/config.ts";
 import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./upstreams/provider-config.ts";
 import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
@@ -61,6 +62,8 @@ export interface ServerConfig extends BaseConfig {
   adminFailuresPerMinute: number;
   /** Who may use /admin/*: GATEWAY_ADMIN_TOKEN as "admin", and the config file's [[admins]]. */
   admins: AdminConfig[];
+  /** [[webhooks]] and [alerts]. */
+  webhooks: WebhookSettings;
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Client addresses from X-Forwarded-For. */
@@ -191,6 +194,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     publicUrl: publicUrl(nonEmpty(env.GATEWAY_PUBLIC_URL) ?? file.public_url),
     workers: workersSetting(flags.workers ?? nonEmpty(env.GATEWAY_WORKERS)),
     refillCheckMs: intSetting(env, "GATEWAY_REFILL_CHECK_MS", 30_000, 100),
+    webhooks: webhooksOf(file, configPath, env, (name, fallback, min) => intSetting(env, name, fallback, min)),
     loadedFrom: { flags, env: { ...env } },
   };
 }

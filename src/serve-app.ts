@@ -22,6 +22,7 @@ import { createEmbeddingsProxy } from "./surfaces/embeddings/proxy.ts";
 import { createResponsesProxy } from "./surfaces/responses/proxy.ts";
 import { createMessagesProxy } from "./surfaces/messages/proxy.ts";
 import { createRouter } from "./routing/router.ts";
+import { providerEvents } from "./webhooks/provider-events.ts";
 import type { MetricsView } from "./observe/metrics.ts";
 import type { ReportSink } from "./observe/report.ts";
 import type { StorageHealth } from "./usage/health.ts";
@@ -29,7 +30,7 @@ import type { UsageRecorder } from "./usage/record.ts";
 import { VERSION } from "./version.ts";
 
 export interface ServeParts {
-  storage: Pick<Storage, "keys" | "customers" | "audit" | "usage" | "keyRows" | "retryWrites">;
+  storage: Pick<Storage, "keys" | "customers" | "audit" | "webhooks" | "usage" | "keyRows" | "retryWrites">;
   counters: CounterStore;
   /** The per-minute request limit (in process, Redis, or the primary's). */
   limiter: (id: string, limit: number, count: Take, limits?: KeyLimits) => LimitDecision | Promise<LimitDecision>;
@@ -51,7 +52,7 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
   const { storage, counters, recorder, health, clock, log } = parts;
   let server: Server<unknown> | undefined;
   const { verifier, keys } = await keyServices(storage, config, clock, () => server);
-  const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown });
+  const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown, onHealth: config.webhooks.endpoints.length > 0 ? providerEvents(storage.webhooks, config, clock, log) : undefined });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, defaultMaxInputTokens: config.defaultMaxInputTokens, clock });
   // What every inbound API's proxy shares.
   const proxied = {

@@ -20,6 +20,7 @@ import type { RequestReport } from "./observe/report.ts";
 import { serveMetricsPort } from "./observe/routes.ts";
 import { serveApp } from "./serve-app.ts";
 import { startRefillJob } from "./customers/service.ts";
+import { startWebhooks } from "./webhooks/run.ts";
 import { startRequestThreads } from "./workers/primary.ts";
 
 export interface RunningServer {
@@ -99,6 +100,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     throw err;
   });
   listening = server;
+  const webhooks = startWebhooks({ settings: config.webhooks, stores: storage, log, clock, counted: metrics.webhook });
   const refills = startRefillJob({ store: storage.customers, retryWrites: storage.retryWrites, clock, everyMs: config.refillCheckMs, log });
   if (config.workers > 1) {
     threads = await startRequestThreads(config, { ...parts, port: server.port!, report, writeLine: logger.writeLine }).catch(async (err: unknown) => {
@@ -130,6 +132,7 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
         await metricsServer?.stop(true);
         metrics.stop();
         refills.stop();
+        await webhooks.stop();
         redis?.close();
         await failures.stop();
         await storage.close();

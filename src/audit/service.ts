@@ -38,8 +38,14 @@ function parse(json: string | null): Record<string, unknown> {
 }
 
 export function toEntry(row: AuditRow): AuditEntry {
-  const before = parse(row.before);
-  const after = parse(row.after);
+  const changes = changesOf(parse(row.before), parse(row.after));
+  return { id: row.id, at: new Date(row.at).toISOString(), actor: row.actor, action: row.action, subject: { type: row.subjectType, id: row.subjectId, name: row.subjectName }, changes };
+}
+
+/** The fields whose value differs between two versions of a row, as shown. */
+export function changesOf(before: Record<string, unknown> | null, after: Record<string, unknown> | null): AuditEntry["changes"] {
+  before ??= {};
+  after ??= {};
   const changes: AuditEntry["changes"] = {};
   for (const field of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const b = before[field] ?? null;
@@ -48,7 +54,7 @@ export function toEntry(row: AuditRow): AuditEntry {
     const [name, bv] = shown(field, b);
     changes[name] = { before: bv, after: shown(field, a)[1] };
   }
-  return { id: row.id, at: new Date(row.at).toISOString(), actor: row.actor, action: row.action, subject: { type: row.subjectType, id: row.subjectId, name: row.subjectName }, changes };
+  return changes;
 }
 
 /** `since`: a duration back from now (7d, 12h) or an ISO date. */

@@ -71,6 +71,7 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
   const upstreamErrors = new Tally();
   const retries = new Tally();
   const fallbacks = new Tally();
+  const webhooks = new Tally();
   const overBound = new Tally();
   const served = new Set<string>();
   const byWorker: number[] = [];
@@ -110,6 +111,7 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
     tally("gateway_upstream_errors_total", "Failed upstream answers, by provider and kind (http_<status>, timeout, unreachable, ...).", ["provider", "kind"], upstreamErrors);
     tally("gateway_upstream_retries_total", "Upstream attempts beyond the first, by the provider that answered in the end.", ["provider"], retries);
     tally("gateway_usage_over_bound_total", "Requests whose upstream reported more usage than the request could use (charged at the bound), by provider.", ["provider"], overBound);
+    tally("gateway_webhook_deliveries_total", "Webhook delivery attempts, by endpoint and outcome (delivered, retried, failed).", ["endpoint", "outcome"], webhooks);
     tally("gateway_fallbacks_total", "Requests answered by another provider than the first choice.", ["provider"], fallbacks);
     counter("gateway_worker_requests_total", "Requests answered, by the thread that served them (serve --workers; 0 is the primary).", ["worker"], (c) => {
       byWorker.forEach((n, i) => c.inc({ worker: String(i) }, n));
@@ -193,6 +195,10 @@ export function createMetrics({ perKey, gauges, knownModel = () => false }: Metr
       rowsWritten += rows;
       commitRows.observe("", () => ({}), rows);
       commitSeconds.observe("", () => ({}), seconds);
+    },
+    /** One webhook delivery attempt's outcome. */
+    webhook(endpoint: string, outcome: string): void {
+      webhooks.add(`${endpoint}\u0000${outcome}`, () => ({ endpoint, outcome }));
     },
     /** Refusal counts since start, for the dashboard. */
     refusalCounts(): Record<string, number> {

@@ -13,6 +13,8 @@ export interface RouterOptions {
   cooldown?: CooldownConfig;
   random?: () => number;
   clock?: () => number;
+  /** A provider went into cooldown (down) or answered again after one (up). */
+  onHealth?: (provider: string, state: "down" | "up") => void;
 }
 
 /**
@@ -24,11 +26,12 @@ export interface RouterOptions {
  * - otherwise the first provider whose `models` glob matches.
  * A provider that failed `cooldown.failures` requests in a row is tried last until `cooldown.ms` passed.
  */
-export function createRouter(providers: ProviderConfig[], { routes = [], cooldown = { failures: 3, ms: 30_000 }, random = Math.random, clock = Date.now }: RouterOptions = {}) {
+export function createRouter(providers: ProviderConfig[], { routes = [], cooldown = { failures: 3, ms: 30_000 }, random = Math.random, clock = Date.now, onHealth }: RouterOptions = {}) {
   const compiled = providers.map((p) => ({ provider: p, patterns: p.models.map(globToRegExp) }));
   const byName = new Map(compiled.map((c) => [c.provider.name, c]));
   const routeTable = routes.map((r) => ({ ...r, patterns: r.models.map(globToRegExp) }));
   const failures = new Map<string, { count: number; until: number }>();
+  const down = new Set<string>();
 
   const cooling = (name: string) => (failures.get(name)?.until ?? 0) > clock();
 
@@ -78,11 +81,16 @@ export function createRouter(providers: ProviderConfig[], { routes = [], cooldow
       if (f.count >= cooldown.failures) {
         f.until = clock() + cooldown.ms;
         f.count = 0;
+        if (!down.has(name)) {
+          down.add(name);
+          onHealth?.(name, "down");
+        }
       }
       failures.set(name, f);
     },
     succeeded(name: string): void {
       failures.delete(name);
+      if (down.delete(name)) onHealth?.(name, "up");
     },
   };
 }

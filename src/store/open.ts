@@ -21,6 +21,9 @@ import type { CustomerStore } from "../customers/store.ts";
 import type { AuditStore } from "../audit/store.ts";
 import { sqliteAuditStore } from "./sqlite/audit.ts";
 import { pgAuditStore } from "./postgres/audit.ts";
+import type { WebhookStore } from "../webhooks/store.ts";
+import { sqliteWebhookStore } from "./sqlite/webhooks.ts";
+import { pgWebhookStore } from "./postgres/webhooks.ts";
 import { openSqliteReader, openSqliteStorage } from "./sqlite/storage.ts";
 import { sqliteUsageQueries } from "./sqlite/usage.ts";
 import type { ReaderStorage, Storage, StorageOptions } from "./types.ts";
@@ -38,12 +41,12 @@ export async function openReader(config: BaseConfig, log: (line: string) => void
 }
 
 /** The database for one CLI command: keys and usage reports, and the lookup secret. Only `create` may create a SQLite file. */
-export async function openStores(config: BaseConfig, { create = false }: { create?: boolean } = {}): Promise<{ keys: KeyStore; customers: CustomerStore; audit: AuditStore; usage: UsageQueries; secret: string; close(): Promise<void> }> {
+export async function openStores(config: BaseConfig, { create = false }: { create?: boolean } = {}): Promise<{ keys: KeyStore; customers: CustomerStore; audit: AuditStore; webhooks: WebhookStore; usage: UsageQueries; secret: string; close(): Promise<void> }> {
   if (config.databaseUrl === undefined) {
     const db = openDatabase({ path: config.dbPath, busyTimeoutMs: config.busyTimeoutMs, create });
     try {
       const secret = await storageSecret(config, async () => sqliteSecretInUse(db));
-      return { keys: sqliteKeyStore(db), customers: sqliteCustomerStore(db), audit: sqliteAuditStore(db), usage: sqliteUsageQueries(db), secret, close: async () => db.$client.close() };
+      return { keys: sqliteKeyStore(db), customers: sqliteCustomerStore(db), audit: sqliteAuditStore(db), webhooks: sqliteWebhookStore(db), usage: sqliteUsageQueries(db), secret, close: async () => db.$client.close() };
     } catch (err) {
       db.$client.close();
       throw err;
@@ -51,7 +54,7 @@ export async function openStores(config: BaseConfig, { create = false }: { creat
   }
   const secret = await storageSecret(config, async () => true);
   const sql: SQL = await openPostgres(config.databaseUrl, { max: 2 });
-  return { keys: pgKeyStore(sql), customers: pgCustomerStore(sql), audit: pgAuditStore(sql), usage: pgUsageQueries(sql), secret, close: () => sql.close({ timeout: 2 }) };
+  return { keys: pgKeyStore(sql), customers: pgCustomerStore(sql), audit: pgAuditStore(sql), webhooks: pgWebhookStore(sql), usage: pgUsageQueries(sql), secret, close: () => sql.close({ timeout: 2 }) };
 }
 
 /**

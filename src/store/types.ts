@@ -8,6 +8,7 @@ import type { UsageRecorder } from "../usage/record.ts";
 import type { KeyStore } from "../keys/store.ts";
 import type { CustomerStore } from "../customers/store.ts";
 import type { AuditStore } from "../audit/store.ts";
+import type { WebhookStore } from "../webhooks/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
 
 /** Everything the server keeps in its database, opened and closed as one. */
@@ -17,6 +18,7 @@ export interface Storage {
   keys: KeyStore;
   customers: CustomerStore;
   audit: AuditStore;
+  webhooks: WebhookStore;
   usage: UsageQueries & OverviewQuery;
   keyRows: KeyRowSource;
   recorder: UsageRecorder;
@@ -35,7 +37,7 @@ export interface Storage {
 }
 
 /** What a request thread of serve --workers opens: everything but the writing of rows (the primary's). */
-export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "audit" | "usage" | "keyRows" | "retryWrites"> {
+export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "audit" | "webhooks" | "usage" | "keyRows" | "retryWrites"> {
   close(): Promise<void>;
 }
 

@@ -9,6 +9,9 @@ const TABLES = {
   audit_log: ["id", "at", "actor", "action", "subject_type", "subject_id", "subject_name", "before", "after"],
   customers: ["id", "name", "is_active", "rate_limit_per_minute", "tpm_limit", "max_parallel", "budget_nano_usd", "budget_period", "prepaid", "members_version", "refill_nano_usd", "refill_period", "refilled_from", "created_at", "updated_at"],
   credit_ledger: ["id", "customer_id", "amount_nano_usd", "note", "actor", "created_at"],
+  webhook_events: ["id", "type", "subject", "dedupe", "data", "created_at"],
+  webhook_deliveries: ["event_id", "endpoint", "subject", "status", "attempts", "next_at", "lease_until", "last_error", "done_at"],
+  webhook_cursors: ["endpoint", "last_event_id"],
   key_shares: ["token_hash", "key_id", "sealed", "created_at", "expires_at", "claimed_at", "claimed_from"],
   api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until", "hint", "allowed_ips", "max_output_tokens", "customer_id"],
   meta: ["key", "value"],
@@ -19,7 +22,7 @@ const TABLES = {
   usage_daily_model: ["day", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
 } as const;
 type Table = keyof typeof TABLES;
-const AUDIT_TRIGGERS = [["api_keys", "api_keys_audit"], ["customers", "customers_audit"], ["credit_ledger", "credit_ledger_audit"], ["key_shares", "key_shares_audit"]] as const;
+const AUDIT_TRIGGERS = [["api_keys", "api_keys_audit"], ["customers", "customers_audit"], ["credit_ledger", "credit_ledger_audit"], ["key_shares", "key_shares_audit"], ["audit_log", "audit_log_key_events"]] as const;
 const BOOLEAN = new Set(["is_active", "estimated", "streamed", "over_bound", "prepaid"]);
 // Rows of the server's own bookkeeping that mean nothing in another database.
 const LOCAL_META = "key NOT LIKE 'server:%' AND key <> 'last_write_probe'";
@@ -30,6 +33,9 @@ const CHECKS: Record<Table, string> = {
   customers: "count(*) AS n, coalesce(sum(budget_nano_usd), 0) AS a, 0 AS b",
   credit_ledger: "count(*) AS n, coalesce(sum(amount_nano_usd), 0) AS a, 0 AS b",
   key_shares: "count(*) AS n, 0 AS a, 0 AS b",
+  webhook_events: "count(*) AS n, coalesce(sum(id), 0) AS a, 0 AS b",
+  webhook_deliveries: "count(*) AS n, coalesce(sum(event_id), 0) AS a, coalesce(sum(attempts), 0) AS b",
+  webhook_cursors: "count(*) AS n, coalesce(sum(last_event_id), 0) AS a, 0 AS b",
   api_keys: "count(*) AS n, 0 AS a, 0 AS b",
   meta: "count(*) AS n, 0 AS a, 0 AS b",
   response_items: "count(*) AS n, coalesce(sum(tokens), 0) AS a, 0 AS b",
@@ -76,7 +82,7 @@ export async function copyToPostgres(db: Db, sql: SQL, { batch = 1000, progress 
       }
       report.push({ table, rows: copied });
     }
-    for (const table of ["usage", "credit_ledger", "audit_log"]) await tx.unsafe(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), greatest((SELECT max(id) FROM ${table}), 1))`);
+    for (const table of ["usage", "credit_ledger", "audit_log", "webhook_events"]) await tx.unsafe(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), greatest((SELECT max(id) FROM ${table}), 1))`);
     for (const [table, trigger] of AUDIT_TRIGGERS) await tx.unsafe(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
   });
   for (const table of Object.keys(TABLES) as Table[]) {

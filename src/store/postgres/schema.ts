@@ -82,6 +82,36 @@ export const auditLog = pgTable(
   (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_subject_idx").on(t.subjectId)],
 );
 
+export const webhookEvents = pgTable("webhook_events", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  type: text("type").notNull(),
+  subject: text("subject").notNull(),
+  dedupe: text("dedupe").unique(),
+  data: text("data").notNull(),
+  createdAt: ms("created_at").notNull(),
+});
+
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    eventId: bigint("event_id", { mode: "number" }).notNull(),
+    endpoint: text("endpoint").notNull(),
+    subject: text("subject").notNull(),
+    status: text("status").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAt: ms("next_at").notNull(),
+    leaseUntil: ms("lease_until"),
+    lastError: text("last_error"),
+    doneAt: ms("done_at"),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.endpoint] }), index("webhook_deliveries_due_idx").on(t.status, t.nextAt), index("webhook_deliveries_order_idx").on(t.endpoint, t.subject, t.eventId)],
+);
+
+export const webhookCursors = pgTable("webhook_cursors", {
+  endpoint: text("endpoint").primaryKey(),
+  lastEventId: bigint("last_event_id", { mode: "number" }).notNull(),
+});
+
 export const creditLedger = pgTable(
   "credit_ledger",
   {

@@ -1,3 +1,4 @@
+import { pgWebhookStore } from "./webhooks.ts";
 import { pgAuditStore } from "./audit.ts";
 import { pgFailures } from "../failures.ts";
 import { pgKeyRows } from "./key-rows.ts";
@@ -26,6 +27,7 @@ export async function openPgStorage(url: string, { health, log, clock, onCommit,
     keys: pgKeyStore(sql),
     customers: pgCustomerStore(sql),
     audit: pgAuditStore(sql),
+    webhooks: pgWebhookStore(sql),
     usage: pgUsageQueries(sql),
     keyRows,
     recorder,
@@ -56,6 +58,7 @@ export async function openPgReader(url: string, log: (line: string) => void): Pr
     keys: pgKeyStore(sql),
     customers: pgCustomerStore(sql),
     audit: pgAuditStore(sql),
+    webhooks: pgWebhookStore(sql),
     usage: pgUsageQueries(sql),
     keyRows,
     retryWrites: async (fn) => fn(),

@@ -103,6 +103,45 @@ export const auditLog = sqliteTable(
   (t) => [index("audit_log_at_idx").on(t.at), index("audit_log_subject_idx").on(t.subjectId)],
 );
 
+/**
+ * The webhook outbox: each event once, written in the transaction of the change that caused it (key events by
+ * a trigger on audit_log) or, for state the server watches (budgets, balances, expiry), under a `dedupe`
+ * name that makes it once per period and threshold whichever server notices first.
+ */
+export const webhookEvents = sqliteTable("webhook_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  type: text("type").notNull(),
+  /** What it is about (key:ID, customer:ID, provider:NAME): deliveries of one subject go in order. */
+  subject: text("subject").notNull(),
+  dedupe: text("dedupe").unique(),
+  data: text("data").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** One event's delivery to one configured endpoint: pending (with its next attempt), delivered or failed. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    eventId: integer("event_id").notNull(),
+    endpoint: text("endpoint").notNull(),
+    subject: text("subject").notNull(),
+    status: text("status").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAt: integer("next_at").notNull(),
+    /** A sender claimed it until then (another may take it after: the sender died mid-delivery). */
+    leaseUntil: integer("lease_until"),
+    lastError: text("last_error"),
+    doneAt: integer("done_at"),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.endpoint] }), index("webhook_deliveries_due_idx").on(t.status, t.nextAt), index("webhook_deliveries_order_idx").on(t.endpoint, t.subject, t.eventId)],
+);
+
+/** Per endpoint, the last event handed out as deliveries. */
+export const webhookCursors = sqliteTable("webhook_cursors", {
+  endpoint: text("endpoint").primaryKey(),
+  lastEventId: integer("last_event_id").notNull(),
+});
+
 /** A customer's credits: top-ups (positive) and adjustments (negative), append-only, integer nano-dollars. */
 export const creditLedger = sqliteTable(
   "credit_ledger",

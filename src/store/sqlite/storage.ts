@@ -1,3 +1,4 @@
+import { sqliteWebhookStore } from "./webhooks.ts";
 import { sqliteAuditStore } from "./audit.ts";
 import { statSync } from "node:fs";
 import { startCheckpointer } from "./checkpointer.ts";
@@ -42,6 +43,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
     keys: sqliteKeyStore(db),
     customers: sqliteCustomerStore(db),
     audit: sqliteAuditStore(db),
+    webhooks: sqliteWebhookStore(db),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     recorder,
@@ -77,6 +79,7 @@ export function openSqliteReader(path: string, busyTimeoutMs: number): ReaderSto
     keys: sqliteKeyStore(db),
     customers: sqliteCustomerStore(db),
     audit: sqliteAuditStore(db),
+    webhooks: sqliteWebhookStore(db),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),
