@@ -15,7 +15,7 @@ const add = defineCommand({
   meta: { name: "add", description: "Add credits to a customer's ledger (a negative amount is an adjustment). Example: gateway credits add acme-corp 50 --note 'invoice 42'" },
   args: {
     customer: { type: "positional", description: "Name or id of the customer", valueHint: "CUSTOMER" },
-    amount: { type: "positional", description: "US dollars, e.g. 50 or 12.50 (-5 to take some back)", valueHint: "USD" },
+    amount: { type: "positional", description: "US dollars, e.g. 50 or 12.50 (to take some back, a negative amount after '--': credits add acme -- -5)", valueHint: "USD" },
     note: { type: "string", description: "Why: an invoice, a refund", valueHint: "TEXT" },
     ...dbArgs,
   },

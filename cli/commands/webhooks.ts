@@ -30,7 +30,7 @@ const list = defineCommand({
 
 const test = defineCommand({
   meta: { name: "test", description: "Send a signed webhook.test event to each configured endpoint now (or --endpoint NAME) and show what it answered" },
-  args: { endpoint: { type: "string", description: "Only this endpoint (its name)", valueHint: "NAME" }, ...configArg },
+  args: { endpoint: { type: "string", description: "Only this endpoint (its name)", valueHint: "NAME" }, ...configArg, ...dbArgs },
   async run({ rawArgs, cmd }) {
     const { flags } = parseStrict(rawArgs, cmd.args as never);
     const { loadServerConfig } = await import("../../src/config.ts");

@@ -64,6 +64,8 @@ export interface WebhookSettings {
   giveUpMs: number;
   /** How often the outbox is looked at (GATEWAY_WEBHOOK_POLL_MS). */
   pollMs: number;
+  /** How long a receiver may take to answer (GATEWAY_WEBHOOK_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 type File = { webhooks?: (typeof WebhookSchema.static)[]; alerts?: typeof AlertsSchema.static };
@@ -100,5 +102,6 @@ export function webhooksOf(file: File, path: string | undefined, env: Record<str
     retryMs: int("GATEWAY_WEBHOOK_RETRY_MS", 5000, 10),
     giveUpMs: int("GATEWAY_WEBHOOK_GIVE_UP_MS", 86_400_000, 1000),
     pollMs: int("GATEWAY_WEBHOOK_POLL_MS", 1000, 10),
+    timeoutMs: int("GATEWAY_WEBHOOK_TIMEOUT_MS", 10_000, 100),
   };
 }

@@ -17,7 +17,7 @@ export interface WebhookParts {
 
 export function startWebhooks({ settings, stores, log, clock, counted }: WebhookParts): { wake(): void; stop(): Promise<void> } {
   if (settings.endpoints.length === 0) return { wake() {}, stop: async () => {} };
-  const sender = startWebhookSender({ store: stores.webhooks, endpoints: settings.endpoints, log, clock, counted, retryMs: settings.retryMs, giveUpMs: settings.giveUpMs, pollMs: settings.pollMs });
+  const sender = startWebhookSender({ store: stores.webhooks, endpoints: settings.endpoints, log, clock, counted, retryMs: settings.retryMs, giveUpMs: settings.giveUpMs, pollMs: settings.pollMs, timeoutMs: settings.timeoutMs });
   const watcher = startWatching({ settings, keys: stores.keys, customers: stores.customers, store: stores.webhooks, clock, log, added: sender.wake });
   return {
     wake: sender.wake,

@@ -1,6 +1,6 @@
 // The state the gateway watches for webhooks: a key's or customer's spend crossing a budget threshold, a
 // prepaid balance running low or out, a key nearing its expiry. Checked every few seconds from the
-// committed rows; each event is written under a dedupe name (once per period, threshold and budget; once
+// committed rows; each event is written under a dedupe name (once per period and threshold; once
 // per top-up; once per expiry), so however many servers check, and whenever a check was missed (a crash,
 // a restart), each event is written exactly once and none is lost.
 import { formatUsd } from "../admission/money.ts";
@@ -30,7 +30,7 @@ function thresholdEvents(s: WebhookSettings, who: { type: "key" | "customer"; id
     .map((pct) => ({
       type: "budget.threshold",
       subject: `${who.type}:${who.id}`,
-      dedupe: `budget:${who.type}:${who.id}:${start}:${budget}:${pct}`,
+      dedupe: `budget:${who.type}:${who.id}:${start}:${pct}`,
       data: { [who.type]: { id: who.id, name: who.name }, threshold_percent: pct, budget_usd: formatUsd(budget), spent_usd: formatUsd(spent), period, period_start: new Date(start).toISOString(), period_end: end === null ? null : new Date(end).toISOString() },
       createdAt: now,
     }));
