@@ -180,3 +180,40 @@ describe("webhook delivery across a crash", () => {
     }
   });
 });
+
+describe("webhooks on PostgreSQL with two instances", () => {
+  test("each event is delivered once, in order per key, whichever instance claims it, after the receiver was down for both", async () => {
+    const { startPostgres } = await import("../helpers/postgres.ts");
+    const pg = await startPostgres();
+    const url = await pg.createDatabase();
+    const hook = startReceiver(SECRET);
+    const env = { GATEWAY_DATABASE_URL: url, GATEWAY_ADMIN_TOKEN: ADMIN, HOOK_SECRET: SECRET, ...FAST };
+    const a = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, configToml: config(hook.url) });
+    const b = await startGateway({ mode: "binary", upstreamUrl: upstream.url, env, configToml: config(hook.url) });
+    try {
+      hook.set("down");
+      const names = Array.from({ length: 8 }, (_, i) => `pg-hook-${i}`);
+      // Changes made through both instances' admin APIs, while nothing can be delivered.
+      for (const [i, name] of names.entries()) {
+        const via = i % 2 ? a : b;
+        const call = (method: string, path: string, body?: unknown) => fetch(`${via.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+        expect((await call("POST", "/admin/keys", { name })).status).toBe(201);
+        expect((await call("PATCH", `/admin/keys/${name}`, { is_active: false })).status).toBe(200);
+        expect((await call("PATCH", `/admin/keys/${name}`, { is_active: true })).status).toBe(200);
+      }
+      await until("retries from both", () => hook.attempts() >= 6);
+      hook.set("ok");
+      await until("every event", () => hook.events.length >= names.length * 3, 30_000);
+      await Bun.sleep(1000);
+      expect(hook.events.length).toBe(names.length * 3);
+      expect(new Set(hook.events.map((e) => e.id)).size).toBe(names.length * 3);
+      for (const name of names) expect(hook.events.filter((e) => e.data.key.name === name).map((e) => e.type)).toEqual(["key.created", "key.disabled", "key.enabled"]);
+      expect(hook.events.every((e) => e.verified)).toBe(true);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await hook.stop();
+      await pg.stop();
+    }
+  });
+});
