@@ -28,7 +28,8 @@ import { endReport, reportOf } from "./observe/report.ts";
 import type { MetricsView } from "./observe/metrics.ts";
 import { metricsRoutes } from "./observe/routes.ts";
 import dashboardPage from "./dashboard/ui/index.html";
-import { dashboardPageRoutes } from "./http/page-headers.ts";
+import { pageRoutes } from "./http/page-headers.ts";
+import portalPage from "./portal/ui/index.html";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 import { usageRoutes } from "./usage/routes.ts";
 
@@ -77,7 +78,7 @@ export function createApp(deps: AppDeps) {
   const log = deps.log ?? console.error;
   // The hot route is served by Bun's own router (no Elysia context per request); Elysia serves the rest.
   // The dashboard page and its bundled assets are served by Bun itself (an HTML import, bundled at build time).
-  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ gate: deps.gate, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, ...dashboardPageRoutes(dashboardPage) };
+  const hotRoutes = { "/v1/chat/completions": { POST: nativeChatRoute({ gate: deps.gate, chat: deps.chat, checks: deps, observe: deps.observe, log }) }, ...pageRoutes(dashboardPage, "/dashboard"), ...pageRoutes(portalPage, "/portal") };
   return new Elysia({ serve: { reusePort: deps.reusePort ?? false, development: false, routes: hotRoutes } })
     .onRequest(({ request, set, server }) => {
       const id = requestId(request);

@@ -24,17 +24,18 @@ const CSP = [
 export const PAGE_HEADERS: Record<string, string> = { ...BASE, "content-security-policy": CSP };
 
 /**
- * The dashboard's routes. In the compiled binary the page was bundled at build time: its files are served
- * here with the security headers (the page at /dashboard, its scripts and styles at their own paths).
- * From source, Bun bundles on the fly and serves it itself (development only: without these headers).
+ * A bundled page's routes (the dashboard, the customer portal). In the compiled binary the page was bundled
+ * at build time: its files are served here with the security headers (the page at `at`, its scripts and
+ * styles at their own paths). From source, Bun bundles on the fly and serves it itself (development only:
+ * without these headers).
  */
-export function dashboardPageRoutes(page: HTMLBundle): Record<string, HTMLBundle | ((req: Request) => Response)> {
+export function pageRoutes(page: HTMLBundle, at: string): Record<string, HTMLBundle | ((req: Request) => Response)> {
   const files = (page as HTMLBundle & { files?: { path: string; loader: string; headers: Record<string, string> }[] }).files;
-  if (!files) return { "/dashboard": page };
+  if (!files) return { [at]: page };
   const routes: Record<string, (req: Request) => Response> = {};
   for (const f of files) {
     const serve = () => new Response(Bun.file(f.path), { headers: { ...f.headers, ...PAGE_HEADERS } });
-    routes[f.loader === "html" ? "/dashboard" : `/${f.path.split("/").pop()}`] = serve;
+    routes[f.loader === "html" ? at : `/${f.path.split("/").pop()}`] = serve;
   }
   return routes;
 }

@@ -89,6 +89,19 @@ function customerUsageRoutes({ usage, gate }: UsageRoutesOptions) {
         response: { 200: ReportSchema, ...errors(400, 401, 403, 429) },
         detail: { tags: ["Customer"], summary: "Your own usage and cost, grouped by model or UTC day", security: [{ customerKey: [] }] },
       },
+    )
+    .get(
+      "/v1/usage/requests",
+      ({ query, customer }) => usage.requests({ ...parseTimeRange(query.from, query.to), keyId: customer.id, limit: parseLimit(query.limit), cursor: query.cursor }),
+      {
+        query: t.Object({
+          ...RangeQuery,
+          limit: t.Optional(t.String({ description: "Page size, 1-1000 (default 100)", examples: ["50"] })),
+          cursor: t.Optional(t.String({ description: "next_cursor from the previous page" })),
+        }),
+        response: { 200: RequestsPageSchema, ...errors(400, 401, 403, 429) },
+        detail: { tags: ["Customer"], summary: "Your own requests with their tokens and cost, newest first, cursor-paginated", security: [{ customerKey: [] }] },
+      },
     );
 }
 

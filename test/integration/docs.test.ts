@@ -30,7 +30,7 @@ describe("OpenAPI document", () => {
     expect(doc.openapi).toMatch(/^3\./);
     await SwaggerParser.validate(structuredClone(doc) as never);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/admin/audit", "/admin/customers", "/admin/customers/{id}", "/admin/customers/{id}/credits", "/admin/keys", "/admin/keys/{id}", "/admin/keys/{id}/rotate", "/admin/whoami", "/admin/overview", "/admin/usage", "/admin/usage/requests", "/health", "/v1/chat/completions", "/v1/embeddings", "/v1/key", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/models/{model}", "/v1/responses", "/v1/responses/{id}", "/v1/usage"].sort(),
+      ["/admin/audit", "/admin/customers", "/admin/customers/{id}", "/admin/customers/{id}/credits", "/admin/keys", "/admin/keys/{id}", "/admin/keys/{id}/rotate", "/admin/whoami", "/admin/overview", "/admin/usage", "/admin/usage/requests", "/health", "/v1/chat/completions", "/v1/embeddings", "/v1/key", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/models/{model}", "/v1/responses", "/v1/responses/{id}", "/v1/usage", "/v1/usage/requests"].sort(),
     );
     expect(doc.components.securitySchemes).toEqual({
       customerKey: expect.objectContaining({ type: "http", scheme: "bearer" }),
