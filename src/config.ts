@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./config-file.ts";
 import { webhooksOf, type WebhookSettings } from "./webhooks/config.ts";
+import type { Admin } from "./keys/admin-auth.ts";
 import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./upstreams/provider-config.ts";
 import { UPSTREAM_TYPES } from "./upstreams/index.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
@@ -62,8 +63,7 @@ export interface ServerConfig extends BaseConfig {
   adminFailuresPerMinute: number;
   /** Who may use /admin/*: GATEWAY_ADMIN_TOKEN as "admin", and the config file's [[admins]]. */
   admins: AdminConfig[];
-  /** [[webhooks]] and [alerts]. */
-  webhooks: WebhookSettings;
+  webhooks: WebhookSettings; // [[webhooks]] and [alerts]
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Client addresses from X-Forwarded-For. */
@@ -103,9 +103,8 @@ export function loadBaseConfig(flags: CliFlags, env: Env = process.env): BaseCon
 }
 
 function publicUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  if (!/^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(url)) throw new UserError(`GATEWAY_PUBLIC_URL must look like https://gateway.example.com, got '${url}'`);
-  return trimSlash(url);
+  if (url !== undefined && !/^https?:\/\/[^/\s]+(\/[^\s]*)?$/.test(url)) throw new UserError(`GATEWAY_PUBLIC_URL must look like https://gateway.example.com, got '${url}'`);
+  return url === undefined ? undefined : trimSlash(url);
 }
 
 /** `keysRequired: false` reads a config to describe it (`gateway prices`), without the provider keys it names. */
@@ -210,11 +209,7 @@ function workersSetting(value: string | undefined): number {
 }
 
 /** A named admin: `viewer` may only read (GET), `admin` may change too. */
-export interface AdminConfig {
-  name: string;
-  token: string;
-  role: "admin" | "viewer";
-}
+export type AdminConfig = Admin;
 
 function adminsOf(file: ConfigFile, path: string | undefined, envToken: string | undefined, env: Env): AdminConfig[] {
   const admins: AdminConfig[] = envToken === undefined ? [] : [{ name: "admin", token: envToken, role: "admin" }];
