@@ -11,6 +11,9 @@ import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 
 setDefaultTimeout(120_000);
 
+// Evaluated in the page, not here.
+declare const document: { querySelectorAll(s: string): { length: number } };
+
 const upstream = startFakeUpstream();
 let gw: TestGateway;
 let browser: Browser;
