@@ -5,45 +5,12 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, TOKEN } from "./api.ts";
+import { SignIn } from "./sign-in.tsx";
 import { Customers } from "./customers-page.tsx";
 import { Audit } from "./audit-page.tsx";
 import { KeyDetail, Keys } from "./keys-page.tsx";
 import { Overview } from "./overview-page.tsx";
 import { Requests } from "./requests-page.tsx";
-
-function SignIn({ onIn, message }: { onIn: () => void; message: string }) {
-  const [error, setError] = useState(message);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    sessionStorage.setItem(TOKEN, String(new FormData(e.target as HTMLFormElement).get("token") ?? ""));
-    try {
-      await api("/admin/overview");
-      onIn();
-    } catch (err) {
-      sessionStorage.removeItem(TOKEN);
-      setError((err as Error).message);
-    }
-  };
-  return (
-    <form class="signin card" id="signin" onSubmit={submit}>
-      <h2>Gateway dashboard</h2>
-      <label>
-        Admin token
-        <input name="token" type="password" autoComplete="current-password" required />
-      </label>
-      <p>
-        <button class="primary" type="submit">
-          Sign in
-        </button>
-      </p>
-      {error && (
-        <p class="error" id="signin-error">
-          {error}
-        </p>
-      )}
-    </form>
-  );
-}
 
 function App() {
   const [signedIn, setSignedIn] = useState(Boolean(sessionStorage.getItem(TOKEN)));
@@ -62,7 +29,7 @@ function App() {
       document.body.classList.toggle("viewer", who.role === "viewer");
     }, () => {});
   }, [signedIn]);
-  if (!signedIn) return <SignIn onIn={() => setSignedIn(true)} message="" />;
+  if (!signedIn) return <SignIn title="Gateway dashboard" label="Admin token" field="token" autoComplete="current-password" storageKey={TOKEN} check={() => api("/admin/overview")} onIn={() => setSignedIn(true)} />;
   const keyId = /^#\/keys\/(.+)$/.exec(route)?.[1];
   const link = (hash: string, text: string) => (
     <a href={hash} class={route.startsWith(hash) ? "active" : ""}>

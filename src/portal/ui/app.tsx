@@ -8,43 +8,10 @@ import { Card, Table } from "../../dashboard/ui/table.tsx";
 import { StackedChart } from "../../dashboard/ui/chart.tsx";
 import { usd } from "../../dashboard/ui/api.ts";
 import { call, KEY, money, type Json } from "./api.ts";
+import { SignIn } from "../../dashboard/ui/sign-in.tsx";
 
 const DAY = 86_400_000;
 const when = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 16) + " UTC" : "never");
-
-function SignIn({ onIn }: { onIn: () => void }) {
-  const [error, setError] = useState("");
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    sessionStorage.setItem(KEY, String(new FormData(e.target as HTMLFormElement).get("key") ?? "").trim());
-    try {
-      await call("/v1/key");
-      onIn();
-    } catch (err) {
-      sessionStorage.removeItem(KEY);
-      setError((err as Error).message);
-    }
-  };
-  return (
-    <form class="signin card" id="signin" onSubmit={submit}>
-      <h2>Your API usage</h2>
-      <label>
-        API key
-        <input name="key" type="password" autoComplete="off" required />
-      </label>
-      <p>
-        <button class="primary" type="submit">
-          Sign in
-        </button>
-      </p>
-      {error && (
-        <p class="error" id="signin-error">
-          {error}
-        </p>
-      )}
-    </form>
-  );
-}
 
 /** Limits of the key or of its customer: each with what is left now. */
 function Limits({ v, id }: { v: Json; id: string }) {
@@ -128,7 +95,7 @@ function Portal({ onOut }: { onOut: () => void }) {
 
 function App() {
   const [signedIn, setSignedIn] = useState(Boolean(sessionStorage.getItem(KEY)));
-  if (!signedIn) return <SignIn onIn={() => setSignedIn(true)} />;
+  if (!signedIn) return <SignIn title="Your API usage" label="API key" field="key" autoComplete="off" storageKey={KEY} check={() => call("/v1/key")} onIn={() => setSignedIn(true)} />;
   return (
     <Portal
       onOut={() => {
