@@ -23,6 +23,7 @@ import { createResponsesProxy } from "./surfaces/responses/proxy.ts";
 import { createMessagesProxy } from "./surfaces/messages/proxy.ts";
 import { createRouter } from "./routing/router.ts";
 import { providerEvents } from "./webhooks/provider-events.ts";
+import { retrying } from "./webhooks/store.ts";
 import type { MetricsView } from "./observe/metrics.ts";
 import type { ReportSink } from "./observe/report.ts";
 import type { StorageHealth } from "./usage/health.ts";
@@ -52,7 +53,7 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
   const { storage, counters, recorder, health, clock, log } = parts;
   let server: Server<unknown> | undefined;
   const { verifier, keys } = await keyServices(storage, config, clock, () => server);
-  const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown, onHealth: config.webhooks.endpoints.length > 0 ? providerEvents(storage.webhooks, config, clock, log) : undefined });
+  const route = createRouter(config.providers, { routes: config.routes, cooldown: config.cooldown, onHealth: config.webhooks.endpoints.length > 0 ? providerEvents(retrying(storage.webhooks, storage.retryWrites), config, clock, log) : undefined });
   const admission = createAdmission({ counters, prices: config.prices, defaultMaxOutputTokens: config.defaultMaxOutputTokens, defaultMaxInputTokens: config.defaultMaxInputTokens, clock });
   // What every inbound API's proxy shares.
   const proxied = {

@@ -3,13 +3,13 @@
 import type { WebhookSettings } from "./config.ts";
 import type { KeyStore } from "../keys/store.ts";
 import type { CustomerStore } from "../customers/store.ts";
-import type { WebhookStore } from "./store.ts";
+import { retrying, type WebhookStore } from "./store.ts";
 import { startWebhookSender } from "./sender.ts";
 import { startWatching } from "./watch.ts";
 
 export interface WebhookParts {
   settings: WebhookSettings;
-  stores: { keys: KeyStore; customers: CustomerStore; webhooks: WebhookStore };
+  stores: { keys: KeyStore; customers: CustomerStore; webhooks: WebhookStore; retryWrites: <T>(fn: () => T | Promise<T>) => Promise<T> };
   log: (line: string) => void;
   clock: () => number;
   counted: (endpoint: string, outcome: "delivered" | "retried" | "failed") => void;
@@ -17,8 +17,9 @@ export interface WebhookParts {
 
 export function startWebhooks({ settings, stores, log, clock, counted }: WebhookParts): { wake(): void; stop(): Promise<void> } {
   if (settings.endpoints.length === 0) return { wake() {}, stop: async () => {} };
-  const sender = startWebhookSender({ store: stores.webhooks, endpoints: settings.endpoints, log, clock, counted, retryMs: settings.retryMs, giveUpMs: settings.giveUpMs, pollMs: settings.pollMs, timeoutMs: settings.timeoutMs });
-  const watcher = startWatching({ settings, keys: stores.keys, customers: stores.customers, store: stores.webhooks, clock, log, added: sender.wake });
+  const store = retrying(stores.webhooks, stores.retryWrites);
+  const sender = startWebhookSender({ store, endpoints: settings.endpoints, log, clock, counted, retryMs: settings.retryMs, giveUpMs: settings.giveUpMs, pollMs: settings.pollMs, timeoutMs: settings.timeoutMs });
+  const watcher = startWatching({ settings, keys: stores.keys, customers: stores.customers, store, clock, log, added: sender.wake });
   return {
     wake: sender.wake,
     async stop() {

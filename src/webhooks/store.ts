@@ -52,3 +52,14 @@ export interface WebhookStore {
   /** Deliveries with this status (undelivered: pending or failed), newest first. */
   list(status: DeliveryRow["status"] | "undelivered" | "all", limit: number): Promise<DeliveryRow[]>;
 }
+
+/** The store with each write run by `retry` (SQLite: the server's connection never waits on a lock; it retries asynchronously). */
+export function retrying(store: WebhookStore, retry: <T>(fn: () => Promise<T>) => Promise<T>): WebhookStore {
+  return {
+    add: (events) => retry(() => store.add(events)),
+    fanOut: (endpoints, now) => retry(() => store.fanOut(endpoints, now)),
+    claim: (endpoints, now, leaseMs, limit) => retry(() => store.claim(endpoints, now, leaseMs, limit)),
+    settle: (eventId, endpoint, outcome) => retry(() => store.settle(eventId, endpoint, outcome)),
+    list: (status, limit) => store.list(status, limit),
+  };
+}
