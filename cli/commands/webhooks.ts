@@ -4,7 +4,7 @@ import { dbArgs, parseStrict } from "../args.ts";
 import { printTable } from "../table.ts";
 import { openStores } from "../../src/store/open.ts";
 import { loadBaseConfig } from "../../src/config.ts";
-import { signatureHeaders } from "../../src/webhooks/sign.ts";
+import { postEvent } from "../../src/webhooks/sender.ts";
 
 const configArg = { config: { type: "string", description: "TOML config file with the [[webhooks]] (env GATEWAY_CONFIG)", valueHint: "PATH" } } as const;
 
@@ -45,7 +45,7 @@ const test = defineCommand({
       const id = `evt_test_${now.toString(36)}`;
       const body = JSON.stringify({ type: "webhook.test", id, timestamp: new Date(now).toISOString(), data: { endpoint: ep.name } });
       try {
-        const res = await fetch(ep.url, { method: "POST", headers: { "content-type": "application/json", "user-agent": "llm-gateway-webhooks", ...signatureHeaders(ep.key, id, body, now) }, body, redirect: "manual", signal: AbortSignal.timeout(10_000) });
+        const res = await postEvent(ep, id, body, now, 10_000);
         const ok = res.status >= 200 && res.status < 300;
         if (!ok) failed++;
         console.log(`${ep.name}: ${ok ? "delivered" : "refused"} (HTTP ${res.status})`);

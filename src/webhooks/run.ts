@@ -15,13 +15,12 @@ export interface WebhookParts {
   counted: (endpoint: string, outcome: "delivered" | "retried" | "failed") => void;
 }
 
-export function startWebhooks({ settings, stores, log, clock, counted }: WebhookParts): { wake(): void; stop(): Promise<void> } {
-  if (settings.endpoints.length === 0) return { wake() {}, stop: async () => {} };
+export function startWebhooks({ settings, stores, log, clock, counted }: WebhookParts): { stop(): Promise<void> } {
+  if (settings.endpoints.length === 0) return { stop: async () => {} };
   const store = retrying(stores.webhooks, stores.retryWrites);
   const sender = startWebhookSender({ store, endpoints: settings.endpoints, log, clock, counted, retryMs: settings.retryMs, giveUpMs: settings.giveUpMs, pollMs: settings.pollMs, timeoutMs: settings.timeoutMs });
   const watcher = startWatching({ settings, keys: stores.keys, customers: stores.customers, store, clock, log, added: sender.wake });
   return {
-    wake: sender.wake,
     async stop() {
       await watcher.stop();
       await sender.stop();

@@ -25,14 +25,22 @@ export interface SenderOptions {
 
 /** The event as sent: key events carry the changed fields as the audit log shows them. */
 export function eventBody(d: Pick<ClaimedDelivery, "eventId" | "type" | "data" | "createdAt">): string {
-  const data = JSON.parse(d.data) as Record<string, unknown>;
-  if (d.type.startsWith("key.") && "before" in data) {
-    const { before, after, ...rest } = data;
-    Object.assign(data, { ...rest, changes: changesOf(before as Record<string, unknown> | null, after as Record<string, unknown> | null) });
-    delete data.before;
-    delete data.after;
-  }
+  const { before, after, ...rest } = JSON.parse(d.data) as Record<string, unknown>;
+  const data = before === undefined && after === undefined ? rest : { ...rest, changes: changesOf(before as Record<string, unknown> | null, after as Record<string, unknown> | null) };
   return JSON.stringify({ type: d.type, id: `evt_${d.eventId}`, timestamp: new Date(d.createdAt).toISOString(), data });
+}
+
+/** POSTs one signed event; the receiver's answer, or a thrown network error or TimeoutError. */
+export async function postEvent(ep: Pick<WebhookEndpoint, "url" | "key">, id: string, body: string, now: number, timeoutMs: number): Promise<Response> {
+  const res = await fetch(ep.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "user-agent": "llm-gateway-webhooks", ...signatureHeaders(ep.key, id, body, now) },
+    body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await res.body?.cancel().catch(() => {});
+  return res;
 }
 
 export function startWebhookSender({ store, endpoints, log, clock = Date.now, counted = () => {}, retryMs = 5000, giveUpMs = 86_400_000, pollMs = 1000, timeoutMs = 10_000 }: SenderOptions) {
@@ -48,14 +56,7 @@ export function startWebhookSender({ store, endpoints, log, clock = Date.now, co
     let error: string;
     let retry = true;
     try {
-      const res = await fetch(ep.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "llm-gateway-webhooks", ...signatureHeaders(ep.key, `evt_${d.eventId}`, body, clock()) },
-        body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.body?.cancel().catch(() => {});
+      const res = await postEvent(ep, `evt_${d.eventId}`, body, clock(), timeoutMs);
       if (res.status >= 200 && res.status < 300) {
         counted(d.endpoint, "delivered");
         return store.settle(d.eventId, d.endpoint, { status: "delivered", at: clock() });

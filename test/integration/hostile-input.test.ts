@@ -111,6 +111,10 @@ const cases: Case[] = [
   { name: "admin injection in key id", path: `/admin/keys/${encodeURIComponent("' OR 1=1 --")}`, auth: "admin", status: 404 },
   { name: "admin customer credits wrong types", method: "POST", path: "/admin/customers/x/credits", auth: "admin", body: JSON.stringify({ amount_usd: [] }), headers: { "content-type": "application/json" }, status: 400 },
   { name: "admin customer injection in id", path: `/admin/customers/${encodeURIComponent("' OR 1=1 --")}`, auth: "admin", status: 404 },
+  // The audit log: its query is taken literally, bad values are a 400
+  ...["since=' OR 1=1 --", "since=2026-13-45", "limit=1e9", "limit=-1", "before=%27%20OR%201%3D1", "before=0"].map((q): Case => ({ name: `admin audit ${q}`, path: `/admin/audit?${encodeURI(q)}`, auth: "admin", status: 400 })),
+  { name: "admin audit injection in subject", path: `/admin/audit?subject=${encodeURIComponent("' OR 1=1 --")}`, auth: "admin", status: 200 },
+  { name: "admin audit with customer key", path: "/admin/audit", auth: "customer", status: 401 },
   // One-time key links: nobody signs in, so any token must be a clean 404 (the GET is an HTML page: key-handover.test.ts)
   { name: "claim POST, 5000-character token", method: "POST", path: `/claim/${"A".repeat(5000)}`, auth: "none", status: 404 },
   // Query strings with injection attempts
@@ -119,6 +123,8 @@ const cases: Case[] = [
     (q): Case => ({ name: `admin query ${q}`, path: `/admin/usage${q.startsWith("limit") || q.startsWith("cursor") ? "/requests" : ""}?${encodeURI(q)}`, auth: "admin", status: q.startsWith("key_id") ? 200 : 400 }),
   ),
   { name: "customer usage bad group_by", path: "/v1/usage?group_by=key", auth: "customer", status: 400 },
+  { name: "customer requests bad limit", path: "/v1/usage/requests?limit=1e9", auth: "customer", status: 400 },
+  { name: "customer requests injection in cursor", path: `/v1/usage/requests?cursor=${encodeURIComponent("' OR 1=1 --")}`, auth: "customer", status: 400 },
   { name: "customer usage injection", path: `/v1/usage?${encodeURI("from=1' OR '1'='1")}`, auth: "customer", status: 400 },
   // Path tricks and wrong methods
   ...["/v1/../admin/keys", "//v1/chat/completions", "/v1/chat%2Fcompletions", "/v1//models", "/admin%2Fkeys", "/v1/chat/completions/", "/.env", "/v1/CHAT/COMPLETIONS", "/%2e%2e/%2e%2e/etc/passwd", "/v1/models?x=%ZZ"].map(

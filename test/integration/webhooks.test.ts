@@ -140,6 +140,8 @@ describe("signed webhooks", () => {
     await until("the next event", () => about("refused-hook").length === 1);
     expect(about("refused-hook").map((e) => e.type)).toEqual(["key.disabled"]);
     expect(gw.logs()).toContain("failed for good after 1 attempt(s): HTTP 400 (a 4xx other than 408/429 is not retried)");
+    // The signing secret is never logged, nor the receiver's URL (it may carry a token): endpoints go by name.
+    for (const secret of [SECRET, SECRET.slice("whsec_".length), receiver.url]) expect(gw.logs()).not.toContain(secret);
   });
 
   test("gateway webhooks test sends a signed test event and says what the receiver answered", async () => {

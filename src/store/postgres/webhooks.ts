@@ -22,7 +22,7 @@ export function pgWebhookStore(sql: SQL): WebhookStore {
           const [cursor] = (await tx`SELECT last_event_id FROM webhook_cursors WHERE endpoint = ${ep.name} FOR UPDATE`) as { last_event_id: string }[];
           const events = (await tx`SELECT id, type, subject FROM webhook_events WHERE id > ${num(cursor!.last_event_id)} ORDER BY id LIMIT 1000`) as { id: string; type: string; subject: string }[];
           if (events.length === 0) return;
-          const wanted = events.filter((e) => ep.events.has(e.type) || e.type === "webhook.test");
+          const wanted = events.filter((e) => ep.events.has(e.type));
           for (const e of wanted) {
             await tx`INSERT INTO webhook_deliveries (event_id, endpoint, subject, status, attempts, next_at) VALUES (${num(e.id)}, ${ep.name}, ${e.subject}, 'pending', 0, ${now}) ON CONFLICT DO NOTHING`;
           }

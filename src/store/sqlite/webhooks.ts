@@ -34,7 +34,7 @@ export function sqliteWebhookStore(db: Db): WebhookStore {
             const events = c.query<{ id: number; type: string; subject: string }, [number]>("SELECT id, type, subject FROM webhook_events WHERE id > ? ORDER BY id LIMIT 1000").all(cursor);
             if (events.length === 0) continue;
             const insert = c.prepare("INSERT OR IGNORE INTO webhook_deliveries (event_id, endpoint, subject, status, attempts, next_at) VALUES (?, ?, ?, 'pending', 0, ?)");
-            for (const e of events) if (ep.events.has(e.type) || e.type === "webhook.test") insert.run(e.id, ep.name, e.subject, now);
+            for (const e of events) if (ep.events.has(e.type)) insert.run(e.id, ep.name, e.subject, now);
             c.query("UPDATE webhook_cursors SET last_event_id = ? WHERE endpoint = ?").run(events.at(-1)!.id, ep.name);
           }
         })
