@@ -20,9 +20,20 @@ const Price = t.Object(
 const Provider = t.Object(
   {
     name: t.String({ pattern: "^[A-Za-z0-9_.-]+$" }),
-    /** The API it speaks: "openai" (OpenAI-compatible, the default) or "anthropic" (Anthropic's Messages API). */
-    type: t.Optional(t.Union([t.Literal("openai"), t.Literal("anthropic")])),
-    base_url: t.String({ pattern: "^https?://" }),
+    /** The API it speaks: "openai" (OpenAI-compatible, the default), "anthropic", "azure" (Azure OpenAI), "gemini" (Google's Gemini API) or "bedrock" (AWS Bedrock's Converse API). */
+    type: t.Optional(t.Union([t.Literal("openai"), t.Literal("anthropic"), t.Literal("azure"), t.Literal("gemini"), t.Literal("bedrock")])),
+    /** Required except for gemini (Google's endpoint) and bedrock (the region's endpoint). */
+    base_url: t.Optional(t.String({ pattern: "^https?://" })),
+    /** azure: the api-version query parameter, or "v1" for Azure's /openai/v1 paths. */
+    api_version: t.Optional(t.String({ pattern: "^[A-Za-z0-9.-]+$" })),
+    /** azure: model name → deployment name. */
+    deployments: t.Optional(t.Record(t.String({ minLength: 1 }), t.String({ pattern: "^[A-Za-z0-9_.-]+$" }))),
+    /** bedrock: the AWS region, e.g. us-east-1 (default: AWS_REGION, then AWS_DEFAULT_REGION). */
+    region: t.Optional(t.String({ pattern: "^[a-z0-9-]+$" })),
+    /** bedrock: the environment variables holding the credentials (default: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). */
+    aws_access_key_id_env: t.Optional(t.String({ minLength: 1 })),
+    aws_secret_access_key_env: t.Optional(t.String({ minLength: 1 })),
+    aws_session_token_env: t.Optional(t.String({ minLength: 1 })),
     api_key_env: t.Optional(t.String({ minLength: 1 })),
     /** false for local servers (Ollama, vLLM) that take no key. */
     api_key_required: t.Optional(t.Boolean()),
@@ -88,6 +99,7 @@ export const ConfigFileSchema = t.Object(
 
 export type ConfigFile = typeof ConfigFileSchema.static;
 export type PriceEntry = typeof Price.static;
+export type ProviderEntry = typeof Provider.static;
 
 /** Reads and validates the TOML config file; every problem is reported with its path. */
 export function readConfigFile(path: string): ConfigFile {

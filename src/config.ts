@@ -5,8 +5,8 @@ import { UserError } from "./errors.ts";
 import { readConfigFile, type ConfigFile } from "./config-file.ts";
 import { webhooksOf, type WebhookSettings } from "./webhooks/config.ts";
 import type { Admin } from "./keys/admin-auth.ts";
-import type { CooldownConfig, Endpoint, ProviderConfig, RouteConfig } from "./upstreams/provider-config.ts";
-import { UPSTREAM_TYPES } from "./upstreams/index.ts";
+import type { CooldownConfig, ProviderConfig, RouteConfig } from "./upstreams/provider-config.ts";
+import { nonEmpty, providersFromFile, servedBy, trimSlash } from "./config-providers.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
 import { buildPrices, type Prices } from "./usage/pricing.ts";
 
@@ -122,31 +122,9 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
   const file = configPath ? readConfigFile(configPath) : {};
   let providers: ProviderConfig[];
   if (flags.demoUrl !== undefined) {
-    providers = [{ name: "demo", type: "openai", baseUrl: flags.demoUrl, apiKey: undefined, models: ["*"], endpoints: Object.keys(UPSTREAM_TYPES.openai.adapters) as Endpoint[], maxRetries, retryMaxWaitMs }];
+    providers = [{ name: "demo", type: "openai", baseUrl: flags.demoUrl, apiKey: undefined, models: ["*"], endpoints: servedBy("openai"), maxRetries, retryMaxWaitMs }];
   } else if (file.providers && file.providers.length > 0) {
-    providers = file.providers.map((p, i) => {
-      const apiKey = p.api_key_env === undefined ? undefined : nonEmpty(env[p.api_key_env]);
-      if (p.api_key_env !== undefined && apiKey === undefined && keysRequired) {
-        throw new UserError(`config file ${configPath}: providers[${i}].api_key_env: environment variable ${p.api_key_env} is not set`);
-      }
-      if (apiKey === undefined && p.api_key_required !== false && keysRequired) {
-        throw new UserError(`config file ${configPath}: providers[${i}] ('${p.name}') has no provider key: set api_key_env, or api_key_required = false for a server that needs none`);
-      }
-      const type = p.type ?? "openai";
-      const serves = Object.keys(UPSTREAM_TYPES[type].adapters) as Endpoint[];
-      const unserved = (p.endpoints ?? []).find((e) => !serves.includes(e));
-      if (unserved) throw new UserError(`config file ${configPath}: providers[${i}].endpoints: a provider of type '${type}' cannot serve '${unserved}' (it serves ${serves.join(", ")})`);
-      return {
-        name: p.name,
-        type,
-        baseUrl: trimSlash(p.base_url),
-        apiKey,
-        models: p.models,
-        endpoints: p.endpoints ?? serves,
-        maxRetries: p.max_retries ?? maxRetries,
-        retryMaxWaitMs: p.retry_max_wait_ms ?? retryMaxWaitMs,
-      };
-    });
+    providers = providersFromFile(file.providers, configPath!, env, keysRequired, { maxRetries, retryMaxWaitMs });
   } else {
     const apiKey = nonEmpty(env.OPENAI_API_KEY);
     const baseUrl = nonEmpty(env.OPENAI_BASE_URL) ?? "https://api.openai.com/v1";
@@ -154,7 +132,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     if (!apiKey && !isLoopback(baseUrl) && keysRequired) {
       throw new UserError(`OPENAI_API_KEY is not set: the gateway would call ${baseUrl} without a provider key (set it, or use a config file with api_key_required = false)`);
     }
-    providers = [{ name: "openai", type: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: Object.keys(UPSTREAM_TYPES.openai.adapters) as Endpoint[], maxRetries, retryMaxWaitMs }];
+    providers = [{ name: "openai", type: "openai", baseUrl: trimSlash(baseUrl), apiKey, models: ["*"], endpoints: servedBy("openai"), maxRetries, retryMaxWaitMs }];
     // ANTHROPIC_API_KEY adds Anthropic's own API for Claude models, ahead of the catch-all.
     const anthropicKey = nonEmpty(env.ANTHROPIC_API_KEY);
     if (anthropicKey) {
@@ -280,14 +258,6 @@ const MAX_IDLE_TIMEOUT_MS = 255_000;
 function isLoopback(url: string): boolean {
   const host = new URL(url).hostname;
   return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
-}
-
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v.trim() === "" ? undefined : v;
 }
 
 function intSetting(env: Env, name: string, fallback: number, min: number): number {

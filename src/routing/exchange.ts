@@ -7,7 +7,7 @@ import type { Router, Route } from "./router.ts";
 import { sendWithFallbacks, UpstreamFetchError } from "./retry.ts";
 import { classify, type FetchFailure } from "./upstream-outcome.ts";
 import { UPSTREAM_TYPES } from "../upstreams/index.ts";
-import type { Adapter, CallContext } from "../upstreams/types.ts";
+import { pathOf, urlOf, type Adapter, type CallContext } from "../upstreams/types.ts";
 
 export interface ExchangeOptions {
   endpoint: Endpoint;
@@ -15,7 +15,7 @@ export interface ExchangeOptions {
   router: Router;
   /** The model as the customer named it (the body names none when it was defaulted). */
   model: string;
-  ctx: Omit<CallContext, "upstreamModel" | "sameModel">;
+  ctx: Omit<CallContext, "upstreamModel" | "sameModel" | "provider">;
   requestId: string;
   /** Waiting for an answer's headers, or for the next streamed chunk, ends after this long. */
   timeoutMs: number;
@@ -56,17 +56,23 @@ export function adapterFor(route: Route, endpoint: Endpoint): Adapter {
   return UPSTREAM_TYPES[route.provider.type].adapters[endpoint]!;
 }
 
-/** The upstream request for one provider: its URL, its headers (the operator's key) and the body in its API. */
-export function upstreamRequest(route: Route, adapter: Adapter, o: Pick<ExchangeOptions, "model" | "ctx" | "requestId">, path: string, signal: AbortSignal): { url: string; init: RequestInit } {
+/**
+ * The upstream request for one provider: its URL, its headers (the operator's key, or a signature over
+ * the whole request) and the body in its API. `path` defaults to the adapter's.
+ */
+export async function upstreamRequest(route: Route, adapter: Adapter, o: Pick<ExchangeOptions, "model" | "ctx" | "requestId">, path: string | undefined, signal: AbortSignal): Promise<{ url: string; init: RequestInit }> {
   const type = UPSTREAM_TYPES[route.provider.type];
-  const ctx: CallContext = { ...o.ctx, upstreamModel: route.upstreamModel, sameModel: route.upstreamModel === o.model && o.ctx.body.model !== undefined };
+  const ctx: CallContext = { ...o.ctx, upstreamModel: route.upstreamModel, provider: route.provider, sameModel: route.upstreamModel === o.model && o.ctx.body.model !== undefined };
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: o.ctx.stream ? "text/event-stream" : "application/json",
     "x-request-id": o.requestId,
     ...type.headers(route.provider, o.ctx.customerHeaders),
   };
-  return { url: `${route.provider.baseUrl}${path}`, init: { method: "POST", headers, body: adapter.body(ctx), signal } };
+  const url = urlOf(type, route.provider, path ?? pathOf(adapter, route.provider, route.upstreamModel, o.ctx.stream));
+  const body = adapter.body(ctx);
+  const signed = type.sign ? await type.sign(route.provider, url, { method: "POST", headers, body }) : headers;
+  return { url, init: { method: "POST", headers: signed, body, signal } };
 }
 
 /**
@@ -118,11 +124,11 @@ export async function exchange(o: ExchangeOptions): Promise<Exchange> {
     o.clientSignal?.removeEventListener("abort", stop);
   };
 
-  const send = (route: Route) => {
+  const send = async (route: Route) => {
     const adapter = adapterFor(route, o.endpoint);
     current = new AbortController();
     if (stopped) current.abort();
-    const { url, init } = upstreamRequest(route, adapter, o, adapter.path, current.signal);
+    const { url, init } = await upstreamRequest(route, adapter, o, undefined, current.signal);
     attemptTimedOut = false;
     activity();
     firstSent ||= performance.now();

@@ -64,18 +64,28 @@ export async function upstreamError(
   const headers: Record<string, string> = { "content-type": "application/json" };
   const retryAfter = res.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;
-  let error: { message?: unknown; type?: unknown } | undefined;
+  const type = UPSTREAM_TYPES[route.provider.type];
+  let payload: unknown;
   try {
-    error = (JSON.parse(text) as { error?: { message?: unknown; type?: unknown } })?.error;
+    payload = JSON.parse(text);
   } catch {}
-  if (error && typeof error === "object" && typeof error.message === "string") {
-    if (UPSTREAM_TYPES[route.provider.type].errorShape === shape) return new Response(text, { status: res.status, headers });
-    const body = shapedErrorBody(shape, res.status, error.message, typeof error.type === "string" ? error.type : "upstream_error", `upstream_${res.status}`);
+  const error = payload && typeof payload === "object" ? (type.errorMessage ?? errorMessage)(payload as Record<string, unknown>) : undefined;
+  if (error) {
+    if (type.errorShape === shape) return new Response(text, { status: res.status, headers });
+    const body = shapedErrorBody(shape, res.status, error.message, error.type ?? "upstream_error", `upstream_${res.status}`);
     return new Response(JSON.stringify(body), { status: res.status, headers });
   }
   const snippet = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200);
   const body = shapedErrorBody(shape, res.status, `The upstream provider '${name}' returned HTTP ${res.status}${snippet ? `: ${snippet}` : "."}`, "upstream_error", `upstream_${res.status}`);
   return new Response(JSON.stringify(body), { status: res.status, headers });
+}
+
+/** The message of an OpenAI- or Anthropic-shaped error body (Azure's and Gemini's have the same `error.message`). */
+function errorMessage(payload: Record<string, unknown>): { message: string; type?: string } | undefined {
+  const error = payload.error as { message?: unknown; type?: unknown; status?: unknown } | null | undefined;
+  if (!error || typeof error !== "object" || typeof error.message !== "string") return undefined;
+  const type = typeof error.type === "string" ? error.type : typeof error.status === "string" ? error.status : undefined;
+  return { message: error.message, ...(type ? { type } : {}) };
 }
 
 /** The upstream answered 2xx with something that is not the JSON object the API promises. */

@@ -1,6 +1,7 @@
 import type { ProviderConfig } from "../upstreams/provider-config.ts";
 import type { Router } from "../routing/router.ts";
 import { UPSTREAM_TYPES } from "../upstreams/index.ts";
+import { urlOf } from "../upstreams/types.ts";
 
 export interface ModelEntry {
   id: string;
@@ -42,13 +43,15 @@ export function createModelCatalog({ providers, route, ttlMs = 5 * 60_000, timeo
 
   async function fetchProvider(p: ProviderConfig): Promise<ModelEntry[]> {
     const type = UPSTREAM_TYPES[p.type];
-    const res = await fetch(`${p.baseUrl}/models`, { headers: type.headers(p), signal: AbortSignal.timeout(timeoutMs) });
+    const modelEntry = type.modelEntry;
+    if (!modelEntry) return [];
+    const res = await fetch(urlOf(type, p, "/models"), { headers: type.headers(p), signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = (await res.json()) as { data?: unknown[] };
     if (!Array.isArray(body.data)) throw new Error("no data array");
     const entries: ModelEntry[] = [];
     for (const raw of body.data) {
-      const m = raw && typeof raw === "object" ? type.modelEntry(raw as Record<string, unknown>) : undefined;
+      const m = raw && typeof raw === "object" ? modelEntry(raw as Record<string, unknown>) : undefined;
       if (m) entries.push({ id: m.id, object: "model", created: m.created, owned_by: p.name });
     }
     return entries;

@@ -113,10 +113,10 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       ({ route, attempts } = ex);
       const res = ex.res;
       const contentType = res.headers.get("content-type") ?? "";
-      if (res.ok && stream && surface.relay && contentType.includes("text/event-stream") && res.body) {
+      if (res.ok && stream && surface.relay && contentType.includes(ex.adapter.streamType ?? "text/event-stream") && res.body) {
         streaming = true;
         const relay = surface.relay({
-          upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting }) : res.body,
+          upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting, upstreamModel: route.upstreamModel }) : res.body,
           wantsUsage: parsed.wantsUsage ?? false,
           clientGone: () => req.signal.aborted,
           abortUpstream: ex.abort,
@@ -157,7 +157,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         throw badUpstreamResponse(route);
       }
       if (ex.adapter.answer) {
-        payload = ex.adapter.answer(payload);
+        payload = ex.adapter.answer(payload, { body, upstreamModel: route.upstreamModel });
         text = JSON.stringify(payload);
       }
       const answer = surface.summarize(payload);

@@ -1,7 +1,15 @@
 // The providers and routes as the config file describes them, once read and checked (src/config.ts).
 
 /** The API an upstream speaks. */
-export type ProviderType = "openai" | "anthropic";
+export type ProviderType = "openai" | "anthropic" | "azure" | "gemini" | "bedrock";
+
+/** AWS credentials for SigV4 (Bedrock). */
+export interface AwsCredentials {
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
 
 /** An upstream, the API it speaks, and the model globs routed to it. */
 export interface ProviderConfig {
@@ -17,6 +25,12 @@ export interface ProviderConfig {
   maxRetries: number;
   /** The longest wait before a retry (a larger Retry-After is cut to it). */
   retryMaxWaitMs: number;
+  /** Azure: the API version (`v1`: Azure's OpenAI-compatible /openai/v1 paths). */
+  apiVersion?: string;
+  /** Azure: model → deployment name (a model not listed is its own deployment name). */
+  deployments?: Record<string, string>;
+  /** Bedrock: region and credentials. */
+  aws?: AwsCredentials;
 }
 
 /** The inbound APIs a provider can serve. */

@@ -46,7 +46,7 @@ describe("request parser", () => {
           expect(err).toBeInstanceOf(ApiError);
           return;
         }
-        const ctx = { text, body: parsed.body, upstreamModel: "routed-model", sameModel: false, stream: parsed.stream, wantsUsage: parsed.wantsUsage, maxOutputTokens: () => 0, outputLimit: () => undefined, customerHeaders: new Headers() };
+        const ctx = { text, body: parsed.body, upstreamModel: "routed-model", provider: { name: "p", type: "openai" as const, baseUrl: "http://x", apiKey: undefined, models: ["*"], endpoints: [], maxRetries: 0, retryMaxWaitMs: 0 }, sameModel: false, stream: parsed.stream, wantsUsage: parsed.wantsUsage, maxOutputTokens: () => 0, outputLimit: () => undefined, customerHeaders: new Headers() };
         const sent = JSON.parse(chatBody(ctx)) as Record<string, unknown>;
         expect(sent.model).toBe("routed-model");
         if (parsed.stream) expect((sent.stream_options as { include_usage: boolean }).include_usage).toBe(true);

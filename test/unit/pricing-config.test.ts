@@ -79,7 +79,25 @@ describe("provider types and routes", () => {
     const c = load(provider("claude", `type = "anthropic"`));
     expect(c.providers[0]).toMatchObject({ type: "anthropic", endpoints: ["messages", "chat"] });
     expect(problems(provider("claude", `type = "anthropic"\nendpoints = ["chat", "embeddings"]`))).toContain("providers[0].endpoints: a provider of type 'anthropic' cannot serve 'embeddings' (it serves messages, chat)");
-    expect(problems(provider("x", `type = "gemini"`))).toContain("providers[0].type");
+    expect(problems(provider("x", `type = "vertex"`))).toContain("providers[0].type");
+  });
+  test("azure, gemini and bedrock: their own settings, defaults, and clear refusals", () => {
+    const keyless = (name: string, extra: string) => `[[providers]]\nname = "${name}"\napi_key_env = "K"\nmodels = ["*"]\n${extra}\n`;
+    const env = { K: "secret", AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalr", AWS_REGION: "eu-west-1" };
+    const az = loadServerConfig({ config: write("az.toml", keyless("az", `type = "azure"\nbase_url = "https://r.openai.azure.com/"\napi_version = "2024-10-21"\ndeployments = { "gpt-4o" = "my-4o" }`)) }, env);
+    expect(az.providers[0]).toMatchObject({ type: "azure", baseUrl: "https://r.openai.azure.com", apiKey: "secret", apiVersion: "2024-10-21", deployments: { "gpt-4o": "my-4o" }, endpoints: ["chat", "responses", "embeddings", "messages"] });
+    const gm = loadServerConfig({ config: write("gm.toml", keyless("gm", `type = "gemini"`)) }, env);
+    expect(gm.providers[0]).toMatchObject({ baseUrl: "https://generativelanguage.googleapis.com/v1beta", endpoints: ["chat", "messages", "embeddings"] });
+    const br = loadServerConfig({ config: write("br.toml", `[[providers]]\nname = "br"\ntype = "bedrock"\nmodels = ["*"]\n`) }, env);
+    expect(br.providers[0]).toMatchObject({ baseUrl: "https://bedrock-runtime.eu-west-1.amazonaws.com", aws: { region: "eu-west-1", accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalr" }, endpoints: ["chat", "messages"] });
+    expect(problems(keyless("az", `type = "azure"\nbase_url = "https://r.openai.azure.com"`), env)).toContain('providers[0].api_version: an azure provider needs its API version');
+    expect(problems(keyless("az", `type = "azure"\napi_version = "v1"`), env)).toContain("providers[0].base_url: a provider of type 'azure' needs its base URL");
+    expect(problems(keyless("o", `base_url = "http://x"\napi_version = "v1"`), env)).toContain("providers[0].api_version: only a provider of type 'azure' takes it");
+    expect(problems(keyless("o", `base_url = "http://x"\nregion = "us-east-1"`), env)).toContain("providers[0].region: only a provider of type 'bedrock' takes it");
+    expect(problems(`[[providers]]\nname = "br"\ntype = "bedrock"\nmodels = ["*"]\n`, { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "AKID" })).toContain("AWS credentials are not set: environment variables AWS_SECRET_ACCESS_KEY");
+    expect(problems(`[[providers]]\nname = "br"\ntype = "bedrock"\nmodels = ["*"]\n`, { AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "s" })).toContain("providers[0].region: a bedrock provider needs its AWS region");
+    expect(problems(keyless("br", `type = "bedrock"\nregion = "us-east-1"`), env)).toContain("providers[0].api_key_env: a bedrock provider signs its requests with AWS credentials");
+    expect(problems(keyless("gm", `type = "gemini"\nendpoints = ["responses"]`), env)).toContain("a provider of type 'gemini' cannot serve 'responses' (it serves chat, messages, embeddings)");
   });
   test("without a config file, ANTHROPIC_API_KEY adds Anthropic's API for claude-* ahead of the OpenAI catch-all", () => {
     const c = loadServerConfig({}, { OPENAI_API_KEY: "sk-o", ANTHROPIC_API_KEY: "sk-a" });

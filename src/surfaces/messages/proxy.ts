@@ -55,7 +55,7 @@ export function createMessagesProxy(opts: SurfaceProxyOptions) {
     const adapter = adapterFor(route, "messages");
     if (!adapter.countPath) return new Response(JSON.stringify({ input_tokens: await countPromptTokens(body) }), { headers });
     const ctx = { text: sent, body, stream: false, wantsUsage: false, maxOutputTokens: opts.maxOutputTokens, outputLimit: opts.outputLimit, customerHeaders: req.headers };
-    const { url, init } = upstreamRequest(route, adapter, { model, ctx, requestId: call.requestId }, adapter.countPath, AbortSignal.timeout(opts.upstreamTimeoutMs));
+    const { url, init } = await upstreamRequest(route, adapter, { model, ctx, requestId: call.requestId }, adapter.countPath, AbortSignal.timeout(opts.upstreamTimeoutMs));
     let res: Response;
     let text: string;
     try {

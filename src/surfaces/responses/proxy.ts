@@ -8,6 +8,7 @@ import { outputItemIds, RESPONSES_STREAM, readResponsesUsage } from "./relay.ts"
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "../pipeline.ts";
 import { classify, fetchError, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../../routing/upstream-outcome.ts";
 import { UPSTREAM_TYPES } from "../../upstreams/index.ts";
+import { urlOf } from "../../upstreams/types.ts";
 
 export interface ResponsesProxyOptions extends SurfaceProxyOptions {
   /** Where stored responses are found: the usage rows' response ids. */
@@ -90,8 +91,9 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
     if (!provider) throw notCreatedHere(id, "response_id");
     let res: Response;
     try {
-      const headers = { ...UPSTREAM_TYPES[provider.type].headers(provider), "x-request-id": call.requestId };
-      res = await fetch(`${provider.baseUrl}/responses/${encodeURIComponent(id)}`, { method, headers, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
+      const type = UPSTREAM_TYPES[provider.type];
+      const headers = { ...type.headers(provider), "x-request-id": call.requestId };
+      res = await fetch(urlOf(type, provider, `/responses/${encodeURIComponent(id)}`), { method, headers, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
     } catch (err) {
       throw fetchError(classify(err, false, false), { provider, upstreamModel: "" }, opts.upstreamTimeoutMs, log, err);
     }

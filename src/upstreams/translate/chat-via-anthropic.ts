@@ -1,11 +1,9 @@
 // OpenAI chat completions served by Anthropic's Messages API: the request translated to a message, the
 // message (or its event stream) translated back to a completion (or chunks), usage included.
 import { invalidRequest } from "../../errors.ts";
+import { isObj, parseArguments, textOf, type Obj } from "./chat-parts.ts";
 import { parseData, type EventStep } from "./sse.ts";
 
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
 
 /** Anthropic's stop_reason as OpenAI's finish_reason. */
 export const FINISH_REASON: Record<string, string> = {
@@ -18,12 +16,6 @@ export const FINISH_REASON: Record<string, string> = {
   refusal: "content_filter",
 };
 
-/** Text of a chat content value (a string, or parts of which the text ones count). */
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  return content.map((p) => (isObj(p) && p.type === "text" && typeof p.text === "string" ? p.text : "")).join("");
-}
 
 function imageBlock(url: string): Obj {
   const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
@@ -44,15 +36,6 @@ function userBlocks(content: unknown): Obj[] {
   return blocks;
 }
 
-function parseArguments(args: unknown): Obj {
-  if (typeof args !== "string" || args.trim() === "") return {};
-  try {
-    const v = JSON.parse(args) as unknown;
-    return isObj(v) ? v : { value: v };
-  } catch {
-    return { arguments: args };
-  }
-}
 
 function toolChoice(choice: unknown, parallel: unknown): Obj | undefined {
   let out: Obj | undefined;

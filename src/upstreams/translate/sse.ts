@@ -7,8 +7,8 @@ export interface SseEvent {
   data: string;
 }
 
-/** Maps one upstream event to the events to send (already encoded); keeps its own state. */
-export type EventStep = (event: SseEvent) => string[];
+/** Maps one upstream event to the events to send (already encoded); keeps its own state. `end`: what to send when the upstream ends cleanly (a stream without a closing event). */
+export type EventStep = ((event: SseEvent) => string[]) & { end?: () => string[] };
 
 /** Parses the complete events at the start of `buffer`; returns them and what is left. */
 export function splitEvents(buffer: string): { events: SseEvent[]; rest: string } {
@@ -41,7 +41,7 @@ export function transformEvents(upstream: ReadableStream<Uint8Array>, step: Even
         buffer += done ? decoder.decode() + "\n\n" : decoder.decode(value, { stream: true });
         const { events, rest } = splitEvents(buffer);
         buffer = rest;
-        const out = events.flatMap(step).join("");
+        const out = events.flatMap(step).join("") + (done && step.end ? step.end().join("") : "");
         if (out) controller.enqueue(encoder.encode(out));
         if (done) return controller.close();
         if (out) return;

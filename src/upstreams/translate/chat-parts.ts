@@ -1,0 +1,23 @@
+// What the translators from chat share: reading a chat message's parts and a tool call's arguments.
+
+export type Obj = Record<string, unknown>;
+
+export const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
+
+/** Text of a chat content value (a string, or parts of which the text ones count). */
+export function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content.map((p) => (isObj(p) && p.type === "text" && typeof p.text === "string" ? p.text : "")).join("");
+}
+
+/** A tool call's JSON arguments as an object (a non-object is wrapped, unparsable text kept). */
+export function parseArguments(args: unknown): Obj {
+  if (typeof args !== "string" || args.trim() === "") return {};
+  try {
+    const v = JSON.parse(args) as unknown;
+    return isObj(v) ? v : { value: v };
+  } catch {
+    return { arguments: args };
+  }
+}
