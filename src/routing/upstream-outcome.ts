@@ -54,7 +54,8 @@ export async function upstreamError(
 ): Promise<Response> {
   await record(res.status, { promptTokens: 0, completionTokens: 0, cachedTokens: null, reasoningTokens: null }, null, null);
   const name = route.provider.name;
-  if (res.status === 401 || res.status === 403) {
+  const type = UPSTREAM_TYPES[route.provider.type];
+  if (res.status === 401 || res.status === 403 || type.refusesCredentials?.(res.status, text)) {
     log(`[gateway] provider '${name}' refused the gateway's provider key (HTTP ${res.status}); check its API key`);
     return Response.json(shapedErrorBody(shape, 502, `The upstream provider '${name}' refused the gateway's credentials. Contact the gateway operator.`, "upstream_error", "upstream_auth_failed"), { status: 502 });
   }
@@ -64,7 +65,6 @@ export async function upstreamError(
   const headers: Record<string, string> = { "content-type": "application/json" };
   const retryAfter = res.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;
-  const type = UPSTREAM_TYPES[route.provider.type];
   let payload: unknown;
   try {
     payload = JSON.parse(text);

@@ -18,6 +18,8 @@ const chat: Adapter = {
 export const gemini: UpstreamType = {
   headers: (provider): Record<string, string> => (provider.apiKey ? { "x-goog-api-key": provider.apiKey } : {}),
   errorShape: "own",
+  // Google answers a wrong API key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+  refusesCredentials: (status, text) => status === 400 && text.includes("API_KEY_INVALID"),
   adapters: {
     chat,
     messages: messagesViaChat(chat),

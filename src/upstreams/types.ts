@@ -55,6 +55,8 @@ export interface UpstreamType {
   errorShape: ErrorShape | "own";
   /** The message of one of its error bodies (default: OpenAI's and Anthropic's `error.message`). */
   errorMessage?(payload: Record<string, unknown>): { message: string; type?: string } | undefined;
+  /** An error answer other than 401/403 that means the operator's key was refused (Gemini: 400 API_KEY_INVALID). */
+  refusesCredentials?(status: number, text: string): boolean;
   /** Its model list's entries: id and creation time (seconds); absent: only the provider's literal model names are listed. */
   modelEntry?(raw: Record<string, unknown>): { id: string; created: number } | undefined;
   /** The URL of a path (default: the base URL and the path). */

@@ -3,18 +3,20 @@ import { UserError } from "../errors.ts";
 import type { PriceEntry } from "../config-file.ts";
 import { catalogModel, type CatalogHint, type CatalogModel } from "./catalog.ts";
 import { flatPrice, type ModelPrice } from "./price-types.ts";
+import type { ProviderType } from "../upstreams/provider-config.ts";
 
 export { costNanoUsd, type ModelPrice, type TokenCounts } from "./price-types.ts";
 
 /** A provider as pricing sees it: where it is and which API it speaks. */
 export interface PricedProvider {
   name: string;
-  type: string;
+  type: ProviderType;
   baseUrl: string;
 }
 
 /** The catalog provider an upstream type speaks for when its base URL names none (a proxy, a test). */
-const TYPE_PROVIDER: Record<string, string> = { openai: "openai", anthropic: "anthropic" };
+// The catalog's provider for each upstream type (Bedrock's model ids are the catalog's "aws" ids, Gemini's its "google" ones).
+const TYPE_PROVIDER: Record<ProviderType, string> = { openai: "openai", anthropic: "anthropic", azure: "azure", gemini: "google", bedrock: "aws" };
 const CACHE_LIMIT = 4096;
 const DATED = /-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
 

@@ -2,12 +2,20 @@ import { describe, expect, test } from "bun:test";
 import { worstCostNano } from "../../src/admission/bound.ts";
 import { CATALOG_VERSION } from "../../src/usage/catalog.ts";
 import { Prices, costNanoUsd } from "../../src/usage/pricing.ts";
+import type { ProviderType } from "../../src/upstreams/provider-config.ts";
 
-const local = (type: string) => ({ name: type, type, baseUrl: "http://127.0.0.1:9/v1" });
-const prices = new Prices(new Map(), [local("openai"), local("anthropic"), { name: "or", type: "openai", baseUrl: "https://openrouter.ai/api/v1" }]);
+const local = (type: ProviderType) => ({ name: type, type, baseUrl: "http://127.0.0.1:9/v1" });
+const prices = new Prices(new Map(), [local("openai"), local("anthropic"), local("azure"), local("gemini"), local("bedrock"), { name: "or", type: "openai" as const, baseUrl: "https://openrouter.ai/api/v1" }]);
 const usage = (promptTokens: number, completionTokens: number) => ({ promptTokens, completionTokens, cachedTokens: null });
 
 describe("the embedded catalog", () => {
+  test("Bedrock model ids (regional and cross-region), Gemini and Azure names have their provider's prices", () => {
+    expect(prices.find(["us.anthropic.claude-sonnet-4-20250514-v1:0"], Date.now(), "bedrock")).toMatchObject({ inputPico: 3_000_000, outputPico: 15_000_000, source: expect.stringContaining("aws/") });
+    expect(prices.find(["amazon.nova-pro-v1:0"], Date.now(), "bedrock")).toMatchObject({ inputPico: 800_000, outputPico: 3_200_000, maxInputTokens: 300_000 });
+    expect(prices.find(["gemini-2.5-flash"], Date.now(), "gemini")).toMatchObject({ inputPico: 300_000, outputPico: 2_500_000, source: expect.stringContaining("google/") });
+    expect(prices.find(["gemini-embedding-001"], Date.now(), "gemini")).toMatchObject({ inputPico: 150_000 });
+    expect(prices.find(["gpt-4o"], Date.now(), "azure")).toMatchObject({ inputPico: 2_500_000, source: expect.stringContaining("azure/") });
+  });
   test("the coding agents' default models and the README's embedding model have prices", () => {
     expect(prices.find(["claude-opus-4-8"], Date.now(), "anthropic")).toMatchObject({ inputPico: 5_000_000, outputPico: 25_000_000, cachedInputPico: 500_000, cacheWritePico: 6_250_000 });
     expect(prices.find(["claude-opus-4-8-20261101"])?.source).toBe(`@pydantic/genai-prices ${CATALOG_VERSION}: anthropic/claude-opus-4-8`);
