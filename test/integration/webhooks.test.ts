@@ -7,7 +7,8 @@ import { Webhook } from "standardwebhooks";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { runCli } from "../helpers/cli.ts";
-import { newSecret, startReceiver, until } from "../helpers/webhook-receiver.ts";
+import { newSecret, startReceiver } from "../helpers/webhook-receiver.ts";
+import { until } from "../helpers/until.ts";
 
 setDefaultTimeout(120_000);
 
