@@ -83,12 +83,17 @@ export function messagesToChatRequest(body: Obj, model: string, stream: boolean,
   return out;
 }
 
-/** OpenAI usage as Anthropic usage: Anthropic's input_tokens leaves out cache reads. */
+/**
+ * OpenAI usage as Anthropic usage: Anthropic's input_tokens leaves out cache reads and writes (writes are
+ * stated by chat translated from a provider that has them: Bedrock, Anthropic).
+ */
 export function messageUsage(u: unknown): Obj {
   const usage = isObj(u) ? u : {};
   const n = (v: unknown) => (typeof v === "number" ? v : 0);
-  const cached = n(isObj(usage.prompt_tokens_details) ? usage.prompt_tokens_details.cached_tokens : 0);
-  return { input_tokens: n(usage.prompt_tokens) - cached, output_tokens: n(usage.completion_tokens), cache_read_input_tokens: cached, cache_creation_input_tokens: 0 };
+  const details = isObj(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
+  const cached = n(details.cached_tokens);
+  const written = n(details.cache_creation_tokens);
+  return { input_tokens: n(usage.prompt_tokens) - cached - written, output_tokens: n(usage.completion_tokens), cache_read_input_tokens: cached, cache_creation_input_tokens: written };
 }
 
 function parseInput(args: unknown): Obj {
