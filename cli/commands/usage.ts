@@ -52,6 +52,7 @@ export const usage = defineCommand({
       [...report.rows.map((r) => cells(label(r), r)), cells("TOTAL", report.total)],
       [1, 2, 3, 4, 5],
     );
+    if (report.total.cache_hits) console.log(`${report.total.cache_hits} request(s) were answered from the response cache, saving ${usd(report.total.saved_nano_usd)}.`);
     if (report.total.unpriced_requests) console.log(`${report.total.unpriced_requests} request(s) used models without a known price; their cost is not included.`);
   },
 });

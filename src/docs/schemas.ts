@@ -138,6 +138,9 @@ const totals = {
   cost_usd: t.Union([t.Number(), t.Null()]),
   unpriced_requests: t.Integer({ description: "Requests whose model had no known price (not included in the cost)" }),
   estimated_requests: t.Integer({ description: "Requests whose tokens were estimated with a tokenizer" }),
+  cache_hits: t.Integer({ description: "Requests answered from the response cache (cost 0)" }),
+  saved_nano_usd: t.Integer({ description: "What the cached answers would have cost, in nano-dollars" }),
+  saved_usd: t.Number(),
 };
 
 export const ReportSchema = t.Object({

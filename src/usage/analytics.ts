@@ -19,6 +19,10 @@ export interface Totals {
   unpriced_requests: number;
   /** Requests whose tokens were estimated (no usage reported upstream, or client disconnect). */
   estimated_requests: number;
+  /** Requests answered from the response cache (cost 0), and what they would have cost. */
+  cache_hits: number;
+  saved_nano_usd: number;
+  saved_usd: number;
 }
 
 export interface ReportRow extends Totals {
@@ -48,6 +52,8 @@ export interface RawRow {
   cost: number;
   unpriced: number;
   estimated: number;
+  hits: number;
+  saved: number;
 }
 
 // A customer's rows are its keys' rows: grouped by key first, then by the keys' customer.
@@ -90,7 +96,8 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
     params.push(from, to);
     parts.push(
       `SELECT created_at / ${DAY_MS} AS day, key_id, model_requested AS model, 1 AS requests, prompt_tokens, completion_tokens,
-              coalesce(cost_nano_usd, 0) AS cost_nano_usd, ${dialect.flag("cost_nano_usd IS NULL")} AS unpriced_requests, ${dialect.flag("estimated")} AS estimated_requests
+              coalesce(cost_nano_usd, 0) AS cost_nano_usd, ${dialect.flag("cost_nano_usd IS NULL")} AS unpriced_requests, ${dialect.flag("estimated")} AS estimated_requests,
+              ${dialect.flag("cache_hit")} AS cache_hits, coalesce(saved_nano_usd, 0) AS saved_nano_usd
        FROM ${source}created_at >= ? AND created_at < ?${filters("key_id", "model_requested")}`,
     );
   };
@@ -104,7 +111,7 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
           : ["usage_daily_model", "NULL", "model"];
     params.push(firstFullDay, endFullDay);
     parts.push(
-      `SELECT day, ${keyCol} AS key_id, ${modelCol} AS model, requests, prompt_tokens, completion_tokens, cost_nano_usd, unpriced_requests, estimated_requests
+      `SELECT day, ${keyCol} AS key_id, ${modelCol} AS model, requests, prompt_tokens, completion_tokens, cost_nano_usd, unpriced_requests, estimated_requests, cache_hits, saved_nano_usd
        FROM ${table} WHERE day >= ? AND day < ?${filters("key_id", "model")}`,
     );
     // Rows not yet folded into the roll-ups (above the watermark), read in the same statement and so
@@ -118,17 +125,19 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
   const col = GROUP_COLUMN[q.groupBy];
   const sum = dialect.sum;
   const sql = `
-    SELECT r.g, ${q.groupBy === "key" ? "k.name" : "NULL"} AS key_name, r.requests, r.prompt_tokens, r.completion_tokens, r.cost, r.unpriced, r.estimated
+    SELECT r.g, ${q.groupBy === "key" ? "k.name" : "NULL"} AS key_name, r.requests, r.prompt_tokens, r.completion_tokens, r.cost, r.unpriced, r.estimated, r.hits, r.saved
     FROM (
       SELECT ${col} AS g, ${sum("requests")} AS requests, ${sum("prompt_tokens")} AS prompt_tokens, ${sum("completion_tokens")} AS completion_tokens,
-             ${sum("cost_nano_usd")} AS cost, ${sum("unpriced_requests")} AS unpriced, ${sum("estimated_requests")} AS estimated
+             ${sum("cost_nano_usd")} AS cost, ${sum("unpriced_requests")} AS unpriced, ${sum("estimated_requests")} AS estimated,
+             ${sum("cache_hits")} AS hits, ${sum("saved_nano_usd")} AS saved
       FROM (${parts.join(" UNION ALL ")}) AS parts GROUP BY ${col}
     ) r ${q.groupBy === "key" ? "LEFT JOIN api_keys k ON k.id = r.g" : ""}
     ORDER BY ${q.groupBy === "day" ? "r.g" : "r.cost DESC, r.requests DESC, r.g"}`;
   if (q.groupBy !== "customer") return { sql, params };
   const byCustomer = `
     SELECT k.customer_id AS g, min(c.name) AS key_name, ${sum("r.requests")} AS requests, ${sum("r.prompt_tokens")} AS prompt_tokens, ${sum("r.completion_tokens")} AS completion_tokens,
-           ${sum("r.cost")} AS cost, ${sum("r.unpriced")} AS unpriced, ${sum("r.estimated")} AS estimated
+           ${sum("r.cost")} AS cost, ${sum("r.unpriced")} AS unpriced, ${sum("r.estimated")} AS estimated,
+           ${sum("r.hits")} AS hits, ${sum("r.saved")} AS saved
     FROM (${sql}) r LEFT JOIN api_keys k ON k.id = r.g LEFT JOIN customers c ON c.id = k.customer_id
     GROUP BY k.customer_id ORDER BY cost DESC, requests DESC, g`;
   return { sql: byCustomer, params };
@@ -136,7 +145,7 @@ export function reportQuery(q: ReportQuery, dialect: ReportDialect, folded?: num
 
 /** The report from its statement's rows. */
 export function shapeReport(q: ReportQuery, found: RawRow[]): UsageReport {
-  const sum = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0, unpriced: 0, estimated: 0 };
+  const sum = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0, unpriced: 0, estimated: 0, hits: 0, saved: 0 };
   const rows = found.map((r): ReportRow => {
     const totals = toTotals(r);
     sum.requests += r.requests;
@@ -145,6 +154,8 @@ export function shapeReport(q: ReportQuery, found: RawRow[]): UsageReport {
     sum.cost += r.cost;
     sum.unpriced += r.unpriced;
     sum.estimated += r.estimated;
+    sum.hits += r.hits;
+    sum.saved += r.saved;
     if (q.groupBy === "key") return { key_id: String(r.g), key_name: r.key_name, ...totals };
     if (q.groupBy === "model") return { model: String(r.g), ...totals };
     if (q.groupBy === "customer") return { customer_id: r.g === null ? null : String(r.g), customer_name: r.key_name, ...totals };
@@ -165,6 +176,9 @@ function toTotals(r: RawRow): Totals {
     cost_usd: unknown ? null : nanoToUsd(r.cost),
     unpriced_requests: r.unpriced,
     estimated_requests: r.estimated,
+    cache_hits: r.hits,
+    saved_nano_usd: r.saved,
+    saved_usd: nanoToUsd(r.saved),
   };
 }
 

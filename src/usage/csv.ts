@@ -14,8 +14,9 @@ export function csvField(v: string | number | boolean | null | undefined): strin
 
 const line = (fields: (string | number | boolean | null | undefined)[]) => `${fields.map(csvField).join(",")}\r\n`;
 
-const TOTAL_COLUMNS = ["requests", "prompt_tokens", "completion_tokens", "cost_usd", "unpriced_requests", "estimated_requests"] as const;
-const totals = (t: Totals) => TOTAL_COLUMNS.map((c) => (c === "cost_usd" ? (t.cost_nano_usd === null ? null : (t.cost_nano_usd / 1e9).toFixed(9)) : t[c]));
+const TOTAL_COLUMNS = ["requests", "prompt_tokens", "completion_tokens", "cost_usd", "unpriced_requests", "estimated_requests", "cache_hits", "saved_usd"] as const;
+const totals = (t: Totals) =>
+  TOTAL_COLUMNS.map((c) => (c === "cost_usd" ? (t.cost_nano_usd === null ? null : (t.cost_nano_usd / 1e9).toFixed(9)) : c === "saved_usd" ? (t.saved_nano_usd / 1e9).toFixed(9) : t[c]));
 
 export function reportCsv(report: UsageReport): string {
   const group: Record<UsageReport["group_by"], [string[], (r: ReportRow) => (string | null | undefined)[]]> = {

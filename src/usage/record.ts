@@ -27,12 +27,15 @@ export interface UsageRecord {
   overBound?: boolean;
   /** A Responses API answer's output item ids: written to response_items with the row, for this key. */
   itemIds?: string[];
+  /** Answered from the response cache (cost 0); `savedNanoUsd` is what the answer cost when it was asked of the provider. */
+  cacheHit?: boolean;
+  savedNanoUsd?: number | null;
 }
 
 /** The columns of a usage row, in the order of `usageValues`. */
 export const USAGE_COLUMNS = [
   "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens",
-  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens", "over_bound",
+  "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "response_id", "attempts", "cache_write_tokens", "over_bound", "cache_hit", "saved_nano_usd",
 ] as const;
 
 /**
@@ -59,5 +62,6 @@ export function usageValues<F>(r: UsageRecord, flag: (b: boolean) => F) {
     r.requestId, r.keyId, r.modelRequested, r.modelAnswered, r.provider, r.promptTokens, r.completionTokens,
     r.cachedTokens, r.reasoningTokens, r.costNanoUsd, flag(r.estimated), r.upstreamStatus, Math.round(r.latencyMs),
     flag(r.streamed), r.createdAt, r.responseId ?? null, r.attempts ?? 1, r.cacheWriteTokens ?? null, flag(r.overBound ?? false),
+    flag(r.cacheHit ?? false), r.savedNanoUsd ?? null,
   ] as const;
 }

@@ -5,7 +5,7 @@ export interface Delta {
   day: number;
   keyId: string;
   model: string;
-  sums: [requests: number, prompt: number, completion: number, cost: number, unpriced: number, estimated: number];
+  sums: [requests: number, prompt: number, completion: number, cost: number, unpriced: number, estimated: number, cacheHits: number, saved: number];
 }
 
 /** What a roll-up needs of a usage row. */
@@ -17,6 +17,9 @@ export interface FoldRow {
   completionTokens: number;
   costNanoUsd: number | null;
   estimated: boolean | number;
+  /** Answered from the response cache, and what that saved (nano-USD). */
+  cacheHit?: boolean | number;
+  savedNanoUsd?: number | null;
 }
 
 /** Sums per (day, key, model), keyed by all three. */
@@ -28,13 +31,15 @@ export function addDeltas(groups: DeltaGroups, rows: Iterable<FoldRow>): DeltaGr
     const day = Math.floor(r.createdAt / DAY_MS);
     const id = `${day}\u0000${r.keyId}\u0000${r.model}`;
     let d = groups.get(id);
-    if (!d) groups.set(id, (d = { day, keyId: r.keyId, model: r.model, sums: [0, 0, 0, 0, 0, 0] }));
+    if (!d) groups.set(id, (d = { day, keyId: r.keyId, model: r.model, sums: [0, 0, 0, 0, 0, 0, 0, 0] }));
     d.sums[0]++;
     d.sums[1] += r.promptTokens;
     d.sums[2] += r.completionTokens;
     d.sums[3] += r.costNanoUsd ?? 0;
     d.sums[4] += r.costNanoUsd === null ? 1 : 0;
     d.sums[5] += Number(r.estimated);
+    d.sums[6] += Number(r.cacheHit ?? 0);
+    d.sums[7] += r.savedNanoUsd ?? 0;
   }
   return groups;
 }
@@ -57,4 +62,4 @@ export function foldDeltas(rows: Iterable<FoldRow>): Delta[] {
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The roll-up tables' sum columns, in the order of `Delta.sums`. */
-export const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"];
+export const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests", "cache_hits", "saved_nano_usd"];

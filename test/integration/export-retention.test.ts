@@ -64,10 +64,10 @@ describe("CSV export and retention", () => {
     const out = await runCli(["usage", "--from", new Date(oldDay).toISOString().slice(0, 10), "--to", new Date(oldDay + 2 * DAY).toISOString().slice(0, 10), "--by", "key", "--csv", "--db", join(dir, "gateway.db")], { cwd: dir, env, binary: await binaryIn(dir) });
     expect(out.code).toBe(0);
     const lines = out.stdout.trimEnd().split("\r\n");
-    expect(lines[0]).toBe("from,to,key_id,key_name,requests,prompt_tokens,completion_tokens,cost_usd,unpriced_requests,estimated_requests");
+    expect(lines[0]).toBe("from,to,key_id,key_name,requests,prompt_tokens,completion_tokens,cost_usd,unpriced_requests,estimated_requests,cache_hits,saved_usd");
     // 1,500 rows, every tenth unpriced: 1,350 priced at 1,234 nano-dollars.
-    expect(lines[1]).toEndWith(`,${keyId},"'=SUM(A1),""acme""",1500,15000,7500,0.001665900,150,0`);
-    expect(lines[2]).toMatch(/,TOTAL,,1500,15000,7500,0\.001665900,150,0$/);
+    expect(lines[1]).toEndWith(`,${keyId},"'=SUM(A1),""acme""",1500,15000,7500,0.001665900,150,0,0,0.000000000`);
+    expect(lines[2]).toMatch(/,TOTAL,,1500,15000,7500,0\.001665900,150,0,0,0\.000000000$/);
     expect(lines).toHaveLength(3);
     before = out.stdout;
   });

@@ -13,17 +13,17 @@ const TABLES = {
   webhook_deliveries: ["event_id", "endpoint", "subject", "status", "attempts", "next_at", "lease_until", "last_error", "done_at"],
   webhook_cursors: ["endpoint", "last_event_id"],
   key_shares: ["token_hash", "key_id", "sealed", "created_at", "expires_at", "claimed_at", "claimed_from"],
-  api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until", "hint", "allowed_ips", "max_output_tokens", "customer_id"],
+  api_keys: ["id", "name", "key_hash", "lookup", "rate_limit_per_minute", "is_active", "created_at", "updated_at", "budget_nano_usd", "budget_period", "tpm_limit", "max_parallel", "expires_at", "allowed_models", "deleted_at", "previous_lookup", "previous_key_hash", "previous_valid_until", "hint", "allowed_ips", "max_output_tokens", "customer_id", "cache_ttl_s"],
   meta: ["key", "value"],
   response_items: ["item_id", "key_id", "tokens", "created_at"],
-  usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens", "over_bound"],
-  usage_daily: ["day", "key_id", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
-  usage_daily_key: ["day", "key_id", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
-  usage_daily_model: ["day", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests"],
+  usage: ["id", "request_id", "key_id", "model_requested", "model_answered", "provider", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nano_usd", "estimated", "upstream_status", "latency_ms", "streamed", "created_at", "attempts", "response_id", "cache_write_tokens", "over_bound", "cache_hit", "saved_nano_usd"],
+  usage_daily: ["day", "key_id", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests", "cache_hits", "saved_nano_usd"],
+  usage_daily_key: ["day", "key_id", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests", "cache_hits", "saved_nano_usd"],
+  usage_daily_model: ["day", "model", "requests", "prompt_tokens", "completion_tokens", "cost_nano_usd", "unpriced_requests", "estimated_requests", "cache_hits", "saved_nano_usd"],
 } as const;
 type Table = keyof typeof TABLES;
 const AUDIT_TRIGGERS = [["api_keys", "api_keys_audit"], ["customers", "customers_audit"], ["credit_ledger", "credit_ledger_audit"], ["key_shares", "key_shares_audit"], ["audit_log", "audit_log_key_events"]] as const;
-const BOOLEAN = new Set(["is_active", "estimated", "streamed", "over_bound", "prepaid"]);
+const BOOLEAN = new Set(["is_active", "estimated", "streamed", "over_bound", "prepaid", "cache_hit"]);
 // Rows of the server's own bookkeeping that mean nothing in another database.
 const LOCAL_META = "key NOT LIKE 'server:%' AND key <> 'last_write_probe'";
 

@@ -31,6 +31,7 @@ export const apiKeys = pgTable(
     hint: text("hint"),
     allowedIps: text("allowed_ips"),
     maxOutputTokens: integer("max_output_tokens"),
+    cacheTtlS: integer("cache_ttl_s"),
     customerId: text("customer_id"),
     auditActor: text("audit_actor"),
   },
@@ -150,6 +151,8 @@ export const usage = pgTable(
     responseId: text("response_id"),
     cacheWriteTokens: bigint("cache_write_tokens", { mode: "number" }),
     overBound: boolean("over_bound").notNull().default(false),
+    cacheHit: boolean("cache_hit").notNull().default(false),
+    savedNanoUsd: bigint("saved_nano_usd", { mode: "number" }),
   },
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),
@@ -167,6 +170,8 @@ const rollupColumns = {
   costNanoUsd: bigint("cost_nano_usd", { mode: "number" }).notNull(),
   unpricedRequests: bigint("unpriced_requests", { mode: "number" }).notNull(),
   estimatedRequests: bigint("estimated_requests", { mode: "number" }).notNull(),
+  cacheHits: bigint("cache_hits", { mode: "number" }).notNull().default(0),
+  savedNanoUsd: bigint("saved_nano_usd", { mode: "number" }).notNull().default(0),
 };
 
 export const usageDaily = pgTable(

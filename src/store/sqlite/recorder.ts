@@ -83,5 +83,5 @@ export function createUsageWriter(db: Pick<Db, "$client">, { foldEveryMs = 250, 
 }
 
 function foldRow(r: UsageRecord): FoldRow {
-  return { createdAt: r.createdAt, keyId: r.keyId, model: r.modelRequested, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costNanoUsd: r.costNanoUsd, estimated: r.estimated };
+  return { createdAt: r.createdAt, keyId: r.keyId, model: r.modelRequested, promptTokens: r.promptTokens, completionTokens: r.completionTokens, costNanoUsd: r.costNanoUsd, estimated: r.estimated, cacheHit: r.cacheHit ?? false, savedNanoUsd: r.savedNanoUsd ?? null };
 }

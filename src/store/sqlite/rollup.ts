@@ -14,6 +14,8 @@ interface PendingRow {
   completion_tokens: number;
   cost_nano_usd: number | null;
   estimated: number;
+  cache_hit: number;
+  saved_nano_usd: number | null;
   created_at: number;
 }
 
@@ -60,7 +62,7 @@ export function createMemoryFold(sqlite: Database) {
  */
 export function createRollupStep(sqlite: Database, batch = 5000) {
   const pending = sqlite.prepare<PendingRow, [number]>(
-    `SELECT id, key_id, model_requested, prompt_tokens, completion_tokens, cost_nano_usd, estimated, created_at
+    `SELECT id, key_id, model_requested, prompt_tokens, completion_tokens, cost_nano_usd, estimated, cache_hit, saved_nano_usd, created_at
      FROM usage WHERE id > (SELECT last_usage_id FROM rollup_state WHERE id = 1) ORDER BY id LIMIT ?`,
   );
   const apply = createRollupUpserts(sqlite);
@@ -72,7 +74,7 @@ export function createRollupStep(sqlite: Database, batch = 5000) {
     const rows = pending.all(batch);
     apply(
       foldDeltas(
-        rows.map((r) => ({ createdAt: r.created_at, keyId: r.key_id, model: r.model_requested, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, costNanoUsd: r.cost_nano_usd, estimated: r.estimated })),
+        rows.map((r) => ({ createdAt: r.created_at, keyId: r.key_id, model: r.model_requested, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, costNanoUsd: r.cost_nano_usd, estimated: r.estimated, cacheHit: r.cache_hit, savedNanoUsd: r.saved_nano_usd })),
       ),
     );
     if (rows.length > 0) advance.run(rows.at(-1)!.id);

@@ -39,6 +39,8 @@ export const apiKeys = sqliteTable(
   allowedIps: text("allowed_ips"),
   /** The most output tokens a request may ask for: larger asks are clamped, none given is sent. */
   maxOutputTokens: integer("max_output_tokens"),
+  /** Seconds a deterministic answer is kept in the response cache for this key; null: cached only when a request asks (x-gateway-cache-ttl). */
+  cacheTtlS: integer("cache_ttl_s"),
   /** The customer (account) the key belongs to, or null: a request must fit the customer's limits too. */
   customerId: text("customer_id"),
   /** Who is making the change being written (audit log); the database's trigger records it and clears it. */
@@ -190,6 +192,9 @@ export const usage = sqliteTable(
     cacheWriteTokens: integer("cache_write_tokens"),
     /** The upstream reported more than the request could use (its bound): the cost is the bound's, the tokens as reported. */
     overBound: integer("over_bound", { mode: "boolean" }).notNull().default(false),
+    /** Answered from the response cache: cost 0, the tokens as first reported, the cost it saved in saved_nano_usd. */
+    cacheHit: integer("cache_hit", { mode: "boolean" }).notNull().default(false),
+    savedNanoUsd: integer("saved_nano_usd"),
   },
   (t) => [
     index("usage_key_created_idx").on(t.keyId, t.createdAt),
@@ -213,6 +218,9 @@ const rollupColumns = {
   costNanoUsd: integer("cost_nano_usd").notNull(),
   unpricedRequests: integer("unpriced_requests").notNull(),
   estimatedRequests: integer("estimated_requests").notNull(),
+  /** Requests answered from the response cache, and what they would have cost. */
+  cacheHits: integer("cache_hits").notNull().default(0),
+  savedNanoUsd: integer("saved_nano_usd").notNull().default(0),
 };
 
 export const usageDaily = sqliteTable(
@@ -231,6 +239,19 @@ export const usageDailyModel = sqliteTable(
   "usage_daily_model",
   { day: integer("day").notNull(), model: text("model").notNull(), ...rollupColumns },
   (t) => [primaryKey({ columns: [t.day, t.model] })],
+);
+
+/** The response cache (cache/): an answer in the customer's API by its cache key, until it expires; the oldest go first past the size cap. */
+export const responseCache = sqliteTable(
+  "response_cache",
+  {
+    key: text("key").primaryKey(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    bytes: integer("bytes").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [index("response_cache_created_idx").on(t.createdAt), index("response_cache_expires_idx").on(t.expiresAt)],
 );
 
 /** One row: the highest usage id already folded into the roll-ups. */
