@@ -93,6 +93,12 @@ export const ConfigFileSchema = t.Object(
     /** The origin customers reach the gateway at: one-time key links are built on it (same as GATEWAY_PUBLIC_URL). */
     public_url: t.Optional(t.String({ minLength: 1 })),
     upstream_timeout_ms: t.Optional(t.Integer({ minimum: 1 })),
+    /** Whose requests share cached answers: each key's own (default), a customer's keys, or every key. */
+    cache_scope: t.Optional(t.Union([t.Literal("key"), t.Literal("customer"), t.Literal("global")])),
+    /** The response cache's size in SQLite, in MB; the oldest answers go first. */
+    cache_max_mb: t.Optional(t.Number({ exclusiveMinimum: 0 })),
+    /** Cache requests whatever their temperature (default: only temperature 0 or unset). */
+    cache_any_temperature: t.Optional(t.Boolean()),
   },
   { additionalProperties: false },
 );

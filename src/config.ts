@@ -9,6 +9,7 @@ import type { CooldownConfig, ProviderConfig, RouteConfig } from "./upstreams/pr
 import { nonEmpty, providersFromFile, servedBy, trimSlash } from "./config-providers.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./observe/logger.ts";
 import { buildPrices, type Prices } from "./usage/pricing.ts";
+import type { CacheSettings } from "./cache/policy.ts";
 
 export interface CliFlags {
   db?: string;
@@ -45,6 +46,8 @@ export interface ServerConfig extends BaseConfig {
   prices: Prices;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** The response cache: whose requests share answers, its size in SQLite, which requests it takes. */
+  cache: CacheSettings;
   /** Used when a request names no model. */
   defaultModel: string | undefined;
   /** The output a request may produce when it sets no max_tokens and its model's maximum is unknown (reservations). */
@@ -150,6 +153,7 @@ export function loadServerConfig(flags: CliFlags, env: Env = process.env, { keys
     prices: buildPrices(file.models, file.pricing_file && resolve(dirname(configPath!), file.pricing_file), providers),
     maxBodyBytes: intSetting(env, "GATEWAY_MAX_BODY_BYTES", file.max_body_bytes ?? 10 * 1024 * 1024, 1),
     upstreamTimeoutMs: intSetting(env, "GATEWAY_UPSTREAM_TIMEOUT_MS", file.upstream_timeout_ms ?? 600_000, 1),
+    cache: { scope: file.cache_scope ?? "key", maxBytes: Math.round((file.cache_max_mb ?? 256) * 1024 * 1024), anyTemperature: file.cache_any_temperature ?? false },
     maxUpstreamBytes: intSetting(env, "GATEWAY_MAX_UPSTREAM_BYTES", 64 * 1024 * 1024, 1024),
     defaultModel: nonEmpty(env.GATEWAY_DEFAULT_MODEL) ?? file.default_model ?? (flags.demoUrl !== undefined ? "gpt-4o-mini" : undefined),
     defaultMaxOutputTokens: intSetting(env, "GATEWAY_DEFAULT_MAX_OUTPUT_TOKENS", file.default_max_output_tokens ?? 4096, 1),

@@ -29,6 +29,7 @@ import type { ReportSink } from "./observe/report.ts";
 import type { StorageHealth } from "./usage/health.ts";
 import type { UsageRecorder } from "./usage/record.ts";
 import { VERSION } from "./version.ts";
+import type { ResponseCacheStore } from "./cache/store.ts";
 
 export interface ServeParts {
   storage: Pick<Storage, "keys" | "customers" | "audit" | "webhooks" | "usage" | "keyRows" | "retryWrites">;
@@ -46,6 +47,8 @@ export interface ServeParts {
   port: number;
   /** serve --workers: every thread listens on the one port. */
   reusePort: boolean;
+  /** Where cached answers live (SQLite's table, or Redis); absent: no response cache. */
+  responseCache?: ResponseCacheStore;
 }
 
 /** Builds the app over the parts and listens; resolves to the listening server. */
@@ -67,6 +70,7 @@ export async function serveApp(config: ServerConfig, parts: ServeParts): Promise
     bodyTimeoutMs: config.bodyTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxUpstreamBytes: config.maxUpstreamBytes,
+    cache: parts.responseCache && { store: parts.responseCache, settings: config.cache },
     maxOutputTokens: (model: string) => config.prices.find([model])?.maxOutputTokens ?? config.defaultMaxOutputTokens,
     outputLimit: (model: string) => config.prices.find([model])?.maxOutputTokens,
     defaultMaxToolCalls: config.defaultMaxToolCalls,

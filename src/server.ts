@@ -8,6 +8,7 @@ import { createStorageHealth } from "./usage/health.ts";
 import { openStorage } from "./store/open.ts";
 import { createSharedLimiter } from "./limits/shared-window.ts";
 import { createRedisLink } from "./limits/redis-link.ts";
+import { redisResponseCache } from "./cache/redis-store.ts";
 import { createMemoryCounters } from "./admission/counters.ts";
 import { createSharedCounters } from "./admission/shared-counters.ts";
 import { createFixedWindowLimiter } from "./limits/fixed-window.ts";
@@ -94,7 +95,9 @@ export async function startServer(config: ServerConfig, { log: sink, clock = Dat
     if (worker === 0) access(r);
   };
   const limiter = shared ?? localLimiter;
-  const parts = { counters, limiter, recorder: storage.recorder, health, metrics, clock, log };
+  // With Redis, cached answers are shared there; else SQLite keeps them (PostgreSQL alone: no cache).
+  const responseCache = redis ? redisResponseCache(redis) : storage.responseCache;
+  const parts = { counters, limiter, recorder: storage.recorder, health, metrics, clock, log, responseCache };
   const server = await serveApp(config, { ...parts, storage, report, port: config.port, reusePort: config.workers > 1 }).catch(async (err: unknown) => {
     await storage.close();
     throw err;

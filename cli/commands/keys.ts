@@ -28,6 +28,7 @@ const settingArgs = {
   "allowed-ips": { type: "string", description: "Client addresses the key may be used from, comma-separated CIDR blocks (IPv4, IPv6), e.g. '10.0.0.0/8,2001:db8::/32'; others get 403 ip_not_allowed", valueHint: "CIDRS" },
   customer: { type: "string", description: "The customer the key belongs to (name or id): a request must fit the customer's limits too", valueHint: "CUSTOMER" },
   "max-output-tokens": { type: "string", description: "Most output tokens a request may ask for: larger asks are lowered to it, a request without one gets it", valueHint: "N" },
+  "cache-ttl": { type: "string", description: "Answer repeated deterministic requests (temperature 0) from the response cache for this long, e.g. 1h, 7d", valueHint: "DURATION" },
 } as const;
 
 const clearArgs = {
@@ -38,6 +39,7 @@ const clearArgs = {
   "all-models": { type: "boolean", description: "Allow every model (remove the allow-list)" },
   "no-allowed-ips": { type: "boolean", description: "Allow every client address (remove the address list)" },
   "no-max-output-tokens": { type: "boolean", description: "Remove the output cap" },
+  "no-cache": { type: "boolean", description: "Stop caching the key's answers" },
   "no-customer": { type: "boolean", description: "Take the key out of its customer" },
 } as const;
 
@@ -56,6 +58,7 @@ function settingsFrom(flags: StrictArgs["flags"]): KeySettings {
     allowedModels: pick("models", "all-models"),
     allowedIps: pick("allowed-ips", "no-allowed-ips"),
     maxOutputTokens: pick("max-output-tokens", "no-max-output-tokens"),
+    cacheTtl: pick("cache-ttl", "no-cache"),
     customer: pick("customer", "no-customer"),
   };
 }
@@ -71,6 +74,7 @@ function describeLimits(k: KeyInfo): string[] {
   if (k.allowed_models !== null) lines.push(`Allowed models: ${k.allowed_models.join(", ")}`);
   if (k.allowed_ips !== null) lines.push(`Allowed client addresses: ${k.allowed_ips.join(", ")}`);
   if (k.max_output_tokens !== null) lines.push(`Max output tokens per request: ${k.max_output_tokens}`);
+  if (k.cache_ttl_s !== null) lines.push(`Response cache: answers kept ${k.cache_ttl_s} s`);
   return lines;
 }
 

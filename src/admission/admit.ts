@@ -68,10 +68,15 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
    * Admits the request or throws its OpenAI-shaped refusal. The returned ticket must be settled (by the
    * recorder, when the row commits) or released.
    */
-  async function admit(key: VerifiedKey, req: AdmissionRequest, headers: Record<string, unknown>): Promise<AdmissionTicket> {
+  /** Throws the 403 when the key's allow-list does not name the model (also for answers from the cache). */
+  function checkModel(key: VerifiedKey, req: Pick<AdmissionRequest, "model" | "upstreamModel" | "provider">): void {
     if (key.allowedModels && !modelAllowed(key.allowedModels, req.upstreamModel) && !modelAllowed(key.allowedModels, `${req.provider}/${req.upstreamModel}`)) {
       throw new ApiError(403, `This API key may not use the model '${req.model}'.`, "invalid_request_error", "model_not_allowed", "model");
     }
+  }
+
+  async function admit(key: VerifiedKey, req: AdmissionRequest, headers: Record<string, unknown>): Promise<AdmissionTicket> {
+    checkModel(key, req);
     const requested = requestedOutputCap(req.body);
     // The key's output cap lowers a larger ask, and is sent when the request sets none.
     const keyCap = key.maxOutputTokens !== null && req.outputTokens === undefined && (requested === undefined || requested > key.maxOutputTokens) ? key.maxOutputTokens : null;
@@ -185,7 +190,7 @@ export function createAdmission({ counters, prices, defaultMaxOutputTokens, defa
     };
   }
 
-  return { admit, limitHeaders, describe };
+  return { admit, checkModel, limitHeaders, describe };
 }
 
 export interface KeyView extends LimitsView {

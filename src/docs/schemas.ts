@@ -92,6 +92,7 @@ export const KeyInfoSchema = t.Object({
   allowed_models: nullable(t.Array(t.String(), { description: "Glob patterns of the models the key may use" })),
   allowed_ips: nullable(t.Array(t.String(), { description: "CIDR blocks the key may be used from (others: 403 ip_not_allowed)", examples: [["10.0.0.0/8"]] })),
   max_output_tokens: nullable(t.Integer({ description: "Most output tokens a request may ask for: larger asks are lowered to it, a request without one gets it" })),
+  cache_ttl_s: nullable(t.Integer({ description: "Seconds the key's deterministic answers are kept in the response cache (null: only requests sending x-gateway-cache-ttl are cached)" })),
   hint: nullable(t.String({ description: "The key value's last 4 characters, to trace a leaked value to its key (null for keys made before hints)", examples: ["…Ab3x"] })),
   customer: nullable(t.String({ description: "The customer the key belongs to (its name): a request must fit the customer's limits too", examples: ["acme-corp"] })),
   spent_usd: t.String({ description: "Spent in the current budget period; for a key without a budget, this calendar month (UTC)" }),
@@ -113,6 +114,7 @@ export const KeySettingsFields = {
   allowed_models: t.Optional(nullable(t.Array(t.String(), { description: "Glob patterns (* and ?)", examples: [["gpt-4o*", "claude-*"]] }))),
   allowed_ips: t.Optional(nullable(t.Array(t.String(), { description: "CIDR blocks, IPv4 and IPv6", examples: [["10.0.0.0/8", "2001:db8::/32"]] }))),
   max_output_tokens: t.Optional(nullable(t.Integer({ description: "Most output tokens a request may ask for", examples: [4096] }))),
+  cache_ttl: t.Optional(nullable(t.Integer({ description: "Seconds (1 to 2592000) the key's deterministic answers are kept in the response cache; null turns it off", examples: [3600] }))),
   customer: t.Optional(nullable(t.String({ description: "The customer's name or id (null: no customer)", examples: ["acme-corp"] }))),
 };
 

@@ -6,7 +6,7 @@ import { parseModelList } from "../admission/allow-list.ts";
 import { parseIpList, validateIpList } from "../admission/ip-allow-list.ts";
 import { formatUsd, parseUsd } from "../admission/money.ts";
 import { BUDGET_PERIODS, isBudgetPeriod, type BudgetPeriod } from "../admission/periods.ts";
-import { validateExpiry, validateModelList, validatePositiveInt, validateRateLimit } from "./validate.ts";
+import { validateCacheTtl, validateExpiry, validateModelList, validatePositiveInt, validateRateLimit } from "./validate.ts";
 
 /** What may be shown of a key (CLI --json and admin API): never the plain key, hash or lookup digest. */
 export interface KeyInfo {
@@ -25,6 +25,8 @@ export interface KeyInfo {
   allowed_ips: string[] | null;
   /** The most output tokens a request may ask for, or null. */
   max_output_tokens: number | null;
+  /** Seconds the key's deterministic answers stay in the response cache, or null. */
+  cache_ttl_s: number | null;
   /** The key value's last 4 characters, shown as "…Ab3x" (null for keys made before hints existed). */
   hint: string | null;
   /** The customer the key belongs to (name), or null. */
@@ -52,6 +54,8 @@ export interface KeySettings {
   allowedModels?: unknown;
   allowedIps?: unknown;
   maxOutputTokens?: unknown;
+  /** The response cache's TTL for the key: seconds (API), or a duration such as 1h (CLI); null: off. */
+  cacheTtl?: unknown;
   /** The customer's name or id; null takes the key out of its customer. */
   customer?: unknown;
 }
@@ -87,6 +91,7 @@ export function toKeyInfo(row: ApiKey, spent: { nano: number; resetsAt: number |
     allowed_models: parseModelList(row.allowedModels),
     allowed_ips: parseIpList(row.allowedIps)?.blocks ?? null,
     max_output_tokens: row.maxOutputTokens,
+    cache_ttl_s: row.cacheTtlS,
     hint: row.hint === null ? null : `…${row.hint}`,
     customer,
     spent_usd: formatUsd(spent.nano),
@@ -119,6 +124,7 @@ export function settingsChanges(s: KeySettings, now: number): Partial<ApiKey> {
   if (s.allowedModels !== undefined) c.allowedModels = s.allowedModels === null ? null : validateModelList(s.allowedModels);
   if (s.allowedIps !== undefined) c.allowedIps = s.allowedIps === null ? null : validateIpList(s.allowedIps);
   if (s.maxOutputTokens !== undefined) c.maxOutputTokens = s.maxOutputTokens === null ? null : validatePositiveInt(s.maxOutputTokens, "max output tokens", 10_000_000);
+  if (s.cacheTtl !== undefined) c.cacheTtlS = s.cacheTtl === null ? null : validateCacheTtl(s.cacheTtl);
   return c;
 }
 

@@ -121,6 +121,7 @@ function settingsOf(body: Record<string, unknown>): KeySettings {
     allowedModels: body.allowed_models,
     allowedIps: body.allowed_ips,
     maxOutputTokens: body.max_output_tokens,
+    cacheTtl: body.cache_ttl,
     customer: body.customer,
   };
 }

@@ -142,6 +142,7 @@ export function createKeyService({ store, secret, clock = Date.now, bcryptCost =
         allowedIps: null,
         maxOutputTokens: null,
         customerId: null,
+        cacheTtlS: null,
         ...settings,
       };
       await write(store.insert(row, input.by ?? actor), `a key named '${name}' or with this value already exists`);

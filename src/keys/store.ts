@@ -33,6 +33,8 @@ export interface ApiKey {
   maxOutputTokens: number | null;
   /** The customer the key belongs to (its limits apply too), or null. */
   customerId: string | null;
+  /** Seconds its deterministic answers stay in the response cache, or null. */
+  cacheTtlS: number | null;
 }
 
 /** A write lost to a unique constraint (a name or key value taken meanwhile). */

@@ -1,5 +1,6 @@
 import { UserError } from "../errors.ts";
 import { hasHiddenCharacters } from "../text.ts";
+import { MAX_CACHE_TTL_S } from "../cache/policy.ts";
 
 export const MAX_RATE_LIMIT = 1_000_000_000;
 
@@ -51,6 +52,13 @@ const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000
 export function parseDuration(value: string): number | null {
   const m = DURATION.exec(value.trim());
   return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null;
+}
+
+/** A response cache TTL: whole seconds (a number), or a duration such as 90m, 1h, 7d; at most 30 days. */
+export function validateCacheTtl(value: unknown): number {
+  const seconds = typeof value === "number" ? value : typeof value === "string" ? (parseDuration(value) ?? NaN) / 1000 : NaN;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_CACHE_TTL_S) throw new UserError(`cache TTL must be a duration such as 1h or 7d (seconds from 1 to ${MAX_CACHE_TTL_S} in the API), got '${String(value)}'`);
+  return seconds;
 }
 
 /** An expiry: an ISO date-time with a zone (or a date, UTC midnight), or a duration from now such as 30d. */

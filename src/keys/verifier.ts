@@ -20,6 +20,8 @@ export interface VerifiedKey {
   maxOutputTokens: number | null;
   /** The customer the key belongs to: a request must fit its limits too. */
   customer: CustomerOfKey | null;
+  /** Seconds its deterministic answers are kept in the response cache, or null (only requests that ask). */
+  cacheTtlS: number | null;
 }
 
 export interface CustomerOfKey {
@@ -63,6 +65,7 @@ export interface KeyRow {
   deleted_at: number | null;
   allowed_ips: string | null;
   max_output_tokens: number | null;
+  cache_ttl_s: number | null;
   /** The key's customer (null columns when it has none). */
   customer_id: string | null;
   customer_name: string | null;
@@ -165,6 +168,7 @@ function toVerifiedKey(row: KeyRow): VerifiedKey {
     allowedModels: parseModelList(row.allowed_models),
     allowedIps: parseIpList(row.allowed_ips),
     maxOutputTokens: row.max_output_tokens,
+    cacheTtlS: row.cache_ttl_s,
     customer: customerOf(row),
   };
 }

@@ -1,7 +1,7 @@
 // The statement both dialects use to find a key row by its lookup digest (current or previous value),
 // with its customer's limits and credits (a prepaid balance's limit).
 
-const COLUMNS = "k.id, k.name, k.rate_limit_per_minute, k.is_active, k.budget_nano_usd, k.budget_period, k.tpm_limit, k.max_parallel, k.expires_at, k.allowed_models, k.deleted_at, k.allowed_ips, k.max_output_tokens";
+const COLUMNS = "k.id, k.name, k.rate_limit_per_minute, k.is_active, k.budget_nano_usd, k.budget_period, k.tpm_limit, k.max_parallel, k.expires_at, k.allowed_models, k.deleted_at, k.allowed_ips, k.max_output_tokens, k.cache_ttl_s";
 const CUSTOMER =
   "c.id AS customer_id, c.name AS customer_name, c.is_active AS customer_active, c.rate_limit_per_minute AS customer_rpm, c.tpm_limit AS customer_tpm, " +
   "c.max_parallel AS customer_parallel, c.budget_nano_usd AS customer_budget, c.budget_period AS customer_budget_period, c.prepaid AS customer_prepaid, " +

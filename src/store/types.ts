@@ -10,6 +10,7 @@ import type { CustomerStore } from "../customers/store.ts";
 import type { AuditStore } from "../audit/store.ts";
 import type { WebhookStore } from "../webhooks/store.ts";
 import type { UsageQueries } from "../usage/queries.ts";
+import type { ResponseCacheStore } from "../cache/store.ts";
 
 /** Everything the server keeps in its database, opened and closed as one. */
 export interface Storage {
@@ -30,6 +31,8 @@ export interface Storage {
   addFailures(rows: FailureCount[]): void | Promise<void>;
   /** Other gateway servers known to share this database (the per-process limits warning). */
   others: string[];
+  /** The response cache's table (SQLite; with PostgreSQL the cache lives in Redis). */
+  responseCache?: ResponseCacheStore;
   /** Metrics read at scrape time. */
   gauges: { unfoldedRows(): number; walBytes(): number };
   /** After the server stopped: flushes the rows still queued, stops background work, closes. */
@@ -37,7 +40,7 @@ export interface Storage {
 }
 
 /** What a request thread of serve --workers opens: everything but the writing of rows (the primary's). */
-export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "audit" | "webhooks" | "usage" | "keyRows" | "retryWrites"> {
+export interface ReaderStorage extends Pick<Storage, "keys" | "customers" | "audit" | "webhooks" | "usage" | "keyRows" | "retryWrites" | "responseCache"> {
   close(): Promise<void>;
 }
 

@@ -18,6 +18,8 @@ import { settleOnCommit } from "../admission/counters.ts";
 import { formatUsd } from "../admission/money.ts";
 import { boundServerTools } from "./server-tools.ts";
 import type { RelayOptions, StreamSummary } from "./relay.ts";
+import { tapEvents, type CacheFormat } from "../cache/collect.ts";
+import { cacheLookup, storeInCache } from "./cached.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
 
 /** What a surface's relay is given: the upstream's events, what to do when they end, and (chat) whether the customer asked for the usage chunk itself. */
@@ -45,6 +47,8 @@ export interface Surface {
   hiddenInput?(body: Record<string, unknown>, call: ProxyCall): Promise<{ tokens: number; opaque: boolean }>;
   /** Usage, model, id and text of a JSON answer in this API's shape. */
   summarize(answer: Record<string, unknown>): StreamSummary;
+  /** A streamed answer in the response cache: replayed from, and collected into, this API's JSON (absent: streams bypass the cache). */
+  cache?: CacheFormat;
 }
 
 export interface SurfaceProxyOptions extends ProxyDeps {
@@ -64,6 +68,8 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
     if (call.report) call.report.modelRequested = model;
     const candidates = routeFor(opts.route, model, surface.endpoint);
     let route = candidates[0]!;
+    const cached = await cacheLookup(surface, { req, call, model, route, body: parsed.body, stream, wantsUsage: parsed.wantsUsage ?? false, opts, started: clock() });
+    if (cached.response) return cached.response;
     const tools = surface.endpoint === "embeddings" ? { calls: 0 } : boundServerTools(call.key, surface.endpoint, parsed.body, opts.defaultMaxToolCalls);
     const asked = tools.body ? { body: tools.body, text: JSON.stringify(tools.body) } : { body: parsed.body, text: sent };
     const hidden = surface.hiddenInput ? await surface.hiddenInput(parsed.body, call) : { tokens: 0, opaque: false };
@@ -93,7 +99,7 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         const tokens = chargeRow(row, ticket, log);
         if (call.report) call.report.row = row;
         await opts.recorder.record(row, settleOnCommit(ticket, { tokens, costNanoUsd: row.costNanoUsd, createdAt: started }));
-        return row.costNanoUsd;
+        return row;
       };
       // A translated stream states the prompt's tokens first: counted (off the event loop) while the upstream is asked.
       const counting = stream && adapterFor(route, surface.endpoint).countsPrompt ? countTokens().catch(() => undefined) : undefined;
@@ -115,8 +121,10 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       const contentType = res.headers.get("content-type") ?? "";
       if (res.ok && stream && surface.relay && contentType.includes(ex.adapter.streamType ?? "text/event-stream") && res.body) {
         streaming = true;
+        const translated = ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting, upstreamModel: route.upstreamModel }) : res.body;
+        const collector = cached.plan.use ? surface.cache?.collector() : undefined;
         const relay = surface.relay({
-          upstream: ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting, upstreamModel: route.upstreamModel }) : res.body,
+          upstream: collector ? tapEvents(translated, collector) : translated,
           wantsUsage: parsed.wantsUsage ?? false,
           clientGone: () => req.signal.aborted,
           abortUpstream: ex.abort,
@@ -127,7 +135,10 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
             ex.done();
             if (call.report) call.report.bytesOut = o.bytesOut;
             try {
-              return await record(res.status, o.usage, o);
+              const row = await record(res.status, o.usage, o);
+              const answer = o.end === "done" ? collector?.answer() : undefined;
+              if (answer && cached.plan.use) storeInCache(cached.plan, JSON.stringify(answer), row, opts);
+              return row.costNanoUsd;
             } finally {
               ticket.release();
               releaseReport(call.report);
@@ -161,7 +172,9 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
         text = JSON.stringify(payload);
       }
       const answer = surface.summarize(payload);
-      const cost = await record(res.status, answer.usage, answer);
+      const row = await record(res.status, answer.usage, answer);
+      const cost = row.costNanoUsd;
+      if (cached.plan.use && res.status === 200) storeInCache(cached.plan, text, row, opts);
       if (call.report) call.report.bytesOut = Buffer.byteLength(text);
       const headers: Record<string, string> = { ...(call.headers as Record<string, string>), "content-type": ex.adapter.answer ? "application/json" : contentType || "application/json" };
       if (cost !== null) headers["x-gateway-cost-usd"] = formatUsd(cost);

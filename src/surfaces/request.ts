@@ -10,6 +10,8 @@ import type { UsageRecorder } from "../usage/record.ts";
 import { hasHiddenCharacters } from "../text.ts";
 import type { Router } from "../routing/router.ts";
 
+import type { ResponseCache } from "../cache/store.ts";
+
 export interface ProxyDeps {
   route: Router;
   prices: Prices;
@@ -26,6 +28,8 @@ export interface ProxyDeps {
   outputLimit: (model: string) => number | undefined;
   /** Web searches a request of a limited key may make when it sets no cap (max_tool_calls, max_uses). */
   defaultMaxToolCalls: number;
+  /** The response cache, when the server has one (SQLite's table, or Redis shared by several instances). */
+  cache?: ResponseCache;
   clock?: () => number;
   log?: (line: string) => void;
 }

@@ -7,6 +7,8 @@ import { loadServerConfig } from "../config.ts";
 import { accessLog } from "../observe/access-log.ts";
 import { createLogger, lineLogger } from "../observe/logger.ts";
 import { serveApp } from "../serve-app.ts";
+import { redisResponseCache } from "../cache/redis-store.ts";
+import { createRedisLink } from "../limits/redis-link.ts";
 import { openReader } from "../store/open.ts";
 import type { ReaderStorage } from "../store/types.ts";
 import { loadCatalog } from "../usage/catalog.ts";
@@ -48,6 +50,7 @@ const channel = createChannel((batch) => self.postMessage(batch), {
       clock: Date.now,
       port: init.port,
       reusePort: true,
+      responseCache: config.redisUrl ? redisResponseCache(createRedisLink({ url: config.redisUrl, log })) : storage.responseCache,
     });
     const load = setInterval(() => channel.send("load", server?.pendingRequests ?? 0), STATE_EVERY_MS);
     load.unref();

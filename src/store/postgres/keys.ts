@@ -31,6 +31,7 @@ const COLUMN: Record<keyof ApiKey, string> = {
   allowedIps: "allowed_ips",
   maxOutputTokens: "max_output_tokens",
   customerId: "customer_id",
+  cacheTtlS: "cache_ttl_s",
 };
 const FIELDS = Object.keys(COLUMN) as (keyof ApiKey)[];
 const SELECT = FIELDS.map((f) => `${COLUMN[f]} AS "${f}"`).join(", ");

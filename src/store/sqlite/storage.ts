@@ -1,4 +1,5 @@
 import { sqliteWebhookStore } from "./webhooks.ts";
+import { sqliteResponseCache } from "./response-cache.ts";
 import { sqliteAuditStore } from "./audit.ts";
 import { statSync } from "node:fs";
 import { startCheckpointer } from "./checkpointer.ts";
@@ -44,6 +45,7 @@ export function openSqliteStorage(path: string, busyTimeoutMs: number, { health,
     customers: sqliteCustomerStore(db),
     audit: sqliteAuditStore(db),
     webhooks: sqliteWebhookStore(db),
+    responseCache: sqliteResponseCache(db, (fn) => retryBusy(fn, busyTimeoutMs)),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     recorder,
@@ -80,6 +82,7 @@ export function openSqliteReader(path: string, busyTimeoutMs: number): ReaderSto
     customers: sqliteCustomerStore(db),
     audit: sqliteAuditStore(db),
     webhooks: sqliteWebhookStore(db),
+    responseCache: sqliteResponseCache(db, (fn) => retryBusy(fn, busyTimeoutMs)),
     usage: sqliteUsageQueries(db),
     keyRows: sqliteKeyRows(db),
     retryWrites: (fn) => retryBusy(fn, busyTimeoutMs),

@@ -5,6 +5,7 @@ import { estimatePromptTokens } from "../../usage/estimate.ts";
 import { chatCapField } from "../../upstreams/translate/output-cap.ts";
 import { completionText, readUsage } from "../openai-usage.ts";
 import { createSurfaceProxy, type Surface, type SurfaceProxyOptions } from "../pipeline.ts";
+import { CHAT_CACHE } from "./cache.ts";
 import { createChatRelay } from "./relay.ts";
 import { parseChatRequest } from "./request.ts";
 
@@ -15,6 +16,7 @@ export const CHAT: Surface = {
   parse: parseChatRequest,
   countPromptTokens: estimatePromptTokens,
   relay: (o) => createChatRelay({ ...o, hideUsage: !o.wantsUsage }),
+  cache: CHAT_CACHE,
   summarize: (completion) => ({
     usage: readUsage(completion.usage),
     modelAnswered: typeof completion.model === "string" ? completion.model : null,

@@ -1,5 +1,6 @@
 // POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages API, what Claude Code speaks):
 // passed through to Anthropic providers, translated to chat completions for OpenAI-compatible ones.
+import { MESSAGES_CACHE } from "./cache.ts";
 import { readBody } from "../../http/body.ts";
 import { createRelay } from "../relay.ts";
 import { invalidRequest } from "../../errors.ts";
@@ -30,6 +31,7 @@ const MESSAGES: Surface = {
   capField: "max_tokens",
   errorShape: "anthropic",
   relay: (o) => createRelay(o, messagesStream()),
+  cache: MESSAGES_CACHE,
   parse: parseMessagesRequest,
   countPromptTokens,
   summarize: (message) => ({
