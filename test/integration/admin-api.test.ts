@@ -9,7 +9,7 @@ import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 setDefaultTimeout(60_000);
 
 const ADMIN = "admin-token-for-tests-0123456789";
-const KEY_FIELDS = ["allowed_ips", "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "customer", "expires_at", "hint", "id", "is_active", "last_used_at", "max_output_tokens", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at"];
+const KEY_FIELDS = ["allowed_ips", "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "cache_ttl_s", "created_at", "customer", "expires_at", "hint", "id", "is_active", "last_used_at", "max_output_tokens", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at"];
 const upstream = startFakeUpstream();
 let gw: TestGateway;
 let customerKey: string;

@@ -57,7 +57,7 @@ test("the compiled binary alone runs the whole key workflow and serves /health",
     ["beta", true, 30],
   ]);
   expect(Object.keys(json[0]!).sort()).toEqual([
-    "allowed_ips", "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "created_at", "customer", "expires_at", "hint", "id", "is_active", "last_used_at", "max_output_tokens", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
+    "allowed_ips", "allowed_models", "budget_period", "budget_resets_at", "budget_usd", "cache_ttl_s", "created_at", "customer", "expires_at", "hint", "id", "is_active", "last_used_at", "max_output_tokens", "max_parallel", "name", "rate_limit_per_minute", "spent_usd", "tpm_limit", "updated_at",
   ]);
   expect((await run("enable-key", "customer-acme-corp")).code).toBe(0);
 
