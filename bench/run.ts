@@ -299,6 +299,8 @@ console.log("\nmodel-speed streams (bench/model-speed.ts):");
 Bun.spawnSync([BUN, "run", join(ROOT, "bench/model-speed.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
 // serve --workers: 1 vs 2 threads (bench/workers.ts for 4 and more rounds).
 Bun.spawnSync([BUN, "run", join(ROOT, "bench/workers.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit", env: { ...process.env, BENCH_WORKERS: process.env.BENCH_WORKERS ?? "1,2" } });
+// The response cache: a hit against the same request sent to the provider.
+Bun.spawnSync([BUN, "run", join(ROOT, "bench/cache.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
 // What admission costs with a customer's limits on top of a key's.
 Bun.spawnSync([BUN, "run", join(ROOT, "bench/customer-admission.ts"), binary], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
 process.exit(0);
