@@ -7,7 +7,8 @@ import type { FailureSeries } from "./failures.ts";
 export interface Overview {
   /** `unpriced`: requests whose model had no price (not in cost_usd, never counted as zero). */
   today: { requests: number; cost_usd: number; unpriced: number; errors: number };
-  month: { requests: number; cost_usd: number; unpriced: number };
+  /** `saved_usd`: what answers from the response cache would have cost. */
+  month: { requests: number; cost_usd: number; unpriced: number; saved_usd: number };
   /** UTC days (YYYY-MM-DD), oldest first, and per model / per key the cost of each day. */
   days: string[];
   by_model: { name: string; cost_usd: number[] }[];
@@ -35,6 +36,8 @@ export interface Cell {
   requests: number;
   cost: number;
   unpriced: number;
+  /** What answers from the response cache saved (nano-USD). */
+  saved?: number;
 }
 
 /** Today (a day number) and the first day the overview reads: 30 days back or the month's start. */
@@ -58,7 +61,7 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Omit<
   const customers = new Map<string | null, { name: string; cost: number[] }>();
   const topKeys = new Map<string, Overview["top_keys"][number]>();
   const topModels = new Map<string, Overview["top_models"][number]>();
-  const result: Omit<Overview, "failures"> = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0 }, days, by_model: [], by_key: [], by_customer: [], top_keys: [], top_models: [] };
+  const result: Omit<Overview, "failures"> = { today: { requests: 0, cost_usd: 0, unpriced: 0, errors }, month: { requests: 0, cost_usd: 0, unpriced: 0, saved_usd: 0 }, days, by_model: [], by_key: [], by_customer: [], top_keys: [], top_models: [] };
   for (const c of cells) {
     const unpriced = Number(c.unpriced ?? 0);
     if (c.day === today) {
@@ -70,6 +73,7 @@ export function buildOverview(cells: Cell[], errors: number, now: number): Omit<
       result.month.requests += c.requests;
       result.month.cost_usd += usd(c.cost);
       result.month.unpriced += unpriced;
+      result.month.saved_usd += usd(Number(c.saved ?? 0));
     }
     if (c.day < first) continue;
     const name = c.key_name ?? c.key_id;

@@ -17,7 +17,7 @@ export function dashboardRoutes({ usage, metrics, clock = Date.now }: { usage: O
       response: {
         200: t.Object({
           today: t.Object({ requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced, errors: t.Integer({ description: "Requests the provider failed (or could not be reached for)" }) }),
-          month: t.Object({ requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced }),
+          month: t.Object({ requests: t.Integer(), cost_usd: t.Number(), unpriced: Unpriced, saved_usd: t.Number({ description: "What answers from the response cache would have cost" }) }),
           days: t.Array(t.String({ format: "date" })),
           by_model: t.Array(t.Object({ name: t.String(), cost_usd: Series })),
           by_key: t.Array(t.Object({ id: t.String(), name: t.String(), cost_usd: Series })),

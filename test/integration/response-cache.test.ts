@@ -68,12 +68,14 @@ describe("a miss, then a hit", () => {
     expect(hitRow).toMatchObject({ key_id: cached.id, cache_hit: 1, cost_nano_usd: 0, saved_nano_usd: COST, prompt_tokens: 1200, cached_tokens: 200, completion_tokens: 300, provider: "oai", upstream_status: 200, estimated: 0 });
   });
 
-  test("the report shows the hits and what they saved (admin API and the CLI)", async () => {
+  test("the report and the dashboard's overview show the hits and what they saved (admin API and the CLI)", async () => {
     const res = await fetch(`${gw.url}/admin/usage?group_by=key`, { headers: { authorization: `Bearer ${ADMIN}` } });
     const report = (await res.json()) as { rows: { key_id: string; cache_hits: number; saved_nano_usd: number; saved_usd: number }[] };
     const row = report.rows.find((r) => r.key_id === cached.id)!;
     expect(row.cache_hits).toBeGreaterThanOrEqual(1);
     expect(row.saved_nano_usd).toBe(row.cache_hits * COST);
+    const overview = (await (await fetch(`${gw.url}/admin/overview`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { month: { saved_usd: number } };
+    expect(overview.month.saved_usd).toBeCloseTo((row.cache_hits * COST) / 1e9, 9);
     const out = await gw.cli(["usage"]);
     expect(out.stdout).toContain(`request(s) were answered from the response cache, saving $`);
   });

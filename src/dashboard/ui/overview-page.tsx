@@ -32,6 +32,7 @@ export function Overview() {
         <Card id="failed-today" label="Failed today" value={String(KINDS.reduce((n, [k]) => n + data.failures.today[k], 0))} />
         <Card id="spend-month" label="Spend this month" value={spend(data.month.cost_usd, data.month.unpriced, data.month.requests)} />
         <Card id="requests-month" label="Requests this month" value={String(data.month.requests)} />
+        {data.month.saved_usd > 0 ? <Card id="saved-month" label="Saved by the cache this month" value={`$${data.month.saved_usd.toFixed(2)}`} /> : null}
       </div>
       <section>
         <div class="row">

@@ -38,7 +38,7 @@ export function pgUsageQueries(sql: SQL): UsageQueries & OverviewQuery {
       const { from, today } = overviewDays(now);
       const [cells, errors] = await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => [
         await tx.unsafe(
-          `SELECT d.day, d.key_id, k.name AS key_name, k.customer_id, cu.name AS customer_name, d.model, sum(d.requests)::float8 AS requests, sum(d.cost_nano_usd)::float8 AS cost, sum(d.unpriced_requests)::float8 AS unpriced
+          `SELECT d.day, d.key_id, k.name AS key_name, k.customer_id, cu.name AS customer_name, d.model, sum(d.requests)::float8 AS requests, sum(d.cost_nano_usd)::float8 AS cost, sum(d.unpriced_requests)::float8 AS unpriced, sum(d.saved_nano_usd)::float8 AS saved
            FROM usage_daily d LEFT JOIN api_keys k ON k.id = d.key_id LEFT JOIN customers cu ON cu.id = k.customer_id
            WHERE d.day >= $1 AND d.day <= $2 GROUP BY d.day, d.key_id, k.name, k.customer_id, cu.name, d.model`,
           [from, today],
