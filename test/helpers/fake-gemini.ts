@@ -4,7 +4,7 @@
 // and the request's shape (unknown fields, roles, empty parts are 400 INVALID_ARGUMENT).
 import type { Server } from "bun";
 import { PROVIDER_KEY } from "./gateway.ts";
-import type { ReceivedRequest } from "./fake-upstream.ts";
+import { sseResponse, type ReceivedRequest } from "./fake-upstream.ts";
 
 /** What every answer reports: 40 prompt tokens (10 of them cached), 12 answer tokens and 8 thinking tokens. */
 export const GEMINI_USAGE = { promptTokenCount: 40, candidatesTokenCount: 12, thoughtsTokenCount: 8, cachedContentTokenCount: 10, totalTokenCount: 60 };
@@ -104,18 +104,8 @@ export function startFakeGemini(): FakeGemini {
       if (wrong) return invalid(wrong);
       if (method === "generateContent") return Response.json(answer(body, model));
       if (url.searchParams.get("alt") !== "sse") return invalid("streamGenerateContent without alt=sse answers a JSON array; this fake speaks SSE only");
-      const chunks = streamChunks(body, model);
-      const enc = new TextEncoder();
-      let i = 0;
-      return new Response(
-        new ReadableStream({
-          pull(c) {
-            if (i < chunks.length) c.enqueue(enc.encode(`data: ${JSON.stringify(chunks[i++])}\r\n\r\n`));
-            else c.close();
-          },
-        }),
-        { headers: { "content-type": "text/event-stream" } },
-      );
+      // Google separates its events with CRLF.
+      return sseResponse(streamChunks(body, model).map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`));
     },
   });
   return { url: `http://127.0.0.1:${server.port}/v1beta`, received, stop: async () => void (await server.stop(true)) };

@@ -11,6 +11,14 @@ export function textOf(content: unknown): string {
   return content.map((p) => (isObj(p) && p.type === "text" && typeof p.text === "string" ? p.text : "")).join("");
 }
 
+/** Chat usage from a provider that states uncached input, cache reads and cache writes apart (Anthropic, Bedrock): the prompt counts all three, as OpenAI's does. */
+export function usageWithCache(input: unknown, read: unknown, written: unknown, output: unknown): Obj {
+  const n = (v: unknown) => (typeof v === "number" ? v : 0);
+  const prompt = n(input) + n(read) + n(written);
+  const completion = n(output);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: n(read), cache_creation_tokens: n(written) } };
+}
+
 /** A tool call's JSON arguments as an object (a non-object is wrapped, unparsable text kept). */
 export function parseArguments(args: unknown): Obj {
   if (typeof args !== "string" || args.trim() === "") return {};

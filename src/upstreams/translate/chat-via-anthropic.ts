@@ -1,7 +1,7 @@
 // OpenAI chat completions served by Anthropic's Messages API: the request translated to a message, the
 // message (or its event stream) translated back to a completion (or chunks), usage included.
 import { invalidRequest } from "../../errors.ts";
-import { isObj, parseArguments, textOf, type Obj } from "./chat-parts.ts";
+import { isObj, parseArguments, textOf, usageWithCache, type Obj } from "./chat-parts.ts";
 import { parseData, type EventStep } from "./sse.ts";
 
 
@@ -95,13 +95,7 @@ export function chatToAnthropicRequest(body: Obj, model: string, defaultMaxToken
 
 /** Anthropic usage as OpenAI usage: the prompt counts cache reads and writes, as OpenAI's does. */
 export function chatUsage(u: unknown): Obj | undefined {
-  if (!isObj(u)) return undefined;
-  const n = (v: unknown) => (typeof v === "number" ? v : 0);
-  const read = n(u.cache_read_input_tokens);
-  const written = n(u.cache_creation_input_tokens);
-  const prompt = n(u.input_tokens) + read + written;
-  const completion = n(u.output_tokens);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: read, cache_creation_tokens: written } };
+  return isObj(u) ? usageWithCache(u.input_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens, u.output_tokens) : undefined;
 }
 
 /** An Anthropic message as a chat completion. */

@@ -2,7 +2,7 @@
 // answer (or its events, already decoded from AWS's event stream) translated back to a completion (or
 // chunks), usage included.
 import { invalidRequest } from "../../errors.ts";
-import { isObj, parseArguments, textOf, type Obj } from "./chat-parts.ts";
+import { isObj, parseArguments, textOf, usageWithCache, type Obj } from "./chat-parts.ts";
 
 /** Converse's stopReason as OpenAI's finish_reason. */
 const FINISH_REASON: Record<string, string> = {
@@ -95,13 +95,7 @@ export function chatToConverseRequest(body: Obj): Obj {
 
 /** Converse usage as OpenAI usage: the prompt counts cache reads and writes, as OpenAI's does. */
 export function converseUsage(u: unknown): Obj | undefined {
-  if (!isObj(u)) return undefined;
-  const n = (v: unknown) => (typeof v === "number" ? v : 0);
-  const read = n(u.cacheReadInputTokens);
-  const written = n(u.cacheWriteInputTokens);
-  const prompt = n(u.inputTokens) + read + written;
-  const completion = n(u.outputTokens);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: read, cache_creation_tokens: written } };
+  return isObj(u) ? usageWithCache(u.inputTokens, u.cacheReadInputTokens, u.cacheWriteInputTokens, u.outputTokens) : undefined;
 }
 
 const newId = () => `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
