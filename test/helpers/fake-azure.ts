@@ -6,7 +6,7 @@
 // (including the first stream chunk with no choices), and Azure's content-filter refusal.
 import type { Server } from "bun";
 import { PROVIDER_KEY } from "./gateway.ts";
-import { completion, responseObject, sseResponse, streamEvents, type ReceivedRequest } from "./fake-upstream.ts";
+import { completion, receive, responseObject, sseResponse, streamEvents, type ReceivedRequest } from "./fake-upstream.ts";
 
 export const AZURE_API_VERSION = "2024-10-21";
 /** Deployment name → the model deployed. */
@@ -52,12 +52,8 @@ export function startFakeAzure(): FakeAzure {
     hostname: "127.0.0.1",
     idleTimeout: 0,
     async fetch(req) {
-      const url = new URL(req.url);
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(await req.text()) as Record<string, unknown>;
-      } catch {}
-      received.push({ path: url.pathname + url.search, headers: Object.fromEntries(req.headers), body });
+      const { url, json } = await receive(req, received, true);
+      const body = json ?? {};
       if (req.headers.get("api-key") !== PROVIDER_KEY) return azureError(401, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.");
       const version = url.searchParams.get("api-version");
       const scoped = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);

@@ -8,7 +8,7 @@ import { EventStreamCodec } from "@smithy/core/event-streams";
 import { fromUtf8, toUtf8 } from "@smithy/core/serde";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { Server } from "bun";
-import type { ReceivedRequest } from "./fake-upstream.ts";
+import { receive, type ReceivedRequest } from "./fake-upstream.ts";
 
 export const AWS_REGION = "us-east-1";
 export const AWS_KEY = { accessKeyId: "AKIDGATEWAYTEST0001", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYGATEWAYKEY" };
@@ -105,13 +105,8 @@ export function startFakeBedrock(): FakeBedrock {
     hostname: "127.0.0.1",
     idleTimeout: 0,
     async fetch(req) {
-      const url = new URL(req.url);
-      const text = await req.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {}
-      received.push({ path: url.pathname, headers: Object.fromEntries(req.headers), body });
+      const { url, text, json } = await receive(req, received);
+      const body = json ?? {};
       const refused = await refusal(req, url, text);
       if (refused) return refused;
       const m = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(url.pathname);

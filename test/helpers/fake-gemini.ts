@@ -4,7 +4,7 @@
 // and the request's shape (unknown fields, roles, empty parts are 400 INVALID_ARGUMENT).
 import type { Server } from "bun";
 import { PROVIDER_KEY } from "./gateway.ts";
-import { sseResponse, type ReceivedRequest } from "./fake-upstream.ts";
+import { receive, sseResponse, type ReceivedRequest } from "./fake-upstream.ts";
 
 /** What every answer reports: 40 prompt tokens (10 of them cached), 12 answer tokens and 8 thinking tokens. */
 export const GEMINI_USAGE = { promptTokenCount: 40, candidatesTokenCount: 12, thoughtsTokenCount: 8, cachedContentTokenCount: 10, totalTokenCount: 60 };
@@ -81,15 +81,8 @@ export function startFakeGemini(): FakeGemini {
     hostname: "127.0.0.1",
     idleTimeout: 0,
     async fetch(req) {
-      const url = new URL(req.url);
-      const text = await req.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        return invalid("Invalid JSON payload received.");
-      }
-      received.push({ path: url.pathname + url.search, headers: Object.fromEntries(req.headers), body });
+      const { url, json: body } = await receive(req, received, true);
+      if (!body) return invalid("Invalid JSON payload received.");
       if (req.headers.get("x-goog-api-key") !== PROVIDER_KEY) return invalid("API key not valid. Please pass a valid API key.", "API_KEY_INVALID");
       const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
       if (!m || req.method !== "POST") return Response.json({ error: { code: 404, message: `Not found: ${url.pathname}`, status: "NOT_FOUND" } }, { status: 404 });

@@ -67,6 +67,18 @@ export function streamEvents(body: Record<string, unknown>, opts: { usage?: Fake
   return events;
 }
 
+/** A fake provider's view of a request: its URL, its body as text and as JSON (undefined when not JSON), noted in `received` (the path with its query when `withQuery`). */
+export async function receive(req: Request, received: ReceivedRequest[], withQuery = false): Promise<{ url: URL; text: string; json: Record<string, unknown> | undefined }> {
+  const url = new URL(req.url);
+  const text = await req.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {}
+  received.push({ path: withQuery ? url.pathname + url.search : url.pathname, headers: Object.fromEntries(req.headers), body: json ?? {} });
+  return { url, text, json };
+}
+
 /** An SSE response that sends each event as its own network write, `delayMs` apart. */
 export function sseResponse(events: string[], delayMs = 0, onCancel?: () => void): Response {
   const enc = new TextEncoder();

@@ -137,6 +137,11 @@ const cases: Case[] = [
   { name: "large but legal header", path: "/v1/models", auth: "customer", headers: { "x-junk": "j".repeat(12_000) }, status: 200 },
   { name: "many headers", path: "/v1/models", auth: "customer", headers: Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`x-h-${i}`, "v"])), status: 200 },
   { name: "request id with spaces is replaced", path: "/v1/models", auth: "customer", headers: { "x-request-id": "a b c" }, status: 200 },
+  // The response cache's header: only whole seconds within 30 days, in the caller's error shape
+  ...["-1", "1.5", "1e9", "99999999999", "2592001", "ten", " ", "0x10"].flatMap((value, i): Case[] => [
+    { name: `chat cache ttl #${i}`, method: "POST", path: CHAT, headers: { "x-gateway-cache-ttl": value }, body: ok({ temperature: 0 }), status: 400 },
+    { name: `${MESSAGES} cache ttl #${i}`, method: "POST", path: MESSAGES, headers: { "x-gateway-cache-ttl": value }, body: ok({ max_tokens: 5 }), status: 400 },
+  ]),
 ];
 
 let port = 0;
