@@ -8,6 +8,7 @@ import { sendWithFallbacks, UpstreamFetchError } from "./retry.ts";
 import { classify, type FetchFailure } from "./upstream-outcome.ts";
 import { UPSTREAM_TYPES } from "../upstreams/index.ts";
 import { pathOf, urlOf, type Adapter, type CallContext } from "../upstreams/types.ts";
+import { sendUpstream, type UpstreamInit } from "../upstreams/transport/http1.ts";
 
 export interface ExchangeOptions {
   endpoint: Endpoint;
@@ -60,7 +61,7 @@ export function adapterFor(route: Route, endpoint: Endpoint): Adapter {
  * The upstream request for one provider: its URL, its headers (the operator's key, or a signature over
  * the whole request) and the body in its API. `path` defaults to the adapter's.
  */
-export async function upstreamRequest(route: Route, adapter: Adapter, o: Pick<ExchangeOptions, "model" | "ctx" | "requestId">, path: string | undefined, signal: AbortSignal): Promise<{ url: string; init: RequestInit }> {
+export async function upstreamRequest(route: Route, adapter: Adapter, o: Pick<ExchangeOptions, "model" | "ctx" | "requestId">, path: string | undefined, signal: AbortSignal): Promise<{ url: string; init: UpstreamInit & { headers: Record<string, string>; body: string } }> {
   const type = UPSTREAM_TYPES[route.provider.type];
   const ctx: CallContext = { ...o.ctx, upstreamModel: route.upstreamModel, provider: route.provider, sameModel: route.upstreamModel === o.model && o.ctx.body.model !== undefined };
   const headers: Record<string, string> = {
@@ -132,7 +133,7 @@ export async function exchange(o: ExchangeOptions): Promise<Exchange> {
     attemptTimedOut = false;
     activity();
     firstSent ||= performance.now();
-    return fetch(url, init);
+    return sendUpstream(url, init);
   };
 
   try {

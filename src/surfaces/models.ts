@@ -1,3 +1,4 @@
+import { sendUpstream } from "../upstreams/transport/http1.ts";
 import type { ProviderConfig } from "../upstreams/provider-config.ts";
 import type { Router } from "../routing/router.ts";
 import { UPSTREAM_TYPES } from "../upstreams/index.ts";
@@ -45,7 +46,7 @@ export function createModelCatalog({ providers, route, ttlMs = 5 * 60_000, timeo
     const type = UPSTREAM_TYPES[p.type];
     const modelEntry = type.modelEntry;
     if (!modelEntry) return [];
-    const res = await fetch(urlOf(type, p, "/models"), { headers: type.headers(p), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await sendUpstream(urlOf(type, p, "/models"), { headers: type.headers(p), signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = (await res.json()) as { data?: unknown[] };
     if (!Array.isArray(body.data)) throw new Error("no data array");

@@ -20,6 +20,7 @@ import { boundServerTools } from "./server-tools.ts";
 import type { RelayOptions, StreamSummary } from "./relay.ts";
 import { tapEvents, type CacheFormat } from "../cache/collect.ts";
 import { cacheLookup, storeInCache } from "./cached.ts";
+import { bodySource } from "../upstreams/transport/http1.ts";
 import { badUpstreamResponse, classify, fetchError, plausible, readUpstreamText, upstreamError, UpstreamTooLarge, upstreamTooLarge } from "../routing/upstream-outcome.ts";
 
 /** What a surface's relay is given: the upstream's events, what to do when they end, and (chat) whether the customer asked for the usage chunk itself. */
@@ -121,10 +122,11 @@ export function createSurfaceProxy(surface: Surface, opts: SurfaceProxyOptions) 
       const contentType = res.headers.get("content-type") ?? "";
       if (res.ok && stream && surface.relay && contentType.includes(ex.adapter.streamType ?? "text/event-stream") && res.body) {
         streaming = true;
-        const translated = ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting, upstreamModel: route.upstreamModel }) : res.body;
         const collector = cached.plan.use ? surface.cache?.collector() : undefined;
+        // The provider's own stream is read as chunks are pushed; a translated or collected one as a stream.
+        const translated = ex.adapter.events ? ex.adapter.events(res.body, { promptTokens: await counting, upstreamModel: route.upstreamModel }) : collector ? res.body : undefined;
         const relay = surface.relay({
-          upstream: collector ? tapEvents(translated, collector) : translated,
+          upstream: translated ? (collector ? tapEvents(translated, collector) : translated) : bodySource(res),
           wantsUsage: parsed.wantsUsage ?? false,
           clientGone: () => req.signal.aborted,
           abortUpstream: ex.abort,

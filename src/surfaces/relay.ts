@@ -6,6 +6,7 @@
 import { endsWithEvent, eventEndAfter, eventsEnd, utf8 } from "../sse.ts";
 import type { ReportedUsage } from "../usage/reported.ts";
 import { SentBytes } from "./sent-bytes.ts";
+import { streamSource, type BodySource } from "../upstreams/transport/body-source.ts";
 
 /** What a surface reads from an answer or a finished stream. */
 export interface StreamSummary {
@@ -47,7 +48,8 @@ export interface StreamFormat {
 
 /** What every relay is given besides its format. */
 export interface RelayOptions {
-  upstream: ReadableStream<Uint8Array>;
+  /** The upstream's body: a chunk source (the transport's), or a stream (a translated one). */
+  upstream: BodySource | ReadableStream<Uint8Array>;
   /** Aborts the upstream request (the client disconnected). */
   abortUpstream: () => void;
   /** Called on every batch of upstream chunks (restarts the idle timeout). */
@@ -89,10 +91,7 @@ export function withCost(held: Uint8Array, costNano: number | null | void): Uint
 const concat = (parts: Uint8Array[]) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts));
 
 export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableStream<Uint8Array> {
-  // Bun's reader also has readMany(), which TypeScript's DOM types do not know.
-  const reader = opts.upstream.getReader() as ReadableStreamDefaultReader<Uint8Array> & {
-    readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> | Bun.ReadableStreamDefaultReadManyResult<Uint8Array>;
-  };
+  const source = opts.upstream instanceof ReadableStream ? streamSource(opts.upstream) : opts.upstream;
   const sent = new SentBytes(format.generated);
   const held: Uint8Array[] = [];
   let holding = false;
@@ -119,112 +118,142 @@ export function createRelay(opts: RelayOptions, format: StreamFormat): ReadableS
 
   return new ReadableStream({
     type: "direct",
-    async pull(controller: ReadableStreamDirectController) {
-      let unflushed = false;
-      let pending: Promise<number> | undefined;
-      /** Writes without awaiting; a socket that pushes back leaves a promise in `pending`. */
-      const write = (data: string | Uint8Array) => {
-        if (ended && opts.clientGone?.()) return;
-        unflushed = true;
-        const written = controller.write(data);
-        if (written instanceof Promise) pending = written;
-      };
-      const flush = async () => {
-        if (pending) await pending;
-        pending = undefined;
-        if (!unflushed) return;
-        unflushed = false;
-        await controller.flush();
-      };
-      const pass = (bytes: Uint8Array) => {
-        sent.push(bytes);
-        write(bytes);
-      };
+    pull(controller: ReadableStreamDirectController) {
+      return new Promise<void>((closed) => {
+        let stopped = false; // the upstream's chunks are no longer looked at
+        let unflushed = false;
+        let pending: Promise<unknown> | undefined; // a write the client's socket pushed back on: the upstream waits
+        const pushedBack = (p: Promise<unknown>) => {
+          if (pending) return;
+          source.pause();
+          pending = p.then(
+            () => {
+              pending = undefined;
+              source.resume();
+            },
+            () => gone(),
+          );
+        };
+        /** Writes without waiting; a socket that pushes back pauses the upstream until it drains. */
+        const write = (data: string | Uint8Array) => {
+          if (ended && opts.clientGone?.()) return;
+          unflushed = true;
+          const written = controller.write(data);
+          if (written instanceof Promise) pushedBack(written);
+        };
+        const flush = () => {
+          if (!unflushed) return;
+          unflushed = false;
+          const flushed = controller.flush();
+          if (flushed instanceof Promise) pushedBack(flushed);
+        };
+        const pass = (bytes: Uint8Array) => {
+          sent.push(bytes);
+          write(bytes);
+        };
+        /** The client went away (a write failed, or its request was aborted). */
+        const gone = () => {
+          if (stopped) return;
+          stopped = true;
+          opts.abortUpstream();
+          source.cancel();
+          void end("client_gone").then(() => closed());
+        };
 
-      /** Sends what can go now of `bytes` (the previous partial event first); "last" when the last event came. */
-      const take = (bytes: Uint8Array): "more" | "last" => {
-        const len = bytes.length;
-        let from = 0;
-        for (;;) {
-          const special = format.find(bytes, from);
-          // Complete events before the marked one (or all complete events) go out as received.
-          const plainEnd = special === -1 ? (endsWithEvent(bytes) ? len : eventsEnd(bytes, from, len)) : eventsEnd(bytes, from, special);
-          if (plainEnd > from) pass(from === 0 && plainEnd === len ? bytes : bytes.subarray(from, plainEnd));
-          from = plainEnd;
-          if (special === -1) break;
-          const eventEnd = eventEndAfter(bytes, special);
-          if (eventEnd === -1) break;
-          const verdict = format.inspect(utf8(bytes, from, eventEnd));
-          if (verdict === "keep") pass(bytes.subarray(from, eventEnd));
-          else if (verdict === "hold") {
-            held.push(bytes.subarray(from));
-            holding = true;
-            partial = EMPTY;
-            return "more";
-          } else if (verdict === "last") {
-            held.push(bytes.subarray(from, eventEnd));
-            return "last";
+        /** Sends what can go now of `bytes` (the previous partial event first); "last" when the last event came. */
+        const take = (bytes: Uint8Array): "more" | "last" => {
+          const len = bytes.length;
+          let from = 0;
+          for (;;) {
+            const special = format.find(bytes, from);
+            // Complete events before the marked one (or all complete events) go out as received.
+            const plainEnd = special === -1 ? (endsWithEvent(bytes) ? len : eventsEnd(bytes, from, len)) : eventsEnd(bytes, from, special);
+            if (plainEnd > from) pass(from === 0 && plainEnd === len ? bytes : bytes.subarray(from, plainEnd));
+            from = plainEnd;
+            if (special === -1) break;
+            const eventEnd = eventEndAfter(bytes, special);
+            if (eventEnd === -1) break;
+            const verdict = format.inspect(utf8(bytes, from, eventEnd));
+            if (verdict === "keep") pass(bytes.subarray(from, eventEnd));
+            else if (verdict === "hold") {
+              held.push(bytes.subarray(from));
+              holding = true;
+              partial = EMPTY;
+              return "more";
+            } else if (verdict === "last") {
+              held.push(bytes.subarray(from, eventEnd));
+              return "last";
+            }
+            from = eventEnd;
           }
-          from = eventEnd;
-        }
-        partial = from < len ? bytes.slice(from) : EMPTY;
-        return "more";
-      };
+          partial = from < len ? bytes.slice(from) : EMPTY;
+          return "more";
+        };
 
-      /** Ends the stream: `tail` (or the error event the row's failure became) is its last write. */
-      const finish = async (how: RelayOutcome["end"], tail: (cost: number | null | void) => string | Uint8Array) => {
-        await flush(); // what was sent goes out while the row commits; only the tail waits for it
-        const outcome = await end(how);
-        write("failed" in outcome ? outcome.failed : tail(outcome.cost));
-        if (pending) await pending;
-        controller.close(); // sends what was written with the end of the body
-      };
-
-      try {
-        for (;;) {
-          let batch: Bun.ReadableStreamDefaultReadManyResult<Uint8Array>;
+        /** Ends the stream: `tail` (or the error event the row's failure became) is its last write. */
+        const finish = async (how: RelayOutcome["end"], tail: (cost: number | null | void) => string | Uint8Array) => {
+          stopped = true;
           try {
-            // Everything the upstream already delivered, synchronously; only an empty buffer means waiting.
-            const ready = reader.readMany();
-            if (ready instanceof Promise) await flush();
-            batch = ready instanceof Promise ? await ready : ready;
-          } catch {
-            if (opts.clientGone?.()) return void (await end("client_gone"));
-            return await finish("upstream_error", () => format.errorEvent(opts.upstreamErrorMessage(), "upstream_error"));
-          }
-          opts.onActivity?.();
-          for (const value of batch.value) {
-            received += value.byteLength;
-            if (received > maxBytes) {
-              opts.abortUpstream();
-              return await finish("upstream_error", () => format.errorEvent(tooLongMessage(maxBytes), "upstream_response_too_large"));
+            // What was sent goes out while the row commits; only the tail waits for it.
+            if (pending) await pending;
+            unflushed = false;
+            await controller.flush();
+          } catch {}
+          const outcome = await end(how);
+          try {
+            write("failed" in outcome ? outcome.failed : tail(outcome.cost));
+            if (pending) await pending;
+            controller.close(); // sends what was written with the end of the body
+          } catch {}
+          closed();
+        };
+
+        source.listen({
+          chunk(value) {
+            if (stopped) return;
+            try {
+              opts.onActivity?.();
+              received += value.byteLength;
+              if (received > maxBytes) {
+                opts.abortUpstream();
+                source.cancel();
+                return void finish("upstream_error", () => format.errorEvent(tooLongMessage(maxBytes), "upstream_response_too_large"));
+              }
+              if (holding) return void held.push(value);
+              if (take(partial.length > 0 ? concat([partial, value]) : value) === "last") {
+                source.drain();
+                return void finish("done", (cost) => withCost(concat(held), cost));
+              }
+            } catch {
+              gone(); // writing to a client that went away
             }
-            if (holding) {
-              held.push(value);
-              continue;
+          },
+          batch() {
+            if (stopped) return;
+            try {
+              flush();
+            } catch {
+              gone();
             }
-            if (take(partial.length > 0 ? concat([partial, value]) : value) === "last") {
-              void reader.cancel().catch(() => {});
-              return await finish("done", (cost) => withCost(concat(held), cost));
+          },
+          end(error) {
+            if (stopped) return;
+            if (error !== undefined) {
+              if (opts.clientGone?.()) return gone();
+              return void finish("upstream_error", () => format.errorEvent(opts.upstreamErrorMessage(), "upstream_error"));
             }
-            if (pending) await flush();
-          }
-          if (batch.done) {
-            if (holding) return await finish("done", (cost) => withCost(concat(held), cost));
+            if (holding) return void finish("done", (cost) => withCost(concat(held), cost));
             // An unterminated last event may still carry the usage; it goes out ahead of the error event.
             const rest = partial.length > 0 ? utf8(partial) : "";
             if (rest.trim() !== "" && format.find(partial, 0) !== -1) format.inspect(rest);
-            return await finish("upstream_error", () => (rest.trim() === "" ? "" : `${rest}\n\n`) + format.errorEvent(format.cutShort, "upstream_error"));
-          }
-        }
-      } catch {
-        // Writing to a client that went away.
-        opts.abortUpstream();
-        await end("client_gone");
-      }
+            void finish("upstream_error", () => (rest.trim() === "" ? "" : `${rest}\n\n`) + format.errorEvent(format.cutShort, "upstream_error"));
+          },
+        });
+      });
     },
     async cancel() {
       opts.abortUpstream();
+      source.cancel();
       await end("client_gone");
     },
   } satisfies Bun.DirectUnderlyingSource<Uint8Array>);

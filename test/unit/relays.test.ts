@@ -128,7 +128,11 @@ describe("the relay core", () => {
       let sentBeforeRow = "";
       let outcome: RelayOutcome | undefined;
       const chunks: string[] = [];
-      const relay = createRelay({ upstream: upstream(cut(anthropic, size)), abortUpstream: () => {}, upstreamErrorMessage: () => "broke", onEnd: async (o) => void ((outcome = o), (sentBeforeRow = chunks.join(""))) }, messagesStream());
+      const relay = createRelay({ upstream: upstream(cut(anthropic, size)), abortUpstream: () => {}, upstreamErrorMessage: () => "broke", onEnd: async (o) => {
+          outcome = o;
+          await Bun.sleep(0); // the reader takes what was written before the row (the held events are written after it)
+          sentBeforeRow = chunks.join("");
+        } }, messagesStream());
       const dec = new TextDecoder();
       for await (const c of relay) chunks.push(dec.decode(c));
       expect(chunks.join("")).toBe(anthropic);

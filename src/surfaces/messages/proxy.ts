@@ -1,5 +1,6 @@
 // POST /v1/messages and /v1/messages/count_tokens (Anthropic's Messages API, what Claude Code speaks):
 // passed through to Anthropic providers, translated to chat completions for OpenAI-compatible ones.
+import { sendUpstream } from "../../upstreams/transport/http1.ts";
 import { MESSAGES_CACHE } from "./cache.ts";
 import { readBody } from "../../http/body.ts";
 import { createRelay } from "../relay.ts";
@@ -61,7 +62,7 @@ export function createMessagesProxy(opts: SurfaceProxyOptions) {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, init);
+      res = await sendUpstream(url, init);
       text = await readUpstreamText(res, opts.maxUpstreamBytes);
     } catch (err) {
       if (err instanceof UpstreamTooLarge) throw upstreamTooLarge(route, err.limit, log);

@@ -1,3 +1,4 @@
+import { sendUpstream } from "../../upstreams/transport/http1.ts";
 import type { ProviderConfig } from "../../upstreams/provider-config.ts";
 import { createRelay } from "../relay.ts";
 import type { UsageQueries } from "../../usage/queries.ts";
@@ -93,7 +94,7 @@ export function createResponsesProxy(opts: ResponsesProxyOptions) {
     try {
       const type = UPSTREAM_TYPES[provider.type];
       const headers = { ...type.headers(provider), "x-request-id": call.requestId };
-      res = await fetch(urlOf(type, provider, `/responses/${encodeURIComponent(id)}`), { method, headers, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
+      res = await sendUpstream(urlOf(type, provider, `/responses/${encodeURIComponent(id)}`), { method, headers, signal: AbortSignal.timeout(opts.upstreamTimeoutMs) });
     } catch (err) {
       throw fetchError(classify(err, false, false), { provider, upstreamModel: "" }, opts.upstreamTimeoutMs, log, err);
     }
