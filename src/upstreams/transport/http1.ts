@@ -39,13 +39,33 @@ export async function sendUpstream(url: string, init: UpstreamInit): Promise<Res
   if (signal?.aborted) throw abortError();
   const idle = takeIdle(originOf(parsed));
   try {
-    return await exchangeOn(idle ?? (await connect(parsed)), request, init.method ?? "GET", signal);
+    return await exchangeOn(idle ?? (await connectUnlessAborted(parsed, signal)), request, init.method ?? "GET", signal);
   } catch (err) {
     // An idle connection the upstream had already closed: the request never reached it; once more, fresh.
     if (!(err instanceof StaleConnection)) throw err;
     if (signal?.aborted) throw abortError();
-    return exchangeOn(await connect(parsed), request, init.method ?? "GET", signal);
+    return exchangeOn(await connectUnlessAborted(parsed, signal), request, init.method ?? "GET", signal);
   }
+}
+
+/** A fresh connection, or an AbortError as soon as the signal aborts (a connection made after that is closed). */
+function connectUnlessAborted(url: URL, signal: AbortSignal | undefined): Promise<Connection> {
+  if (!signal) return connect(url);
+  return new Promise<Connection>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    connect(url).then(
+      (conn) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) return void discard(conn);
+        resolve(conn);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 class StaleConnection extends Error {}
