@@ -62,7 +62,9 @@ export async function startModelSpeed(binary: string, procs: Proc[], cleanup: st
   const bun = process.execPath;
   const upstream = await spawnServer([bun, "run", join(import.meta.dir, "tick-upstream.ts"), "0"]);
   procs.push(upstream);
-  const floor = await spawnServer([bun, "run", join(import.meta.dir, "floor-proxy.ts"), "0", upstream.url]);
+  // Bun's fetch runs at most 256 requests at once unless told otherwise: the floor is told, or it would
+  // hold back the other 744 streams (a gateway on fetch had that cap too).
+  const floor = await spawnServer([bun, "run", join(import.meta.dir, "floor-proxy.ts"), "0", upstream.url], { env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" } });
   procs.push(floor);
   const dir = await prepareGateway(binary, upstream.url, { cliKeys: 1, fillerKeys: 0 });
   cleanup.push(dir.dir);
