@@ -1,8 +1,9 @@
 // The one relay every streaming API uses. Upstream server-sent events go to the client as the very bytes
 // received, written straight to the socket (a Bun direct stream: no queue, no copies); only an event that
 // holds one of its format's markers is decoded and shown to the format, which keeps it, drops it, or
-// holds it (and all that follows) until the usage row is committed. Chunks that arrive together leave
-// together; a chunk followed by a pause is not held back.
+// holds it (and all that follows) until the usage row is committed. Chunks are pushed by the body source
+// as they are read (the gateway's HTTP client, or a translated stream); what one socket read brought
+// leaves with one flush, and a client that pushes back pauses the upstream until its socket drains.
 import { endsWithEvent, eventEndAfter, eventsEnd, utf8 } from "../sse.ts";
 import type { ReportedUsage } from "../usage/reported.ts";
 import { SentBytes } from "./sent-bytes.ts";
@@ -52,7 +53,7 @@ export interface RelayOptions {
   upstream: BodySource | ReadableStream<Uint8Array>;
   /** Aborts the upstream request (the client disconnected). */
   abortUpstream: () => void;
-  /** Called on every batch of upstream chunks (restarts the idle timeout). */
+  /** Called on every upstream chunk (restarts the idle timeout). */
   onActivity?: () => void;
   /** Message of the error event when the upstream fails mid-stream. */
   upstreamErrorMessage: () => string;
