@@ -9,7 +9,7 @@ import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 // Real servers and processes: more than the 5 s default per test.
 setDefaultTimeout(60_000);
 
-type Mode = "reset" | "garbage" | "half-headers" | "close-before-body";
+type Mode = "reset" | "garbage" | "half-headers" | "close-before-body" | "bad-chunk-mid-stream";
 let mode: Mode = "reset";
 const sockets = new Set<Socket>();
 // A raw TCP "upstream" for faults an HTTP server library would never produce.
@@ -21,7 +21,13 @@ const raw: NetServer = createServer((s) => {
     if (mode === "reset") s.resetAndDestroy();
     else if (mode === "garbage") s.end("this is not HTTP at all\r\n\r\n");
     else if (mode === "half-headers") s.end("HTTP/1.1 200 OK\r\nContent-Type: applica");
-    else s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"id":"chatcmpl-cut","choi');
+    else if (mode === "close-before-body") s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"id":"chatcmpl-cut","choi');
+    else {
+      // A stream whose HTTP framing breaks after its first event: a chunk size that is not hex.
+      const event = `data: ${JSON.stringify({ id: "chatcmpl-bad", model: "gpt-4o", choices: [{ index: 0, delta: { content: "first words" } }] })}\n\n`;
+      s.write(`HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`);
+      setTimeout(() => s.write("zz-not-a-size\r\nmore\r\n"), 50);
+    }
   });
 });
 const upstream = startFakeUpstream();
@@ -186,4 +192,27 @@ test("an answer over GATEWAY_MAX_UPSTREAM_BYTES (declared, or sent without a len
     upstream.reset();
     await capped.stop();
   }
+});
+
+test("a stream whose HTTP framing breaks mid-answer: the first event, then the error event in the stream, no [DONE], and one estimated row", async () => {
+  mode = "bad-chunk-mid-stream";
+  const started = performance.now();
+  const res = await fetch(`${rawGw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${rawKey}`, "x-request-id": "raw-bad-chunk" },
+    body: JSON.stringify({ model: "gpt-4o", stream: true, messages: [{ role: "user", content: "hello" }] }),
+  });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  const events = text.split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => e.slice(6));
+  expect(JSON.parse(events[0]!).choices[0].delta.content).toBe("first words");
+  const last = JSON.parse(events.at(-1)!) as ErrorJson;
+  expect([last.error.type, last.error.code]).toEqual(["upstream_error", "upstream_error"]);
+  // Ended by the broken framing itself, not by the 2 s idle timeout.
+  expect(last.error.message).toBe("The upstream connection broke off mid-stream; the response is incomplete.");
+  expect(performance.now() - started).toBeLessThan(1500);
+  expect(text).not.toContain("[DONE]");
+  const rows = rawGw.rows().filter((r) => r.request_id === "raw-bad-chunk");
+  expect(rows).toHaveLength(1);
+  expect([rows[0]!.streamed, rows[0]!.estimated, rows[0]!.completion_tokens]).toEqual([1, 1, 2]);
 });
