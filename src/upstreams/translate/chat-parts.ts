@@ -1,4 +1,6 @@
-// What the translators from chat share: reading a chat message's parts and a tool call's arguments.
+// What the translators from chat share: reading a chat message's parts and a tool call's arguments, the
+// refusal of several choices, and turns merged for providers that want roles to alternate.
+import { invalidRequest } from "../../errors.ts";
 
 export type Obj = Record<string, unknown>;
 
@@ -28,4 +30,22 @@ export function parseArguments(args: unknown): Obj {
   } catch {
     return { arguments: args };
   }
+}
+
+/** Refuses `n` > 1 for a provider that gives one answer: several choices must not silently shrink to one (each would be billed). */
+export function refuseSeveralChoices(body: Obj, why: string): void {
+  if (typeof body.n === "number" && body.n > 1) throw invalidRequest(`'n' greater than 1 is not supported for this model (${why}).`, "n", "unsupported_value");
+}
+
+/** Turns for a provider that wants roles to alternate: a turn of the same role as the one before is merged into it; an empty one is dropped. */
+export function alternatingTurns<R extends string, K extends string>(key: K): { turns: ({ role: R } & Record<K, Obj[]>)[]; push(role: R, items: Obj[]): void } {
+  type Turn = { role: R } & Record<K, Obj[]>;
+  const turns: Turn[] = [];
+  const push = (role: R, items: Obj[]) => {
+    if (items.length === 0) return;
+    const last = turns[turns.length - 1];
+    if (last?.role === role) last[key].push(...items);
+    else turns.push({ role, [key]: items } as Turn);
+  };
+  return { turns, push };
 }

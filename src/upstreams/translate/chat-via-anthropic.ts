@@ -1,7 +1,6 @@
 // OpenAI chat completions served by Anthropic's Messages API: the request translated to a message, the
 // message (or its event stream) translated back to a completion (or chunks), usage included.
-import { invalidRequest } from "../../errors.ts";
-import { isObj, parseArguments, textOf, usageWithCache, type Obj } from "./chat-parts.ts";
+import { alternatingTurns, isObj, parseArguments, refuseSeveralChoices, textOf, usageWithCache, type Obj } from "./chat-parts.ts";
 import { parseData, type EventStep } from "./sse.ts";
 
 
@@ -49,17 +48,10 @@ function toolChoice(choice: unknown, parallel: unknown): Obj | undefined {
 
 /** A chat completions request as an Anthropic message request for `model`. */
 export function chatToAnthropicRequest(body: Obj, model: string, defaultMaxTokens: number, stream: boolean): Obj {
-  // Anthropic answers with one message: several choices cannot be given, and must not silently shrink to one.
-  if (typeof body.n === "number" && body.n > 1) throw invalidRequest("'n' greater than 1 is not supported for this model (its provider answers with one message).", "n", "unsupported_value");
+  refuseSeveralChoices(body, "its provider answers with one message");
   const system: string[] = [];
-  const messages: { role: "user" | "assistant"; content: Obj[] }[] = [];
-  const push = (role: "user" | "assistant", blocks: Obj[]) => {
-    if (blocks.length === 0) return;
-    const last = messages[messages.length - 1];
-    // Anthropic wants user and assistant turns to alternate: consecutive turns of one role are merged.
-    if (last?.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
+  // Anthropic wants user and assistant turns to alternate: consecutive turns of one role are merged.
+  const { turns: messages, push } = alternatingTurns<"user" | "assistant", "content">("content");
   for (const m of (body.messages as Obj[]) ?? []) {
     if (m.role === "system" || m.role === "developer") system.push(textOf(m.content));
     else if (m.role === "user") push("user", userBlocks(m.content));

@@ -2,7 +2,7 @@
 // answer (or its events, already decoded from AWS's event stream) translated back to a completion (or
 // chunks), usage included.
 import { invalidRequest } from "../../errors.ts";
-import { isObj, parseArguments, textOf, usageWithCache, type Obj } from "./chat-parts.ts";
+import { alternatingTurns, isObj, parseArguments, refuseSeveralChoices, textOf, usageWithCache, type Obj } from "./chat-parts.ts";
 
 /** Converse's stopReason as OpenAI's finish_reason. */
 const FINISH_REASON: Record<string, string> = {
@@ -45,15 +45,9 @@ function toolChoice(choice: unknown): Obj | undefined {
 
 /** A chat completions request as a Converse request (the model is in the path). */
 export function chatToConverseRequest(body: Obj): Obj {
-  if (typeof body.n === "number" && body.n > 1) throw invalidRequest("'n' greater than 1 is not supported for this model (its provider answers with one message).", "n", "unsupported_value");
+  refuseSeveralChoices(body, "its provider answers with one message");
   const system: Obj[] = [];
-  const messages: { role: "user" | "assistant"; content: Obj[] }[] = [];
-  const push = (role: "user" | "assistant", blocks: Obj[]) => {
-    if (blocks.length === 0) return;
-    const last = messages[messages.length - 1];
-    if (last?.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
+  const { turns: messages, push } = alternatingTurns<"user" | "assistant", "content">("content");
   for (const m of Array.isArray(body.messages) ? (body.messages as Obj[]) : []) {
     if (!isObj(m)) continue;
     if (m.role === "system" || m.role === "developer") {

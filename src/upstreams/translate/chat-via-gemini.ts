@@ -1,7 +1,6 @@
 // OpenAI chat completions served by Google's Gemini API: the request translated to generateContent, the
 // answer (or its stream of partial answers) translated back to a completion (or chunks), usage included.
-import { invalidRequest } from "../../errors.ts";
-import { isObj, parseArguments, textOf, type Obj } from "./chat-parts.ts";
+import { alternatingTurns, isObj, parseArguments, refuseSeveralChoices, textOf, type Obj } from "./chat-parts.ts";
 import { parseData, type EventStep } from "./sse.ts";
 
 /** Gemini's finishReason as OpenAI's finish_reason (blocked answers are content filtered). */
@@ -64,17 +63,10 @@ function generationConfig(body: Obj): Obj {
 
 /** A chat completions request as a Gemini generateContent request (the model is in the path). */
 export function chatToGeminiRequest(body: Obj): Obj {
-  // Several candidates would each be billed; the gateway reserves for one answer.
-  if (typeof body.n === "number" && body.n > 1) throw invalidRequest("'n' greater than 1 is not supported for this model (its provider is asked for one answer).", "n", "unsupported_value");
+  refuseSeveralChoices(body, "its provider is asked for one answer");
   const system: string[] = [];
-  const contents: { role: "user" | "model"; parts: Obj[] }[] = [];
+  const { turns: contents, push } = alternatingTurns<"user" | "model", "parts">("parts");
   const toolNames = new Map<string, string>(); // tool call id -> function name (Gemini answers a call by name)
-  const push = (role: "user" | "model", parts: Obj[]) => {
-    if (parts.length === 0) return;
-    const last = contents[contents.length - 1];
-    if (last?.role === role) last.parts.push(...parts);
-    else contents.push({ role, parts });
-  };
   for (const m of Array.isArray(body.messages) ? (body.messages as Obj[]) : []) {
     if (!isObj(m)) continue;
     if (m.role === "system" || m.role === "developer") system.push(textOf(m.content));
