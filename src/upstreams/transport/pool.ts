@@ -120,7 +120,7 @@ export function discard(conn: Connection): void {
   conn.socket?.terminate();
 }
 
-/** Idle connections per origin (for tests and metrics). */
+/** Idle connections per origin (what the tests read). */
 export function idleCount(origin: string): number {
   return idle.get(origin)?.length ?? 0;
 }
