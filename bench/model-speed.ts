@@ -18,6 +18,9 @@ export interface ModelSpeedRun {
   bad: number;
   cpuUsPerKChunk: number;
   kbPerStream: number;
+  /** the process's RSS before the run and at its peak, MB */
+  rssBeforeMb: number;
+  rssPeakMb: number;
   gapP99Ms: number;
   /** gateway only: usage rows written for the run's streams */
   rows?: number;
@@ -45,6 +48,8 @@ export async function modelSpeedRun(target: string, proc: Proc, key: string, con
     bad: r.bad,
     cpuUsPerKChunk: ((cpu * TICK_US) / r.events) * 1000,
     kbPerStream: ((rssPeak - rssBefore) * 1024) / connections,
+    rssBeforeMb: rssBefore,
+    rssPeakMb: rssPeak,
     gapP99Ms: r.largestGaps.length ? percentile(r.largestGaps, 99) : NaN,
     rows,
   };
@@ -89,9 +94,9 @@ export async function modelSpeed(setup: ModelSpeedSetup, connections: number, se
 }
 
 export function formatModelSpeed(runs: ModelSpeedRun[]): string {
-  const lines = ["| target | streams / bad | CPU per 1,000 chunks | KB per open stream | largest gap p99 | usage rows |", "|---|---|---|---|---|---|"];
+  const lines = ["| target | streams / bad | CPU per 1,000 chunks | KB per open stream | RSS before → peak | largest gap p99 | usage rows |", "|---|---|---|---|---|---|---|"];
   for (const r of runs) {
-    lines.push(`| ${r.target} | ${r.streams} / ${r.bad} | ${(r.cpuUsPerKChunk / 1000).toFixed(1)} ms | ${r.kbPerStream.toFixed(1)} | ${r.gapP99Ms.toFixed(0)} ms | ${r.rows ?? "—"} |`);
+    lines.push(`| ${r.target} | ${r.streams} / ${r.bad} | ${(r.cpuUsPerKChunk / 1000).toFixed(1)} ms | ${r.kbPerStream.toFixed(1)} | ${r.rssBeforeMb.toFixed(0)} → ${r.rssPeakMb.toFixed(0)} MB | ${r.gapP99Ms.toFixed(0)} ms | ${r.rows ?? "—"} |`);
   }
   const median = (xs: number[]) => percentile(xs, 50);
   const of = (t: string, f: (r: ModelSpeedRun) => number) => median(runs.filter((r) => r.target === t).map(f));
