@@ -30,6 +30,7 @@ export class PushedBody implements BodySource {
   private early: Uint8Array[] | undefined;
   private ended: { error?: unknown } | undefined;
   private cancelled = false;
+  private draining: Timer | undefined;
 
   constructor(private readonly control: { pause(): void; resume(): void; cancel(): void }) {}
 
@@ -47,6 +48,7 @@ export class PushedBody implements BodySource {
   end(error?: unknown): void {
     if (this.ended) return;
     this.ended = error === undefined ? {} : { error };
+    this.stopDraining();
     if (this.sink && !this.early && !this.cancelled) {
       this.sink.batch();
       this.sink.end(error);
@@ -75,13 +77,20 @@ export class PushedBody implements BodySource {
     if (this.cancelled) return;
     this.cancelled = true;
     this.early = undefined;
+    this.stopDraining();
     if (!this.ended) this.control.cancel();
   }
 
   drain(): void {
     if (this.ended || this.cancelled) return;
     this.sink = { chunk() {}, batch() {}, end() {} };
-    setTimeout(() => this.cancel(), 1000).unref();
+    this.draining = setTimeout(() => this.cancel(), 1000).unref();
+  }
+
+  /** A body drained to its end lets go of its timer at once (it would hold the exchange for a second). */
+  private stopDraining(): void {
+    if (this.draining) clearTimeout(this.draining);
+    this.draining = undefined;
   }
 
   /** The body as a ReadableStream (for `Response.text()` and readers); it listens on the first read. */
