@@ -56,13 +56,13 @@ export function eventEndAfter(bytes: Uint8Array, at: number): number {
 
 /** The JSON strings `pattern` (global, its first group a string's escaped body) finds in `text`, unescaped and joined. */
 export function jsonStrings(text: string, pattern: RegExp): string {
-  let out = "";
+  const out: string[] = [];
   for (const m of text.matchAll(pattern)) {
     try {
-      out += JSON.parse(`"${m[1]}"`) as string;
+      out.push(JSON.parse(`"${m[1]}"`) as string);
     } catch {}
   }
-  return out;
+  return out.join(""); // flat: a stream keeps this for its life, and a rope of many pieces costs a node per piece
 }
 
 /** One event's `event:` name and `data:` lines (joined with newlines; one space after the colon dropped). */
