@@ -1,8 +1,13 @@
 // The client addresses a key may be used from: CIDR blocks, IPv4 and IPv6 (an IPv4 client seen as
 // ::ffff:a.b.c.d matches its IPv4 block). The client address is the one the access log shows
 // (X-Forwarded-For only with trust_proxy).
-import { BlockList, isIP } from "node:net";
 import { UserError } from "../errors.ts";
+
+// node:net costs about 20 ms to load: it is loaded the first time a key with an allow-list is read, not
+// at every start.
+let net: typeof import("node:net") | undefined;
+const nodeNet = () => (net ??= require("node:net") as typeof import("node:net"));
+const isIP = (address: string) => nodeNet().isIP(address);
 
 export interface IpAllowList {
   /** The blocks as given (normalised), for display. */
@@ -41,7 +46,7 @@ export function parseIpList(raw: string | null): IpAllowList | null {
   let list = parsed.get(raw);
   if (list) return list;
   const blocks = raw.split(",").map((b) => b.trim()).filter((b) => b !== "");
-  const matcher = new BlockList();
+  const matcher = new (nodeNet().BlockList)();
   for (const b of blocks) {
     const [address, prefix] = b.split("/");
     const family = isIP(address!);
