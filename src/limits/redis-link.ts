@@ -1,7 +1,7 @@
 // The connection to the Redis that several instances share: scripts run with a deadline, and while
 // Redis cannot be reached callers fall back to counting in their own process (one warning; sharing
 // resumes by itself when Redis answers again).
-import { RedisClient } from "bun";
+import type { RedisClient } from "bun";
 
 export interface RedisLinkOptions {
   url: string;
@@ -15,7 +15,7 @@ const STALL_MS = 100;
 
 export function createRedisLink({ url, timeoutMs = 1000, log = console.error }: RedisLinkOptions) {
   // No offline queue: while disconnected a command fails at once instead of waiting for a reconnect.
-  const redis = new RedisClient(url, { enableOfflineQueue: false, connectionTimeout: 2000, autoReconnect: true, maxRetries: 4_294_967_295 });
+  const redis = new Bun.RedisClient(url, { enableOfflineQueue: false, connectionTimeout: 2000, autoReconnect: true, maxRetries: 4_294_967_295 });
   const where = new URL(url).host;
   let degraded = false;
 

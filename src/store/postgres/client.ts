@@ -1,4 +1,4 @@
-import { SQL } from "bun";
+import type { SQL } from "bun";
 import { embeddedMigrations } from "../migrations.macro.ts" with { type: "macro" };
 import { ApiError, classifyErrorsWith, UserError } from "../../errors.ts";
 import { UniqueViolation } from "../../keys/store.ts";
@@ -31,7 +31,7 @@ export async function openPostgres(url: string, { max = 10, connectTimeoutMs = 5
   let sql: SQL;
   try {
     // A usage row is acknowledged to the customer once committed: never on a server set to commit lazily.
-    sql = new SQL({ url, max, connectionTimeout: Math.ceil(connectTimeoutMs / 1000), idleTimeout: 60, connection: { synchronous_commit: "on", application_name: "llm-gateway" } });
+    sql = new Bun.SQL({ url, max, connectionTimeout: Math.ceil(connectTimeoutMs / 1000), idleTimeout: 60, connection: { synchronous_commit: "on", application_name: "llm-gateway" } });
     await migrate(sql);
   } catch (err) {
     throw new UserError(`cannot use PostgreSQL at ${redactUrl(url)}: ${describePgError(err)}`);
