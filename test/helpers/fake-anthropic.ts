@@ -2,7 +2,7 @@
 // call when tools are offered), count_tokens and the model list; it checks the provider key.
 import type { Server } from "bun";
 import { PROVIDER_KEY } from "./gateway.ts";
-import type { ReceivedRequest } from "./fake-upstream.ts";
+import { receive, type ReceivedRequest } from "./fake-upstream.ts";
 
 /** What every answer reports: 30 uncached input tokens, 400 read from and 100 written to the cache, 12 output. */
 export const ANTHROPIC_USAGE = { input_tokens: 30, cache_creation_input_tokens: 100, cache_read_input_tokens: 400, output_tokens: 12 };
@@ -81,13 +81,9 @@ export function startFakeAnthropic(): FakeAnthropic {
     hostname: "127.0.0.1",
     idleTimeout: 0,
     async fetch(req) {
-      const path = new URL(req.url).pathname;
-      const text = await req.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {}
-      received.push({ path, headers: Object.fromEntries(req.headers), body });
+      const { url, json } = await receive(req, received);
+      const path = url.pathname;
+      const body = json ?? {};
       if (req.headers.get("x-api-key") !== PROVIDER_KEY) {
         return Response.json({ type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } }, { status: 401 });
       }
