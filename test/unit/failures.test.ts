@@ -1,6 +1,9 @@
 import { expect, test } from "bun:test";
 import { createFailureTally, failureOf, type FailureCount } from "../../src/observe/failures.ts";
 import type { RequestReport } from "../../src/observe/report.ts";
+import { Database } from "bun:sqlite";
+import { startWriterThread } from "../../src/store/sqlite/writer.ts";
+import { harness } from "../helpers/harness.ts";
 
 const report = (r: Partial<RequestReport>): RequestReport => ({ id: "r", method: "POST", path: "/v1/chat/completions", time: Date.parse("2026-12-06T10:00:30Z"), start: 0, holds: 0, sink: () => {}, ...r });
 const row = (upstreamStatus: number, provider = "p") => ({ upstreamStatus, provider }) as RequestReport["row"];
@@ -35,4 +38,29 @@ test("a flood of failures is one write of per-minute counts; a failed write is t
       { minute: Date.parse("2026-12-06T10:01:00Z"), kind: "refused", provider: "", count: 1 },
     ],
   ]);
+});
+
+test("counts the writer's thread could not commit (another process holds the lock) are kept and written with the next flush", async () => {
+  const h = harness();
+  const lines: string[] = [];
+  const thread = startWriterThread(h.db.$client.filename, { busyTimeoutMs: 50, retentionDays: undefined, heartbeatKey: "server:failures", log: (l) => void lines.push(l) });
+  const tally = createFailureTally((rows) => thread.addFailures(rows), (l) => void lines.push(l));
+  const other = new Database(h.db.$client.filename);
+  const counted = () => h.db.$client.query<{ n: number | null }, []>("SELECT sum(count) AS n FROM failures").get()!.n ?? 0;
+  try {
+    other.run("BEGIN IMMEDIATE");
+    for (let i = 0; i < 3; i++) tally.observe(report({ status: 401 }));
+    await tally.flush();
+    expect(lines.join("\n")).toContain("failure counts not written yet (1 rows)");
+    other.run("COMMIT");
+    expect(counted()).toBe(0);
+    tally.observe(report({ status: 401 }));
+    await tally.flush();
+    expect(counted()).toBe(4);
+  } finally {
+    if (other.inTransaction) other.run("ROLLBACK");
+    other.close();
+    await tally.stop();
+    await thread.stop();
+  }
 });

@@ -7,7 +7,7 @@ export type ToWriter =
   // The rows as JSON: a string crosses threads at a third of the cost of cloning the objects.
   | { t: "write"; id: number; rows: string }
   | { t: "probe"; id: number }
-  | { t: "failures"; rows: FailureCount[] }
+  | { t: "failures"; id: number; rows: FailureCount[] }
   | { t: "checkpoint" }
   | { t: "stop" };
 

@@ -89,7 +89,6 @@ self.onmessage = (e: MessageEvent<ToWriter>) => {
   } catch (err) {
     if ("id" in m) post({ t: "failed", id: m.id, kind: kindOf(err), message: describeSqliteError(err) });
     else if (m.t === "open") post({ t: "failed", id: 0, kind: "fault", message: describeSqliteError(err) });
-    else if (m.t === "failures" && !isBusy(err)) log(`[gateway] failure counts not written: ${describeSqliteError(err)}`);
   }
 };
 
@@ -104,6 +103,7 @@ function handle(m: ToWriter): void {
     post({ t: "written", id: m.id, refused: [] });
   } else if (m.t === "failures") {
     addFailures!(m.rows);
+    post({ t: "written", id: m.id, refused: [] });
     markRead?.();
   } else if (m.t === "checkpoint") checkpoint!();
   else if (m.t === "stop") {

@@ -26,7 +26,8 @@ export class WriteFailed extends Error {
 
 export interface WriterThread {
   commitWriter: Omit<CommitWriter, "unavailable">;
-  addFailures(rows: FailureCount[]): void;
+  /** Resolves once the counts are committed; rejects (the tally keeps them for its next flush) when they are not. */
+  addFailures(rows: FailureCount[]): Promise<void>;
   /** The writer's own PASSIVE checkpoint, after each of the checkpointer's. */
   checkpoint(): void;
   stop(): Promise<void>;
@@ -76,7 +77,7 @@ export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, 
     return w;
   }
 
-  function ask(m: { t: "write"; rows: string } | { t: "probe" }): Promise<{ index: number; message: string }[]> {
+  function ask(m: { t: "write"; rows: string } | { t: "probe" } | { t: "failures"; rows: FailureCount[] }): Promise<{ index: number; message: string }[]> {
     if (!worker) return Promise.reject(new WriteFailed({ kind: "fault", message: "the usage writer's thread is restarting" }));
     const id = nextId++;
     return new Promise((resolve, reject) => {
@@ -92,7 +93,7 @@ export function startWriterThread(path: string, { busyTimeoutMs, retentionDays, 
       describe: (err) => (err as Error).message ?? String(err),
       probe: async () => void (await ask({ t: "probe" })),
     },
-    addFailures: (rows) => send({ t: "failures", rows }),
+    addFailures: async (rows) => void (await ask({ t: "failures", rows })),
     checkpoint: () => send({ t: "checkpoint" }),
     stop: () =>
       new Promise<void>((resolve) => {
