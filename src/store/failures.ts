@@ -19,10 +19,11 @@ export function failureStatements(sqlite: Database) {
   const prune = sqlite.prepare("DELETE FROM failures WHERE minute < ?");
   return {
     add(rows: FailureCount[]): void {
+      // IMMEDIATE: the write lock is waited for (busy_timeout) up front, never refused mid-transaction.
       sqlite.transaction(() => {
         for (const r of rows) upsert.run(r.minute, r.kind, r.provider, r.count);
         prune.run(rows[0]!.minute - FAILURES_KEPT_MS);
-      })();
+      }).immediate();
     },
   };
 }
