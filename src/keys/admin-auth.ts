@@ -1,4 +1,3 @@
-import * as nodeCrypto from "node:crypto";
 import { ApiError } from "../errors.ts";
 import { reportOf } from "../observe/report.ts";
 
@@ -37,7 +36,7 @@ export function createAdminGuard(admins: Admin[], { maxFailuresPerMinute = 20, c
     if (match) {
       const given = digest(match[1]!);
       let found: (typeof expected)[number] | undefined;
-      for (const a of expected) if (nodeCrypto.timingSafeEqual(given, a.digest)) found = a;
+      for (const a of expected) if (crypto.timingSafeEqual(given, a.digest)) found = a;
       if (found) {
         const report = reportOf(request);
         if (report) report.admin = found.name;

@@ -1,5 +1,4 @@
 import { chmodSync, linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { UserError } from "../errors.ts";
 
 /**
@@ -20,7 +19,7 @@ export function loadSecret(configured: string | undefined, file: string, { mayCr
   }
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    writeFileSync(tmp, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    writeFileSync(tmp, `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}\n`, { mode: 0o600 });
     chmodSync(tmp, 0o600);
     try {
       linkSync(tmp, file);

@@ -1,5 +1,4 @@
 import { Elysia } from "elysia";
-import { timingSafeEqual } from "node:crypto";
 import { ApiError } from "../errors.ts";
 import type { MetricsView } from "./metrics.ts";
 
@@ -7,7 +6,7 @@ import type { MetricsView } from "./metrics.ts";
 function bearerMatches(request: Request, token: string): boolean {
   const given = Buffer.from(request.headers.get("authorization") ?? "");
   const expected = Buffer.from(`Bearer ${token}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
 async function exposition(metrics: MetricsView): Promise<Response> {

@@ -1,9 +1,12 @@
 // AWS's binary event stream (application/vnd.amazon.eventstream, Bedrock's streams) read with Smithy's
 // maintained codec: frames split and checked (lengths, CRCs) by it, each event's JSON handed to a step
 // that turns it into server-sent events for the customer's API relay.
-import { EventStreamCodec, getChunkedStream } from "@smithy/core/event-streams";
-import { fromUtf8, toUtf8 } from "@smithy/core/serde";
 import { parseData } from "./sse.ts";
+
+// The codec costs about 5 ms to load: it is loaded with the first Bedrock stream, not at every start.
+type Smithy = typeof import("@smithy/core/event-streams") & typeof import("@smithy/core/serde");
+let smithy: Smithy | undefined;
+const codecModules = (): Smithy => (smithy ??= { ...require("@smithy/core/event-streams"), ...require("@smithy/core/serde") } as Smithy);
 
 /** One event (its `:event-type`) and its JSON payload, as the events to send (already encoded). */
 export type AwsEventStep = (type: string, payload: Record<string, unknown>) => string[];
@@ -20,6 +23,7 @@ function errorEvent(type: string, payload: Record<string, unknown> | undefined):
  * exception message becomes an error event; cancelling it cancels the upstream.
  */
 export function transformAwsEvents(upstream: ReadableStream<Uint8Array>, step: AwsEventStep): ReadableStream<Uint8Array> {
+  const { EventStreamCodec, getChunkedStream, fromUtf8, toUtf8 } = codecModules();
   const reader = upstream.getReader();
   const codec = new EventStreamCodec(toUtf8, fromUtf8);
   const encoder = new TextEncoder();
