@@ -5,6 +5,7 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { memoryMb, spawnServer, type Proc } from "./lib/procs.ts";
 import { sequentialTail, type TailResult } from "./lib/sequential.ts";
+import { startupMs } from "./lib/startup.ts";
 import { percentile, timeStreams } from "./lib/sse-timing.ts";
 import { hasWrk, wrk, type WrkResult } from "./lib/wrk.ts";
 import { SQL } from "bun";
@@ -350,20 +351,4 @@ async function spawnRedis(): Promise<{ url: string; proc: ReturnType<typeof Bun.
     await Bun.sleep(25);
   }
   throw new Error("redis-server did not start");
-}
-
-async function startupMs(bin: string, cwd: string, env: Record<string, string>, port: number): Promise<number> {
-  const t0 = performance.now();
-  const p = Bun.spawn([bin, "serve", "--port", String(port), "--host", "127.0.0.1"], { cwd, env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });
-  for (;;) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/health`);
-      if (r.ok) break;
-    } catch {}
-    await Bun.sleep(1);
-  }
-  const elapsed = performance.now() - t0;
-  p.kill("SIGTERM");
-  await p.exited;
-  return elapsed;
 }

@@ -5,6 +5,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { startupMs } from "./lib/startup.ts";
 
 const [oldBinary, newBinary, starts = "21"] = process.argv.slice(2);
 if (!oldBinary || !newBinary) {
@@ -13,31 +14,12 @@ if (!oldBinary || !newBinary) {
 }
 const sides = [resolve(oldBinary), resolve(newBinary)];
 const dir = mkdtempSync(join(tmpdir(), "gw-startup-"));
-const env = { ...process.env, GATEWAY_ADMIN_TOKEN: "startup-ab-admin-token-0123456789abcdef", OPENAI_API_KEY: "sk-startup-ab" };
+const env = { GATEWAY_ADMIN_TOKEN: "startup-ab-admin-token-0123456789abcdef", OPENAI_API_KEY: "sk-startup-ab" };
 const times: number[][] = [[], []];
 let port = 19400;
-
-async function startOnce(binary: string): Promise<number> {
-  port++;
-  const t0 = performance.now();
-  const p = Bun.spawn([binary, "serve", "--port", String(port), "--host", "127.0.0.1"], { cwd: dir, env, stdout: "ignore", stderr: "pipe" });
-  try {
-    while (performance.now() - t0 < 10_000) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return performance.now() - t0;
-      } catch {}
-      await Bun.sleep(1);
-    }
-    throw new Error(`${binary} did not answer /health within 10 s: ${await new Response(p.stderr).text()}`);
-  } finally {
-    p.kill("SIGTERM");
-    await p.exited;
-  }
-}
-
 for (let i = 0; i <= Number(starts); i++) {
   for (const [side, binary] of sides.entries()) {
-    const ms = await startOnce(binary);
+    const ms = await startupMs(binary, dir, env, ++port);
     if (i > 0) times[side]!.push(ms);
   }
 }
